@@ -1,0 +1,171 @@
+// Package batch groups NDJSON lines into S3 objects, one open batch per partition
+// (the rendered key prefix), and seals a batch when its uncompressed size reaches
+// total_file_size or its first record has waited upload_timeout.
+//
+// A batch holds its lines as compressed frames (each a complete gzip member or zstd
+// frame) plus an uncompressed tail shorter than one frame, so the memory an open batch
+// costs is close to its compressed size, not to total_file_size. Concatenated frames
+// are one valid stream for every standard decoder, so a sealed body is uploaded as is.
+package batch
+
+import (
+	"sync"
+	"time"
+)
+
+// FrameEncoder compresses src as one complete, independently decodable frame appended
+// to dst. compress.Encoder implements it.
+type FrameEncoder interface {
+	AppendFrame(dst, src []byte) []byte
+}
+
+// Meta is what an object's key is rendered from: the stream and the first record's
+// metadata and event time. Fields are copies, safe to keep.
+type Meta struct {
+	Stream    uint8
+	Tag       string
+	Cluster   string
+	TaskID    string
+	Family    string
+	Container string
+	FirstTime time.Time
+}
+
+// Sealed is a finished batch, ready to be uploaded.
+type Sealed struct {
+	Meta     Meta
+	Body     []byte // concatenated compressed frames
+	Records  int
+	RawBytes int64
+	Opened   time.Time // wall time of the batch's first record
+}
+
+// Options configure a Batcher.
+type Options struct {
+	MaxRawBytes int64         // total_file_size
+	MaxAge      time.Duration // upload_timeout
+	FrameBytes  int           // uncompressed bytes per frame; default 256 KiB
+	Encoder     FrameEncoder  // used under the Batcher's lock
+	Seal        func(*Sealed) // receives each sealed batch, called without the lock held
+	Now         func() time.Time
+}
+
+// DefaultFrameBytes keeps frames large enough that the per-frame dictionary reset
+// costs little ratio, and small enough that an open batch holds little raw data.
+const DefaultFrameBytes = 256 << 10
+
+type open struct {
+	meta    Meta
+	frames  []byte
+	tail    []byte
+	records int
+	raw     int64
+	opened  time.Time
+}
+
+// Batcher is safe for concurrent use.
+type Batcher struct {
+	opt  Options
+	mu   sync.Mutex
+	open map[string]*open
+	free []*open
+}
+
+// New returns a Batcher.
+func New(opt Options) *Batcher {
+	if opt.FrameBytes <= 0 {
+		opt.FrameBytes = DefaultFrameBytes
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Batcher{opt: opt, open: make(map[string]*open)}
+}
+
+// Add appends lines (complete NDJSON lines holding records records) to the batch of
+// partition, opening it with meta when none is open. meta is copied only then.
+func (b *Batcher) Add(partition []byte, meta *Meta, lines []byte, records int) {
+	var sealed *Sealed
+	b.mu.Lock()
+	o := b.open[string(partition)]
+	if o == nil {
+		o = b.get()
+		o.meta = *meta
+		o.opened = b.opt.Now()
+		b.open[string(partition)] = o
+	}
+	o.tail = append(o.tail, lines...)
+	o.records += records
+	o.raw += int64(len(lines))
+	if len(o.tail) >= b.opt.FrameBytes {
+		o.frames = b.opt.Encoder.AppendFrame(o.frames, o.tail)
+		o.tail = o.tail[:0]
+	}
+	if o.raw >= b.opt.MaxRawBytes {
+		delete(b.open, string(partition))
+		sealed = b.seal(o)
+	}
+	b.mu.Unlock()
+	if sealed != nil {
+		b.opt.Seal(sealed)
+	}
+}
+
+// Tick seals every batch whose first record arrived MaxAge ago or earlier.
+func (b *Batcher) Tick() {
+	b.sealWhere(func(o *open, now time.Time) bool { return now.Sub(o.opened) >= b.opt.MaxAge })
+}
+
+// SealAll seals every open batch, as at shutdown.
+func (b *Batcher) SealAll() { b.sealWhere(func(*open, time.Time) bool { return true }) }
+
+// Open reports the number of open batches and the uncompressed bytes they hold.
+func (b *Batcher) Open() (batches int, raw int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, o := range b.open {
+		raw += o.raw
+	}
+	return len(b.open), raw
+}
+
+func (b *Batcher) sealWhere(pick func(*open, time.Time) bool) {
+	var out []*Sealed
+	b.mu.Lock()
+	now := b.opt.Now()
+	for k, o := range b.open {
+		if pick(o, now) {
+			delete(b.open, k)
+			out = append(out, b.seal(o))
+		}
+	}
+	b.mu.Unlock()
+	for _, s := range out {
+		b.opt.Seal(s)
+	}
+}
+
+// seal turns o into a Sealed and recycles o; called with the lock held.
+func (b *Batcher) seal(o *open) *Sealed {
+	if len(o.tail) > 0 {
+		o.frames = b.opt.Encoder.AppendFrame(o.frames, o.tail)
+	}
+	s := &Sealed{Meta: o.meta, Body: o.frames, Records: o.records, RawBytes: o.raw, Opened: o.opened}
+	o.frames = nil // the body now belongs to the Sealed
+	o.tail = o.tail[:0]
+	o.records, o.raw = 0, 0
+	o.meta = Meta{}
+	if len(b.free) < 16 {
+		b.free = append(b.free, o)
+	}
+	return s
+}
+
+func (b *Batcher) get() *open {
+	if n := len(b.free); n > 0 {
+		o := b.free[n-1]
+		b.free = b.free[:n-1]
+		return o
+	}
+	return &open{}
+}

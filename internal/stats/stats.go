@@ -1,0 +1,50 @@
+// Package stats counts what an instance did, with atomic counters cheap enough to
+// bump per record, and renders them as the one-line summary the plugin logs.
+package stats
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
+// Counters of one instance. The zero value is ready.
+type Counters struct {
+	RecordsIn    atomic.Int64 // records decoded from chunks
+	Access       atomic.Int64 // recognised access logs
+	Other        atomic.Int64 // other records kept (other_logs s3/cloudwatch)
+	Dropped      atomic.Int64 // other records dropped by other_logs drop
+	Bad          atomic.Int64 // undecodable events
+	RawBytes     atomic.Int64 // NDJSON bytes produced, before compression
+	StoredBytes  atomic.Int64 // object bytes uploaded
+	Objects      atomic.Int64 // objects uploaded
+	Retries      atomic.Int64 // failed upload attempts
+	Backpressure atomic.Int64 // flushes answered RETRY because the buffer was full
+}
+
+// Snapshot is a plain copy of Counters.
+type Snapshot struct {
+	RecordsIn, Access, Other, Dropped, Bad, RawBytes, StoredBytes, Objects, Retries, Backpressure int64
+}
+
+// Snapshot reads every counter.
+func (c *Counters) Snapshot() Snapshot {
+	return Snapshot{
+		RecordsIn: c.RecordsIn.Load(), Access: c.Access.Load(), Other: c.Other.Load(),
+		Dropped: c.Dropped.Load(), Bad: c.Bad.Load(), RawBytes: c.RawBytes.Load(),
+		StoredBytes: c.StoredBytes.Load(), Objects: c.Objects.Load(), Retries: c.Retries.Load(),
+		Backpressure: c.Backpressure.Load(),
+	}
+}
+
+// Line renders s as one log line; extra pairs (already formatted) are appended.
+func (s Snapshot) Line(extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d raw_bytes=%d stored_bytes=%d objects=%d retries=%d backpressure=%d",
+		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.RawBytes, s.StoredBytes, s.Objects, s.Retries, s.Backpressure)
+	for _, e := range extra {
+		b.WriteByte(' ')
+		b.WriteString(e)
+	}
+	return b.String()
+}
