@@ -1,0 +1,225 @@
+package accesslog_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/test/gen"
+)
+
+const (
+	textLine = `[2025-11-11T07:40:46.216Z] "GET /x?token=abc HTTP/1.1" 200 0 11 1 1 "-" "curl/8.11.1" "c13c" "backend" "10.0.1.23:8080"`
+	jsonLine = `{"start_time":"2025-11-11T07:40:46.216Z","method":"GET","path":"/x","response_code":200,"duration":1,"upstream_cluster":"b","tls":{"v":1}}`
+)
+
+func TestParseFormat(t *testing.T) {
+	for in, want := range map[string]accesslog.Format{
+		"auto": accesslog.FormatAuto, "json": accesslog.FormatJSON, "text": accesslog.FormatText,
+		"TEXT": accesslog.FormatText, " Json ": accesslog.FormatJSON, "": accesslog.FormatAuto,
+	} {
+		got, err := accesslog.ParseFormat(in)
+		if err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %v, %v; want %v", in, got, err, want)
+		}
+		if in == strings.ToLower(strings.TrimSpace(in)) && in != "" && got.String() != in {
+			t.Errorf("%v.String() = %q", got, got.String())
+		}
+	}
+	_, err := accesslog.ParseFormat("jsonl")
+	if !errors.Is(err, accesslog.ErrFormat) || !strings.Contains(err.Error(), `"jsonl"`) || !strings.Contains(err.Error(), "auto, json or text") {
+		t.Errorf("ParseFormat(jsonl) error = %v", err)
+	}
+}
+
+func TestFieldNames(t *testing.T) {
+	names := accesslog.FieldNames()
+	if len(names) != gen.NumFields {
+		t.Fatalf("%d fields, generator has %d", len(names), gen.NumFields)
+	}
+	for i, n := range names {
+		if n != gen.FieldNames[i] || accesslog.FieldID(i).Name() != n {
+			t.Errorf("field %d is %q, want %q", i, n, gen.FieldNames[i])
+		}
+	}
+	for _, id := range []accesslog.FieldID{accesslog.ResponseCode, accesslog.BytesReceived, accesslog.BytesSent,
+		accesslog.DurationMs, accesslog.UpstreamServiceTimeMs, accesslog.DownstreamRemotePort, accesslog.ConnectionID} {
+		if !id.IsInt() {
+			t.Errorf("%s is not an integer field", id.Name())
+		}
+	}
+	if accesslog.Path.IsInt() || accesslog.NumFields.Name() != "" {
+		t.Error("Path is an integer field or NumFields has a name")
+	}
+}
+
+func TestFormatRestriction(t *testing.T) {
+	var e accesslog.Entry
+	for _, c := range []struct {
+		format     accesslog.Format
+		text, json bool
+	}{
+		{accesslog.FormatAuto, true, true},
+		{accesslog.FormatText, true, false},
+		{accesslog.FormatJSON, false, true},
+		{accesslog.Format(9), false, false},
+	} {
+		p := accesslog.Parser{Format: c.format}
+		if got := p.Parse([]byte(textLine), &e); got != c.text {
+			t.Errorf("%v: text line accepted=%v", c.format, got)
+		}
+		if got := p.Parse([]byte(jsonLine), &e); got != c.json {
+			t.Errorf("%v: JSON line accepted=%v", c.format, got)
+		}
+	}
+}
+
+func TestMaxLineSize(t *testing.T) {
+	var p accesslog.Parser
+	var e accesslog.Entry
+	mk := func(size int) []byte {
+		pad := size - len(textLine)
+		return []byte(strings.Replace(textLine, "/x?", "/"+strings.Repeat("a", pad+1)+"?", 1))
+	}
+	if l := mk(accesslog.MaxLineSize); len(l) != accesslog.MaxLineSize || !p.Parse(l, &e) {
+		t.Errorf("a %d-byte access line is rejected", len(l))
+	}
+	if l := mk(accesslog.MaxLineSize + 1); p.Parse(l, &e) {
+		t.Errorf("a %d-byte line is accepted", len(l))
+	}
+	if p.Parse(bytes.Repeat([]byte("x"), 100<<10), &e) {
+		t.Error("a 100 KB line is accepted")
+	}
+}
+
+// TestEntryReuse parses different shapes into one Entry and checks nothing
+// leaks from one line into the next.
+func TestEntryReuse(t *testing.T) {
+	var p accesslog.Parser
+	var e, fresh accesslog.Entry
+	var fp accesslog.Parser
+	for _, l := range gen.New(3).Mixed(2000) {
+		got := p.Parse(l.Line, &e)
+		want := fp.Parse(l.Line, &fresh)
+		if got != want || string(e.AppendJSON(nil)) != string(fresh.AppendJSON(nil)) {
+			t.Fatalf("reused entry differs from a fresh one on %q", l.Line)
+		}
+		fresh = accesslog.Entry{}
+		fp = accesslog.Parser{}
+	}
+}
+
+// TestRewrittenValues checks that values set after Parse (metadata, redacted
+// strings) are escaped by AppendJSON.
+func TestRewrittenValues(t *testing.T) {
+	var p accesslog.Parser
+	var e accesslog.Entry
+	if !p.Parse([]byte(jsonLine), &e) {
+		t.Fatal("not parsed")
+	}
+	e.Set(accesslog.EcsCluster, []byte("prod"))
+	e.Set(accesslog.Source, nil)
+	e.Set(accesslog.NumFields, []byte("ignored"))
+	e.Fields[accesslog.Path].Str = []byte("/x?token=\"[REDACTED]\"\\\n\x00\xff\u2028</script>")
+	e.Extra[0].Val.Str = []byte("\t")
+	out := e.AppendJSON([]byte("prefix "))
+	if !bytes.HasPrefix(out, []byte("prefix {")) {
+		t.Fatalf("AppendJSON does not append: %s", out)
+	}
+	out = out[len("prefix "):]
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("invalid JSON %s: %v", out, err)
+	}
+	if m["path"] != "/x?token=\"[REDACTED]\"\\\n\x00\ufffd\u2028</script>" || m["ecs_cluster"] != "prod" || m["source"] != nil || m["upstream_cluster"] != "\t" {
+		t.Errorf("round trip lost values: %s", out)
+	}
+	if !bytes.Contains(out, []byte(`\u2028</script>`)) || !bytes.Contains(out, []byte(`\u0000\ufffd`)) {
+		t.Errorf("escaping differs from encoding/json: %s", out)
+	}
+	if !bytes.HasSuffix(out, []byte(`,"upstream_cluster":"\t","tls":{"v":1}}`)) {
+		t.Errorf("extras not kept in order: %s", out)
+	}
+}
+
+// TestValues checks decoded values field by field, independently of the
+// golden files.
+func TestValues(t *testing.T) {
+	var p accesslog.Parser
+	var e accesslog.Entry
+	type want map[accesslog.FieldID]any
+	for _, c := range []struct {
+		line  string
+		shape accesslog.Shape
+		want  want
+	}{
+		{textLine, accesslog.ShapeTextHTTP, want{accesslog.Path: "/x?token=abc", accesslog.ResponseCode: int64(200),
+			accesslog.ForwardedFor: nil, accesslog.UpstreamHost: "10.0.1.23:8080", accesslog.Kind: "http"}},
+		{`[2025-03-01T00:00:00.000+00:01] 10.0.3.4:1 1 2 3 - a  b 9223372036854775807`, accesslog.ShapeTextTCP,
+			want{accesslog.Timestamp: "2025-02-28T23:59:00.000Z", accesslog.ConnectionTerminationDetails: "a  b",
+				accesslog.ConnectionID: int64(9223372036854775807), accesslog.Kind: "tcp", accesslog.DurationMs: nil,
+				accesslog.BytesSent: int64(3), accesslog.DownstreamRemotePort: int64(1)}},
+		{`{"start_time":"2025-11-11T07:40:46Z","method":"-","path":"","response_code":"0","user_agent":"\ud83d\ude80\ud83d","stream_id":1e3}`,
+			accesslog.ShapeJSONHTTP, want{accesslog.Method: nil, accesslog.Path: nil, accesslog.ResponseCode: int64(0),
+				accesslog.UserAgent: "🚀\ufffd", accesslog.StreamID: "1e3", accesslog.Timestamp: "2025-11-11T07:40:46.000Z"}},
+	} {
+		if !p.Parse([]byte(c.line), &e) {
+			t.Errorf("not parsed: %s", c.line)
+			continue
+		}
+		if e.Shape != c.shape {
+			t.Errorf("shape %v, want %v: %s", e.Shape, c.shape, c.line)
+		}
+		for id, w := range c.want {
+			f := e.Fields[id]
+			var got any
+			switch f.Kind {
+			case accesslog.String:
+				got = string(f.Str)
+			case accesslog.Int:
+				got = f.Int
+			}
+			if got != w {
+				t.Errorf("%s = %#v, want %#v in %s", id.Name(), got, w, c.line)
+			}
+		}
+	}
+}
+
+// TestZeroAllocs proves the steady state allocates nothing per record.
+func TestZeroAllocs(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	g := gen.New(11)
+	var p accesslog.Parser
+	var e accesslog.Entry
+	buf := make([]byte, 0, 4096)
+	for _, k := range gen.Kinds() {
+		if k == gen.Huge {
+			continue
+		}
+		lines := make([][]byte, 64)
+		for i := range lines {
+			lines[i] = g.Line(k)
+		}
+		for _, l := range lines { // warm up: grow scratch and Extra
+			p.Parse(l, &e)
+			buf = e.AppendJSON(buf[:0])
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(200, func() {
+			l := lines[i%len(lines)]
+			i++
+			if p.Parse(l, &e) {
+				buf = e.AppendJSON(buf[:0])
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v: %.2f allocations per record", k, allocs)
+		}
+	}
+}

@@ -1,0 +1,713 @@
+package accesslog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds the nesting of JSON values kept in Extra.
+const maxDepth = 64
+
+// keyClass tells what a JSON key means to the schema.
+type keyClass uint8
+
+const (
+	keyExtra   keyClass = iota // not in the schema: kept in Entry.Extra
+	keyField                   // a schema field (or its alias)
+	keyDrop                    // FireLens or derived keys the schema does not carry
+	keyPartial                 // a split record: never an access log
+)
+
+func lookupKey(k []byte) (FieldID, keyClass) {
+	switch string(k) {
+	case "start_time":
+		return Timestamp, keyField
+	case "method":
+		return Method, keyField
+	case "path":
+		return Path, keyField
+	case "protocol":
+		return Protocol, keyField
+	case "response_code":
+		return ResponseCode, keyField
+	case "grpc_status":
+		return GrpcStatus, keyField
+	case "response_flags":
+		return ResponseFlags, keyField
+	case "bytes_received":
+		return BytesReceived, keyField
+	case "bytes_sent":
+		return BytesSent, keyField
+	case "duration", "duration_ms":
+		return DurationMs, keyField
+	case "upstream_service_time", "upstream_service_time_ms":
+		return UpstreamServiceTimeMs, keyField
+	case "forwarded_for":
+		return ForwardedFor, keyField
+	case "user_agent":
+		return UserAgent, keyField
+	case "request_id":
+		return RequestID, keyField
+	case "authority":
+		return Authority, keyField
+	case "upstream_host":
+		return UpstreamHost, keyField
+	case "stream_id":
+		return StreamID, keyField
+	case "downstream_remote_address":
+		return DownstreamRemoteAddress, keyField
+	case "downstream_remote_port":
+		return DownstreamRemotePort, keyField
+	case "connection_termination_details":
+		return ConnectionTerminationDetails, keyField
+	case "connection_id":
+		return ConnectionID, keyField
+	case "ecs_cluster":
+		return EcsCluster, keyField
+	case "ecs_task_arn":
+		return EcsTaskArn, keyField
+	case "ecs_task_definition":
+		return EcsTaskDefinition, keyField
+	case "container_name":
+		return ContainerName, keyField
+	case "source":
+		return Source, keyField
+	case "container_id", "ec2_instance_id", "timestamp", "kind":
+		return 0, keyDrop
+	case "partial_message":
+		return 0, keyPartial
+	}
+	return 0, keyExtra
+}
+
+// valKind is the JSON type of a scanned value.
+type valKind uint8
+
+const (
+	vString valKind = iota
+	vInt            // a number written as an integer
+	vNumber         // a number with a fraction or exponent
+	vNull
+	vOther // true, false, object, array
+)
+
+// parseJSON recognises one JSON object (see the package doc for the rule).
+func (p *Parser) parseJSON(b []byte, e *Entry) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i >= len(b) {
+		return false
+	}
+	var present uint32 // bit per FieldID seen
+	var codeNum, connNum, brNum, bsNum bool
+	if b[i] == '}' {
+		return false
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		key, next, ok := p.scanString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipWS(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		if i >= len(b) {
+			return false
+		}
+		id, class := lookupKey(key)
+		if class == keyPartial {
+			return false
+		}
+		start := i
+		var kind valKind
+		var str []byte
+		switch c := b[i]; {
+		case c == '"':
+			str, i, ok = p.scanString(b, i)
+			kind = vString
+		case c == '-' || (c >= '0' && c <= '9'):
+			var isInt bool
+			i, isInt, ok = skipNumber(b, i)
+			kind = vNumber
+			if isInt {
+				kind = vInt
+			}
+		case c == 'n':
+			i, ok = skipLiteral(b, i, "null")
+			kind = vNull
+		default:
+			i, ok = skipValue(b, i, 1)
+			kind = vOther
+		}
+		if !ok {
+			return false
+		}
+		raw := b[start:i]
+
+		switch class {
+		case keyField:
+			present |= 1 << id
+			f := &e.Fields[id]
+			switch {
+			case id == Timestamp:
+				if kind != vString {
+					return false
+				}
+				n := len(p.scratch)
+				ts, ok := appendTimestamp(p.scratch, str)
+				if !ok {
+					return false
+				}
+				p.scratch = ts
+				*f = Field{Kind: String, Str: p.scratch[n:len(p.scratch):len(p.scratch)]}
+			case fieldIsInt[id]:
+				numeric, ok := setJSONInt(f, kind, raw, str)
+				if !ok {
+					return false
+				}
+				switch id {
+				case ResponseCode:
+					codeNum = numeric
+				case ConnectionID:
+					connNum = numeric
+				case BytesReceived:
+					brNum = numeric
+				case BytesSent:
+					bsNum = numeric
+				}
+			default:
+				switch kind {
+				case vString:
+					*f = Field{}
+					setTextStr(f, str)
+				case vInt, vNumber:
+					*f = Field{Kind: String, Str: raw}
+				case vNull:
+					*f = Field{}
+				default:
+					return false
+				}
+				if id == Method && f.Kind == String && (kind != vString || !isToken(f.Str)) {
+					return false
+				}
+			}
+		case keyExtra:
+			x := Extra{Key: key}
+			switch kind {
+			case vString:
+				x.Val = Field{Kind: String, Str: str}
+			case vInt:
+				if v, ok, overflow := parseInt(raw); ok && !overflow {
+					x.Val = Field{Kind: Int, Int: v}
+				} else {
+					x.RawJSON = raw
+				}
+			case vNull:
+			default:
+				x.RawJSON = raw
+			}
+			e.Extra = append(e.Extra, x)
+		}
+
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			i++
+			break
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i = skipWS(b, i+1)
+	}
+	if skipWS(b, i) != len(b) {
+		return false
+	}
+
+	if present&(1<<Timestamp) == 0 {
+		return false
+	}
+	if present&(1<<Method) != 0 {
+		if !codeNum || present&(1<<Path|1<<Authority) == 0 {
+			return false
+		}
+		e.setKind(p, ShapeJSONHTTP)
+		return true
+	}
+	if e.Fields[DownstreamRemoteAddress].Kind != String || !(connNum || (brNum && bsNum)) {
+		return false
+	}
+	e.setKind(p, ShapeJSONTCP)
+	return true
+}
+
+// setJSONInt stores an integer schema value. numeric reports a number (or a
+// numeric string) rather than an unset value; ok is false for a wrong type.
+func setJSONInt(f *Field, kind valKind, raw, str []byte) (numeric, ok bool) {
+	*f = Field{}
+	switch kind {
+	case vNull:
+		return false, true
+	case vString:
+		if len(str) == 0 || (len(str) == 1 && str[0] == '-') {
+			return false, true
+		}
+		v, ok, overflow := parseInt(str)
+		if !ok {
+			return false, false
+		}
+		if !overflow {
+			*f = Field{Kind: Int, Int: v}
+		}
+		return true, true
+	case vInt:
+		if v, ok, overflow := parseInt(raw); ok && !overflow {
+			*f = Field{Kind: Int, Int: v}
+		}
+		return true, true
+	case vNumber:
+		if v, ok := wholeNumber(raw); ok {
+			*f = Field{Kind: Int, Int: v}
+		}
+		return true, true
+	}
+	return false, false
+}
+
+// parseInt parses an optionally '-'-signed run of digits; overflow is set
+// (with ok) when the value does not fit in int64.
+func parseInt(b []byte) (v int64, ok, overflow bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false, false
+		}
+		if u > (1<<64-1)/10 {
+			overflow = true
+			continue
+		}
+		u = u*10 + uint64(c-'0')
+		if u < uint64(c-'0') { // wrapped
+			overflow = true
+		}
+	}
+	switch {
+	case overflow:
+		return 0, true, true
+	case neg && u <= 1<<63:
+		return int64(-u), true, false // -1<<63 wraps correctly
+	case !neg && u <= 1<<63-1:
+		return int64(u), true, false
+	}
+	return 0, true, true
+}
+
+// wholeNumber converts a JSON number with a fraction or exponent to int64 when
+// it is a whole number that fits (1.0, 2e3); ok is false otherwise.
+func wholeNumber(raw []byte) (int64, bool) {
+	neg := raw[0] == '-'
+	if neg {
+		raw = raw[1:]
+	}
+	i := 0
+	for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
+		i++
+	}
+	ip := raw[:i]
+	var fp []byte
+	if i < len(raw) && raw[i] == '.' {
+		j := i + 1
+		for j < len(raw) && raw[j] >= '0' && raw[j] <= '9' {
+			j++
+		}
+		fp = raw[i+1 : j]
+		i = j
+	}
+	exp := 0
+	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
+		i++
+		eneg := false
+		if raw[i] == '+' || raw[i] == '-' {
+			eneg = raw[i] == '-'
+			i++
+		}
+		for ; i < len(raw); i++ {
+			if exp < 100000 {
+				exp = exp*10 + int(raw[i]-'0')
+			}
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	// The digits ip+fp scaled by 10^(exp-len(fp)).
+	n := len(ip) + len(fp)
+	digit := func(k int) byte {
+		if k < len(ip) {
+			return ip[k]
+		}
+		return fp[k-len(ip)]
+	}
+	lo, hi := 0, n
+	for lo < hi && digit(lo) == '0' {
+		lo++
+	}
+	if lo == hi {
+		return 0, true
+	}
+	e10 := exp - len(fp)
+	for digit(hi-1) == '0' {
+		hi--
+		e10++
+	}
+	if e10 < 0 || hi-lo+e10 > 19 {
+		return 0, false
+	}
+	var u uint64
+	for k := lo; k < hi; k++ {
+		u = u*10 + uint64(digit(k)-'0')
+	}
+	for ; e10 > 0; e10-- {
+		if u > (1<<64-1)/10 {
+			return 0, false
+		}
+		u *= 10
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return int64(-u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// isToken reports a non-empty RFC 9110 token.
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString scans the string starting at b[i] == '"' and returns its
+// unescaped content: a view into b, or into the scratch when it has escapes.
+func (p *Parser) scanString(b []byte, i int) (s []byte, next int, ok bool) {
+	start := i + 1
+	end, escaped, ok := stringEnd(b, start)
+	if !ok {
+		return nil, 0, false
+	}
+	seg := b[start:end]
+	if !escaped {
+		return seg, end + 1, true
+	}
+	n := len(p.scratch)
+	p.scratch = appendUnescaped(p.scratch, seg)
+	return p.scratch[n:len(p.scratch):len(p.scratch)], end + 1, true
+}
+
+// stringEnd validates a JSON string body starting at b[i] (after the opening
+// quote) and returns the index of the closing quote.
+func stringEnd(b []byte, i int) (end int, escaped, ok bool) {
+	// Fast path: up to the next quote there is no backslash.
+	q := bytes.IndexByte(b[i:], '"')
+	if q < 0 {
+		return 0, false, false
+	}
+	if seg := b[i : i+q]; bytes.IndexByte(seg, '\\') < 0 {
+		return i + q, false, plainText(seg)
+	}
+	start := i
+	ascii := true
+	for i < len(b) {
+		if i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+			continue
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:i]) {
+				return 0, false, false
+			}
+			return i, escaped, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, false, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+					return 0, false, false
+				}
+				i += 6
+			default:
+				return 0, false, false
+			}
+			escaped = true
+		case c < ' ':
+			return 0, false, false
+		default:
+			if c >= utf8.RuneSelf {
+				ascii = false
+			}
+			i++
+		}
+	}
+	return 0, false, false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b[:4] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// appendUnescaped decodes a validated string body. Lone surrogates become
+// U+FFFD, as encoding/json does.
+func appendUnescaped(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(s) && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		switch s[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[i+2:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(utf8.RuneError)
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					r2 = hex4(s[i+2:])
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					i += 6
+					r = d
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+// skipNumber validates a JSON number at b[i].
+func skipNumber(b []byte, i int) (next int, isInt, ok bool) {
+	if b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return 0, false, false
+	}
+	switch {
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, false, false
+	}
+	isInt = true
+	if i < len(b) && b[i] == '.' {
+		i++
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == s {
+			return 0, false, false
+		}
+		isInt = false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		s := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == s {
+			return 0, false, false
+		}
+		isInt = false
+	}
+	return i, isInt, true
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// skipValue validates any JSON value at b[i] without decoding it.
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, ok := stringEnd(b, i+1)
+		return end + 1, ok
+	case c == '-' || (c >= '0' && c <= '9'):
+		next, _, ok := skipNumber(b, i)
+		return next, ok
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	case c == '{' || c == '[':
+		if depth >= maxDepth {
+			return 0, false
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1, true
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return 0, false
+				}
+				end, _, ok := stringEnd(b, i+1)
+				if !ok {
+					return 0, false
+				}
+				i = skipWS(b, end+1)
+				if i >= len(b) || b[i] != ':' {
+					return 0, false
+				}
+				i = skipWS(b, i+1)
+			}
+			var ok bool
+			if i, ok = skipValue(b, i, depth+1); !ok {
+				return 0, false
+			}
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			if b[i] == closer {
+				return i + 1, true
+			}
+			if b[i] != ',' {
+				return 0, false
+			}
+			i = skipWS(b, i+1)
+		}
+	}
+	return 0, false
+}
+
+// plainText reports whether s has no control characters and is valid UTF-8.
+func plainText(s []byte) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		if (w|(w-lsb*0x20))&msb != 0 {
+			break
+		}
+	}
+	ascii := true
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(s)
+}
