@@ -1,0 +1,45 @@
+//go:build cgo
+
+// The comparison with fluent-bit-go's decoder needs cgo and the module
+// github.com/ugorji/go/codec, which go.sum does not list yet. Run it with
+//
+//	go test -tags fluentbitgo -run '^$' -bench . ./internal/chunk/
+//
+// once go.mod/go.sum carry github.com/ugorji/go/codec v1.1.7.
+
+package chunk
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/fluent/fluent-bit-go/output"
+)
+
+// BenchmarkFluentBitGoDecoder decodes the BenchmarkDecode chunk the way
+// fluent-bit-go's examples do, looking up "log" in each record.
+func BenchmarkFluentBitGoDecoder(b *testing.B) {
+	data := benchChunk(benchRecords)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	logBytes := 0
+	for b.Loop() {
+		dec := output.NewDecoder(unsafe.Pointer(&data[0]), len(data))
+		n := 0
+		for {
+			ret, _, rec := output.GetRecord(dec)
+			if ret != 0 {
+				break
+			}
+			if v, ok := rec["log"].([]byte); ok {
+				logBytes += len(v)
+				n++
+			}
+		}
+		if n != benchRecords {
+			b.Fatalf("decoded %d records, want %d", n, benchRecords)
+		}
+	}
+	reportRecords(b, benchRecords)
+	_ = logBytes
+}
