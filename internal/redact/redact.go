@@ -1,0 +1,373 @@
+// Package redact removes secrets and personal data from log values before
+// they leave the task.
+//
+// Access logs carry tokens in query strings, JWTs in paths, keys and bearer
+// tokens in headers, and client addresses in forwarded-for; an archive that
+// keeps them turns a cost saving into a security incident. The package is
+// bytes in, bytes out and knows nothing of records, so every writer
+// (normalised access records, raw lines, other logs) shares one Redactor.
+//
+// Candidates are found by cheap trigger bytes ('?', "eyJ", 'A', ' ', '@',
+// '.', ':', sampled digits) and only then validated, so a value without
+// secrets costs a few vectorised scans and no allocation.
+//
+// A Redactor is immutable after New and safe for concurrent use; the mutable
+// per-goroutine state (HMAC, buffers) lives in a Scratch. Redaction runs to a
+// fixpoint: the output of String and Path contains nothing any enabled rule
+// matches, so redacting twice gives the same bytes as redacting once.
+//
+// Replacements: ModeMask writes [REDACTED]. ModeHash writes [h:0123456789abcdef],
+// the first 16 hex digits (64 bits) of HMAC-SHA256(key, value), where value
+// is the matched bytes with valid %XX escapes decoded (so a token is followed
+// across a query string and a header), and a card number is its digits
+// without spaces or dashes. Without the key the pseudonym cannot be reversed
+// by enumeration.
+package redact
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// Errors returned by New and the Parse functions. Messages name the
+// configuration key and the remedy, never a secret.
+var (
+	// ErrNoHashKey: hash mode without a key would be an unkeyed, enumerable hash.
+	ErrNoHashKey = errors.New("redact: redact_mode hash needs redact_hash_key; set it (FireLens secretOptions) or use redact_mode mask")
+	// ErrShortHashKey: a short key can be brute-forced, which reveals every pseudonym.
+	ErrShortHashKey = errors.New("redact: redact_hash_key is shorter than 16 bytes; use at least 32 random bytes (openssl rand -hex 32)")
+	// ErrUnknownMode: redact_mode is neither mask nor hash.
+	ErrUnknownMode = errors.New("redact: unknown redact_mode")
+	// ErrUnknownDetector: a redact_detectors entry names no detector.
+	ErrUnknownDetector = errors.New("redact: unknown redact_detectors entry")
+	// ErrBadQueryParam: a redact_query_params entry could never match a parameter name.
+	ErrBadQueryParam = errors.New("redact: bad redact_query_params entry")
+	// ErrEmptyList: an empty list is ambiguous; "none" turns a rule off.
+	ErrEmptyList = errors.New("redact: empty list")
+)
+
+// Mode says what replaces a secret.
+type Mode uint8
+
+const (
+	// ModeMask replaces a secret with [REDACTED].
+	ModeMask Mode = iota
+	// ModeHash replaces a secret with a keyed pseudonym [h:<16 hex>], stable
+	// across processes for the same key, so a token can be followed without
+	// being revealed.
+	ModeHash
+)
+
+// String returns the redact_mode value of m.
+func (m Mode) String() string {
+	switch m {
+	case ModeMask:
+		return "mask"
+	case ModeHash:
+		return "hash"
+	}
+	return "unknown"
+}
+
+// Mask is what ModeMask writes.
+const Mask = "[REDACTED]"
+
+// Pseudonym layout of ModeHash: hashPrefix, hashHexLen lowercase hex digits, ']'.
+const (
+	hashPrefix = "[h:"
+	hashHexLen = 16
+	hashLen    = len(hashPrefix) + hashHexLen + 1
+)
+
+// maxParamLen bounds configured parameter names, so matching a name needs
+// only a stack buffer.
+const maxParamLen = 64
+
+// Rule names a redaction rule, for counters.
+type Rule uint8
+
+// Rules, in the order of Counts.
+const (
+	RuleQueryParam Rule = iota
+	RuleJWT
+	RuleAWSAccessKey
+	RuleBearer
+	RuleCreditCard
+	RuleEmail
+	RuleIPv4
+	RuleIPv6
+	RuleField
+	RuleIPTruncate
+	NumRules
+)
+
+var ruleNames = [NumRules]string{
+	"query_param", "jwt", "aws_access_key", "bearer", "credit_card",
+	"email", "ipv4", "ipv6", "field", "ip_truncate",
+}
+
+// String returns the rule's name as the stats line prints it.
+func (r Rule) String() string {
+	if r < NumRules {
+		return ruleNames[r]
+	}
+	return "unknown"
+}
+
+// Counts holds how many values each rule replaced, indexed by Rule. It never
+// holds what was replaced.
+type Counts [NumRules]uint64
+
+// Total is the number of replacements by all rules.
+func (c Counts) Total() uint64 {
+	var t uint64
+	for _, n := range c {
+		t += n
+	}
+	return t
+}
+
+// AppendText appends "rule=n" pairs separated by spaces for the rules that
+// fired, e.g. "query_param=3 jwt=1"; nothing when no rule fired.
+func (c Counts) AppendText(dst []byte) []byte {
+	first := true
+	for r, n := range c {
+		if n == 0 {
+			continue
+		}
+		if !first {
+			dst = append(dst, ' ')
+		}
+		first = false
+		dst = append(dst, ruleNames[r]...)
+		dst = append(dst, '=')
+		dst = appendUint(dst, n)
+	}
+	return dst
+}
+
+func appendUint(dst []byte, n uint64) []byte {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// Config selects the rules of a Redactor. The zero value redacts nothing;
+// the SPEC defaults are QueryParams: DefaultQueryParams() and Detectors:
+// DefaultDetectors(), in ModeMask. redact_fields is the caller's: it calls
+// Whole for those fields.
+type Config struct {
+	// QueryParams are parameter names whose values are replaced, compared
+	// case-insensitively after percent-decoding; "*" means all.
+	QueryParams []string
+	// AllQueryParams replaces the value of every parameter.
+	AllQueryParams bool
+	// Detectors run over every string passed to String and Path.
+	Detectors []Detector
+	// Mode selects the replacement.
+	Mode Mode
+	// HashKey is the HMAC key of ModeHash (at least 16 bytes).
+	HashKey []byte
+	// IPTruncate makes IP truncate addresses (IPv4 /24, IPv6 /48).
+	IPTruncate bool
+}
+
+// Redactor applies one Config. It is immutable after New and safe for
+// concurrent use; give each goroutine its own Scratch.
+type Redactor struct {
+	params     map[string]struct{}
+	maxParam   int
+	allParams  bool
+	queryOn    bool
+	dets       uint8 // bit d set when Detector d is enabled
+	textActive bool
+	mode       Mode
+	key        []byte
+	ipTruncate bool
+	counts     [NumRules]atomic.Uint64
+}
+
+// New validates c and returns its Redactor.
+func New(c Config) (*Redactor, error) {
+	r := &Redactor{mode: c.Mode, ipTruncate: c.IPTruncate, allParams: c.AllQueryParams}
+	switch c.Mode {
+	case ModeMask:
+	case ModeHash:
+		if len(c.HashKey) == 0 {
+			return nil, ErrNoHashKey
+		}
+		if len(c.HashKey) < 16 {
+			return nil, ErrShortHashKey
+		}
+		r.key = append([]byte(nil), c.HashKey...)
+	default:
+		return nil, ErrUnknownMode
+	}
+	for _, p := range c.QueryParams {
+		name, all, err := checkParam(p)
+		if err != nil {
+			return nil, err
+		}
+		if all {
+			r.allParams = true
+			continue
+		}
+		if r.params == nil {
+			r.params = make(map[string]struct{}, len(c.QueryParams))
+		}
+		r.params[name] = struct{}{}
+		r.maxParam = max(r.maxParam, len(name))
+	}
+	if r.allParams {
+		r.params = nil
+	}
+	r.queryOn = r.allParams || len(r.params) > 0
+	for _, d := range c.Detectors {
+		if d >= numDetectors {
+			return nil, ErrUnknownDetector
+		}
+		r.dets |= 1 << d
+	}
+	r.textActive = r.queryOn || r.dets != 0
+	return r, nil
+}
+
+// Active reports whether any rule of the Redactor could change a value
+// passed to String, Path or IP. When false, callers may skip them. Whole
+// (redact_fields) is chosen by the caller and works regardless.
+func (r *Redactor) Active() bool { return r.textActive || r.ipTruncate }
+
+// Mode returns the replacement mode.
+func (r *Redactor) Mode() Mode { return r.mode }
+
+// Counts returns how many replacements each rule made since New.
+func (r *Redactor) Counts() Counts {
+	var c Counts
+	for i := range r.counts {
+		c[i] = r.counts[i].Load()
+	}
+	return c
+}
+
+func (r *Redactor) has(d Detector) bool { return r.dets&(1<<d) != 0 }
+
+// String redacts free text: detectors, and the values of sensitive
+// parameters of every query string ('?' up to whitespace, a quote, '<', '>',
+// '`', '\\' or '#') inside it. It appends the result to dst; when nothing
+// matches, that is s byte for byte. dst must not overlap s.
+func (r *Redactor) String(sc *Scratch, dst, s []byte) []byte {
+	return r.run(sc, dst, s, false)
+}
+
+// Path redacts a request path: the values of sensitive parameters of its
+// query (first '?' up to '#'), then detectors over all of it, fragment
+// included. It appends the result to dst; when nothing matches, that is s
+// byte for byte. dst must not overlap s.
+func (r *Redactor) Path(sc *Scratch, dst, s []byte) []byte {
+	return r.run(sc, dst, s, true)
+}
+
+// Whole replaces all of s (a redact_fields value) and appends the result to
+// dst. An empty value, having nothing to hide, and a value that already is a
+// replacement are appended unchanged.
+func (r *Redactor) Whole(sc *Scratch, dst, s []byte) []byte {
+	if len(s) == 0 || isMarker(s) {
+		return append(dst, s...)
+	}
+	r.counts[RuleField].Add(1)
+	return r.replace(sc, dst, s)
+}
+
+// maxPasses bounds the fixpoint loop of run. Real values settle in one or
+// two passes; a value that does not settle is replaced as a whole.
+const maxPasses = 8
+
+func (r *Redactor) run(sc *Scratch, dst, s []byte, path bool) []byte {
+	if !r.textActive || !r.find(sc, s, path) {
+		return append(dst, s...)
+	}
+	// A replacement can change the context of a neighbouring candidate
+	// (e.g. a dot that followed digits now follows "]"), so redact the output
+	// again until no rule matches: this makes String and Path idempotent and
+	// guarantees that no enabled rule matches what they return.
+	sc.a = r.emit(sc, sc.a[:0], s)
+	for pass := 1; pass < maxPasses; pass++ {
+		if !r.find(sc, sc.a, path) {
+			return append(dst, sc.a...)
+		}
+		sc.b = r.emit(sc, sc.b[:0], sc.a)
+		sc.a, sc.b = sc.b, sc.a
+	}
+	return r.replace(sc, dst, s)
+}
+
+// find collects the spans of s that rules match into sc.spans, sorted and
+// merged, and reports whether there is any.
+func (r *Redactor) find(sc *Scratch, s []byte, path bool) bool {
+	sc.spans = sc.spans[:0]
+	if r.queryOn {
+		if path {
+			r.scanPathQuery(sc, s)
+		} else {
+			r.scanTextQueries(sc, s)
+		}
+	}
+	if r.dets != 0 {
+		r.scanDetectors(sc, s)
+	}
+	if len(sc.spans) == 0 {
+		return false
+	}
+	sc.merge()
+	return true
+}
+
+// emit appends s to dst with every span of sc.spans replaced.
+func (r *Redactor) emit(sc *Scratch, dst, s []byte) []byte {
+	prev := 0
+	for i := range sc.spans {
+		sp := sc.spans[i]
+		dst = append(dst, s[prev:sp.start]...)
+		v := s[sp.start:sp.end]
+		if sp.rule == RuleCreditCard && r.mode == ModeHash {
+			v = sc.digits(v)
+		}
+		dst = r.replace(sc, dst, v)
+		r.counts[sp.rule].Add(1)
+		prev = int(sp.end)
+	}
+	return append(dst, s[prev:]...)
+}
+
+// replace appends the replacement of the secret v.
+func (r *Redactor) replace(sc *Scratch, dst, v []byte) []byte {
+	if r.mode == ModeMask {
+		return append(dst, Mask...)
+	}
+	return sc.pseudonym(r, dst, v)
+}
+
+// isMarker reports whether v is exactly a replacement this package writes,
+// so redacting it again changes nothing.
+func isMarker(v []byte) bool {
+	if string(v) == Mask {
+		return true
+	}
+	if len(v) != hashLen || string(v[:len(hashPrefix)]) != hashPrefix || v[hashLen-1] != ']' {
+		return false
+	}
+	for _, c := range v[len(hashPrefix) : hashLen-1] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

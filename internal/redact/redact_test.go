@@ -1,0 +1,342 @@
+package redact
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func mustNew(t testing.TB, c Config) *Redactor {
+	t.Helper()
+	r, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func allDetectors() []Detector {
+	return []Detector{JWT, AWSAccessKey, Bearer, CreditCard, Email, IPv4, IPv6}
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, tc := range []struct {
+		c    Config
+		want error
+	}{
+		{Config{Mode: ModeHash}, ErrNoHashKey},
+		{Config{Mode: ModeHash, HashKey: []byte("short")}, ErrShortHashKey},
+		{Config{Mode: Mode(7)}, ErrUnknownMode},
+		{Config{Detectors: []Detector{numDetectors}}, ErrUnknownDetector},
+		{Config{QueryParams: []string{"a=b"}}, ErrBadQueryParam},
+		{Config{QueryParams: []string{" "}}, ErrBadQueryParam},
+		{Config{QueryParams: []string{strings.Repeat("k", maxParamLen+1)}}, ErrBadQueryParam},
+	} {
+		if _, err := New(tc.c); !errors.Is(err, tc.want) {
+			t.Errorf("New(%+v) = %v, want %v", tc.c, err, tc.want)
+		}
+	}
+	// The key never appears in an error.
+	_, err := New(Config{Mode: ModeHash, HashKey: []byte("sekrit")})
+	if err == nil || strings.Contains(err.Error(), "sekrit") {
+		t.Errorf("short key error %v", err)
+	}
+}
+
+func TestParseDetectors(t *testing.T) {
+	d, err := ParseDetectors(" none ")
+	if err != nil || d == nil || len(d) != 0 {
+		t.Errorf("none: %v %v", d, err)
+	}
+	d, err = ParseDetectors("JWT, email,jwt,,ipv6")
+	if err != nil || len(d) != 3 || d[0] != JWT || d[1] != Email || d[2] != IPv6 {
+		t.Errorf("list: %v %v", d, err)
+	}
+	def, err := ParseDetectors("jwt,aws_access_key,bearer,credit_card")
+	if err != nil || len(def) != len(DefaultDetectors()) {
+		t.Fatalf("default: %v %v", def, err)
+	}
+	for i, x := range DefaultDetectors() {
+		if def[i] != x {
+			t.Errorf("default[%d] = %v, want %v", i, x, def[i])
+		}
+	}
+	for _, s := range []string{"", " , ", "none,jwt", "jwt,ssn"} {
+		if _, err := ParseDetectors(s); err == nil {
+			t.Errorf("ParseDetectors(%q) accepted", s)
+		}
+	}
+	_, err = ParseDetectors("jwt,ssn")
+	if !errors.Is(err, ErrUnknownDetector) || !strings.Contains(err.Error(), `"ssn"`) || !strings.Contains(err.Error(), "ipv6") {
+		t.Errorf("unknown detector error: %v", err)
+	}
+	for d := range numDetectors {
+		got, err := ParseDetectors(d.String())
+		if err != nil || len(got) != 1 || got[0] != d {
+			t.Errorf("round trip %v: %v %v", d, got, err)
+		}
+	}
+}
+
+func TestParseQueryParamsAndMode(t *testing.T) {
+	n, all, err := ParseQueryParams("Token, X-Amz-Signature")
+	if err != nil || all || len(n) != 2 || n[0] != "token" || n[1] != "x-amz-signature" {
+		t.Errorf("list: %v %v %v", n, all, err)
+	}
+	n, all, err = ParseQueryParams("*")
+	if err != nil || !all || len(n) != 0 {
+		t.Errorf("*: %v %v %v", n, all, err)
+	}
+	n, all, err = ParseQueryParams("none")
+	if err != nil || all || n != nil {
+		t.Errorf("none: %v %v %v", n, all, err)
+	}
+	for _, s := range []string{"", "a&b", "none,token"} {
+		if _, _, err := ParseQueryParams(s); !errors.Is(err, ErrBadQueryParam) && !errors.Is(err, ErrEmptyList) {
+			t.Errorf("ParseQueryParams(%q) = %v", s, err)
+		}
+	}
+	if m, err := ParseMode(" Hash"); err != nil || m != ModeHash || m.String() != "hash" {
+		t.Errorf("hash: %v %v", m, err)
+	}
+	if m, err := ParseMode("mask"); err != nil || m != ModeMask {
+		t.Errorf("mask: %v %v", m, err)
+	}
+	if _, err := ParseMode("sha1"); !errors.Is(err, ErrUnknownMode) {
+		t.Errorf("sha1: %v", err)
+	}
+}
+
+// Every built-in name is redacted, in any case; a longer or shorter name is not.
+func TestDefaultQueryParams(t *testing.T) {
+	r := mustNew(t, Config{QueryParams: DefaultQueryParams()})
+	var sc Scratch
+	for _, name := range DefaultQueryParams() {
+		for _, n := range []string{name, strings.ToUpper(name)} {
+			in := "/p?a=1&" + n + "=v4lue&z=2"
+			want := "/p?a=1&" + n + "=" + Mask + "&z=2"
+			if got := string(r.Path(&sc, nil, []byte(in))); got != want {
+				t.Errorf("Path(%q) = %q, want %q", in, got, want)
+			}
+		}
+		for _, n := range []string{name + "x", "x" + name, name[1:]} {
+			in := "/p?" + n + "=v4lue"
+			if isDefaultParam(n) {
+				continue
+			}
+			if got := string(r.Path(&sc, nil, []byte(in))); got != in {
+				t.Errorf("Path(%q) = %q, want unchanged", in, got)
+			}
+		}
+	}
+	// The returned list is a copy.
+	DefaultQueryParams()[0] = "changed"
+	if DefaultQueryParams()[0] == "changed" {
+		t.Error("DefaultQueryParams shares its array")
+	}
+}
+
+func isDefaultParam(n string) bool {
+	for _, p := range DefaultQueryParams() {
+		if p == n {
+			return true
+		}
+	}
+	return false
+}
+
+// The pseudonym is the documented HMAC-SHA256 prefix of the unescaped value,
+// and is the same whatever rule found the value.
+func TestPseudonym(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	r := mustNew(t, Config{Mode: ModeHash, HashKey: key, QueryParams: []string{"token"}, Detectors: []Detector{Bearer, JWT}})
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("a+b/c="))
+	want := "[h:" + hex.EncodeToString(m.Sum(nil)[:8]) + "]"
+	var sc Scratch
+	if got := string(r.Whole(&sc, nil, []byte("a+b/c="))); got != want {
+		t.Errorf("Whole = %q, want %q", got, want)
+	}
+	if got := string(r.String(&sc, nil, []byte("Bearer a+b/c="))); got != "Bearer "+want {
+		t.Errorf("Bearer = %q, want %q", got, want)
+	}
+	if got := string(r.Path(&sc, nil, []byte("/p?token=a%2Bb%2fc%3D"))); got != "/p?token="+want {
+		t.Errorf("query = %q, want %q", got, want)
+	}
+	// Another key gives another pseudonym; another Redactor with the same
+	// key, the same one (the Scratch follows the Redactor it serves).
+	r2 := mustNew(t, Config{Mode: ModeHash, HashKey: []byte("another key, 16+ bytes")})
+	if got := string(r2.Whole(&sc, nil, []byte("a+b/c="))); got == want || !isMarker([]byte(got)) {
+		t.Errorf("other key: %q", got)
+	}
+	r3 := mustNew(t, Config{Mode: ModeHash, HashKey: key})
+	if got := string(r3.Whole(&sc, nil, []byte("a+b/c="))); got != want {
+		t.Errorf("same key: %q, want %q", got, want)
+	}
+}
+
+func TestCountsAndActive(t *testing.T) {
+	if mustNew(t, Config{}).Active() {
+		t.Error("zero Config is active")
+	}
+	if !mustNew(t, Config{IPTruncate: true}).Active() || !mustNew(t, Config{Detectors: []Detector{Email}}).Active() ||
+		!mustNew(t, Config{AllQueryParams: true}).Active() || !mustNew(t, Config{QueryParams: []string{"*"}}).Active() {
+		t.Error("configured Redactor not active")
+	}
+	r := mustNew(t, Config{QueryParams: DefaultQueryParams(), Detectors: allDetectors(), IPTruncate: true})
+	var sc Scratch
+	in := "/p?token=x&sig=y eyJhbGciOiJIUzI1NiJ9.e30.s AKIAIOSFODNN7EXAMPLE Bearer t 4111111111111111 a@b.io 10.0.0.1 2001:db8::1"
+	r.String(&sc, nil, []byte(in))
+	r.Whole(&sc, nil, []byte("ua"))
+	r.IP(&sc, nil, []byte("10.0.0.1, 2001:db8::1"))
+	c := r.Counts()
+	want := Counts{RuleQueryParam: 2, RuleJWT: 1, RuleAWSAccessKey: 1, RuleBearer: 1, RuleCreditCard: 1, RuleEmail: 1,
+		RuleIPv4: 1, RuleIPv6: 1, RuleField: 1, RuleIPTruncate: 2}
+	if c != want {
+		t.Errorf("Counts = %v, want %v", c, want)
+	}
+	if c.Total() != 12 {
+		t.Errorf("Total = %d", c.Total())
+	}
+	txt := string(c.AppendText(nil))
+	if txt != "query_param=2 jwt=1 aws_access_key=1 bearer=1 credit_card=1 email=1 ipv4=1 ipv6=1 field=1 ip_truncate=2" {
+		t.Errorf("AppendText = %q", txt)
+	}
+	if strings.Contains(txt, "AKIA") || string(Counts{}.AppendText(nil)) != "" {
+		t.Error("AppendText leaks or prints zeros")
+	}
+	for d := range numDetectors {
+		if d.Rule().String() != d.String() {
+			t.Errorf("rule name %q != detector name %q", d.Rule(), d)
+		}
+	}
+}
+
+// A replacement can make a neighbour look like a new match (here the card
+// turns "...1111.1.2.3.4", a dotted number, into "].1.2.3.4"); the fixpoint
+// catches it, so the result is stable and no enabled rule matches it.
+func TestFixpoint(t *testing.T) {
+	r := mustNew(t, Config{Detectors: []Detector{CreditCard, IPv4, IPv6, AWSAccessKey, Bearer}})
+	var sc Scratch
+	for _, in := range []string{
+		"4111111111111111.1.2.3.4",
+		"AKIAIOSFODNN7EXAMPLE:1::2",
+		"Bearer abc=::1",
+		"1::2:AKIAIOSFODNN7EXAMPLE",
+	} {
+		once := r.String(&sc, nil, []byte(in))
+		twice := r.String(&sc, nil, once)
+		if !bytes.Equal(once, twice) {
+			t.Errorf("%q: once %q, twice %q", in, once, twice)
+		}
+		if r.find(&sc, once, false) {
+			t.Errorf("%q: rules still match %q", in, once)
+		}
+	}
+}
+
+func TestDstAppend(t *testing.T) {
+	r := mustNew(t, Config{QueryParams: DefaultQueryParams(), Detectors: DefaultDetectors(), IPTruncate: true})
+	var sc Scratch
+	for _, f := range []func(*Scratch, []byte, []byte) []byte{r.String, r.Path, r.Whole, r.IP} {
+		dst := append(make([]byte, 0, 64), "head|"...)
+		for _, in := range []string{"nothing", "/p?token=1", "10.1.2.3"} {
+			dst = f(&sc, dst, []byte(in))
+		}
+		if !bytes.HasPrefix(dst, []byte("head|")) || len(dst) <= len("head|nothing") {
+			t.Errorf("dst prefix lost: %q", dst)
+		}
+	}
+}
+
+// Concurrent use of one Redactor with a Scratch per goroutine gives the
+// serial results and exact counts (run with -race).
+func TestConcurrent(t *testing.T) {
+	r := mustNew(t, Config{Mode: ModeHash, HashKey: goldenKey, QueryParams: DefaultQueryParams(), Detectors: allDetectors()})
+	inputs := []string{"/p?token=abc", "Bearer xyz", "card 4111111111111111", "plain text", "a@b.io"}
+	var sc Scratch
+	want := make([]string, len(inputs))
+	for i, in := range inputs {
+		want[i] = string(r.String(&sc, nil, []byte(in)))
+	}
+	before := r.Counts().Total()
+	const workers, rounds = 8, 200
+	var wg sync.WaitGroup
+	errs := make(chan string, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sc Scratch
+			var buf []byte
+			for range rounds {
+				for i, in := range inputs {
+					buf = r.String(&sc, buf[:0], []byte(in))
+					if string(buf) != want[i] {
+						errs <- string(buf)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("concurrent result %q differs", e)
+	}
+	if got := r.Counts().Total() - before; got != workers*rounds*4 {
+		t.Errorf("counted %d, want %d", got, workers*rounds*4)
+	}
+}
+
+// Nothing allocates in steady state: neither when nothing matches nor when
+// values are masked or hashed.
+func TestZeroAllocs(t *testing.T) {
+	for _, mode := range []Mode{ModeMask, ModeHash} {
+		r := mustNew(t, Config{Mode: mode, HashKey: goldenKey, QueryParams: DefaultQueryParams(), Detectors: allDetectors(), IPTruncate: true})
+		var sc Scratch
+		dst := make([]byte, 0, 1024)
+		values := [][]byte{
+			[]byte("/api/v1/users/12345?page=2&sort=asc"),
+			[]byte("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109"),
+			[]byte("/p?token=abc&x=1 Bearer t0k AKIAIOSFODNN7EXAMPLE 4111111111111111 a@b.io 10.0.0.1 ::1 eyJhbGciOiJIUzI1NiJ9.e30.s"),
+		}
+		ips := []byte("10.0.0.1, [2001:db8::1]:443")
+		run := func() {
+			for _, v := range values {
+				dst = r.String(&sc, dst[:0], v)
+				dst = r.Path(&sc, dst[:0], v)
+				dst = r.Whole(&sc, dst[:0], v)
+			}
+			dst = r.IP(&sc, dst[:0], ips)
+		}
+		run()
+		if n := testing.AllocsPerRun(100, run); n != 0 {
+			t.Errorf("%v: %v allocs per run", mode, n)
+		}
+	}
+}
+
+// parseIPv6 agrees with net/netip.
+func TestParseIPv6(t *testing.T) {
+	for _, s := range []string{
+		"::", "::1", "1::", "2001:db8::1", "2001:db8:0:0:1:0:0:1", "::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4",
+		"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::",
+		"::1.2.3.4", "1:2:3:4:5:1.2.3.4", "::01.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", ":1", "1:", "", "::g", "fe80::1%eth0",
+		"1.2.3.4", "0:0:0:0:0:0:0:0", "::ffff:256.1.1.1", "a:b:c:d:e:f:a:b", "ABCD::EF",
+	} {
+		ip, ok := parseIPv6([]byte(s))
+		a, err := netip.ParseAddr(s)
+		wantOK := err == nil && a.Is6() && a.Zone() == ""
+		if ok != wantOK || ok && ip != a.As16() {
+			t.Errorf("parseIPv6(%q) = %v %v; netip %v %v", s, ip, ok, a, err)
+		}
+	}
+}

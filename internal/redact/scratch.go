@@ -1,0 +1,120 @@
+package redact
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"slices"
+)
+
+// Scratch is the reusable per-goroutine state of redaction: the HMAC of
+// ModeHash and the buffers of the fixpoint passes. Its zero value is ready to
+// use; keep one per goroutine (it is not safe for concurrent use) and reuse it
+// so steady-state redaction allocates nothing.
+type Scratch struct {
+	spans  []span
+	groups []cardGroup
+	fields []int32
+	a, b   []byte // outputs of successive passes
+	dec    []byte // percent-decoded secret, input of the pseudonym
+	mac    hash.Hash
+	macFor *Redactor // the Redactor whose key mac holds
+	sum    [sha256.Size]byte
+}
+
+// span is a byte range [start, end) of a value that a rule matched.
+type span struct {
+	start, end int32
+	rule       Rule
+}
+
+func (sc *Scratch) add(start, end int, rule Rule) {
+	sc.spans = append(sc.spans, span{int32(start), int32(end), rule})
+}
+
+// merge sorts the spans and joins overlapping ones, so every byte that any
+// rule matched is inside exactly one replacement. A joined span keeps the
+// rule of its earliest part.
+func (sc *Scratch) merge() {
+	sp := sc.spans
+	sorted := true
+	for i := 1; i < len(sp); i++ {
+		if sp[i].start < sp[i-1].start {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		slices.SortFunc(sp, func(x, y span) int {
+			if x.start != y.start {
+				return int(x.start - y.start)
+			}
+			return int(x.rule) - int(y.rule)
+		})
+	}
+	out := sp[:1]
+	for _, s := range sp[1:] {
+		last := &out[len(out)-1]
+		if s.start < last.end {
+			last.end = max(last.end, s.end)
+			continue
+		}
+		out = append(out, s)
+	}
+	sc.spans = out
+}
+
+// pseudonym appends [h:<16 hex>] of HMAC-SHA256(r.key, unescaped v).
+func (sc *Scratch) pseudonym(r *Redactor, dst, v []byte) []byte {
+	if sc.macFor != r {
+		sc.mac = hmac.New(sha256.New, r.key)
+		sc.macFor = r
+	} else {
+		sc.mac.Reset()
+	}
+	sc.mac.Write(sc.unescape(v))
+	sum := sc.mac.Sum(sc.sum[:0])
+	dst = append(dst, hashPrefix...)
+	dst = hex.AppendEncode(dst, sum[:hashHexLen/2])
+	return append(dst, ']')
+}
+
+// unescape decodes valid %XX escapes of v (into sc.dec when there is any),
+// so the pseudonym of a token does not depend on how it was escaped.
+// Invalid escapes and '+' stay as they are.
+func (sc *Scratch) unescape(v []byte) []byte {
+	i := 0
+	for i < len(v) && !(v[i] == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2])) {
+		i++
+	}
+	if i == len(v) {
+		return v
+	}
+	d := append(sc.dec[:0], v[:i]...)
+	for i < len(v) {
+		c := v[i]
+		if c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
+			d = append(d, unhex(v[i+1])<<4|unhex(v[i+2]))
+			i += 3
+			continue
+		}
+		d = append(d, c)
+		i++
+	}
+	sc.dec = d
+	return d
+}
+
+// digits returns the digits of v (into sc.dec), so a card number has one
+// pseudonym however it is grouped.
+func (sc *Scratch) digits(v []byte) []byte {
+	d := sc.dec[:0]
+	for _, c := range v {
+		if isDigit(c) {
+			d = append(d, c)
+		}
+	}
+	sc.dec = d
+	return d
+}
