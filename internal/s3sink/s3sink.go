@@ -1,0 +1,229 @@
+// Package s3sink writes finished objects to S3 (or an S3-compatible server)
+// with one PutObject each, applying every S3 option of the plugin, and
+// classifies failures so that the spool above it knows whether to retry soon,
+// to retry slowly and tell the user what to fix, or to stop because it was
+// told to.
+//
+// The SDK's own retries are off (aws.NopRetryer, whatever AWS_MAX_ATTEMPTS
+// says), and there is deliberately no option to turn them on: a retry inside
+// PutObject would hide the failure from the spool, multiply its backoff with
+// the SDK's, and hold an upload worker, while the spool's per-object backoff
+// with jitter already retries for as long as the data stays on disk. The
+// SDK's clock-skew correction still works: it is recorded per client, not per
+// retry.
+//
+// Checksums are sent only when an operation requires them, so MinIO and older
+// Ceph accept every request: plain HTTP bodies are signed with their SHA-256,
+// HTTPS bodies go as UNSIGNED-PAYLOAD (the SDK's default, integrity by TLS),
+// and Options.SendContentMD5 adds a Content-MD5 that S3 verifies.
+package s3sink
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// ContentType is sent with every object. No Content-Encoding is sent: with
+// it, browsers and `aws s3 cp` would decompress .gz objects on download.
+const ContentType = "application/x-ndjson"
+
+var (
+	// ErrNoBucket is returned by New when Options.Bucket is empty.
+	ErrNoBucket = errors.New(`s3sink: "bucket" is not set: set it to the destination bucket name`)
+	// ErrNoRegion is returned by New when no region is configured anywhere.
+	ErrNoRegion = errors.New(`s3sink: no region: set "region" or the AWS_REGION environment variable`)
+	// ErrEndpoint is returned by New for an endpoint that is not an http(s) URL.
+	ErrEndpoint = errors.New("s3sink: bad endpoint")
+)
+
+// Options configure a Client. Field names follow the plugin's keys.
+type Options struct {
+	Bucket      string
+	Region      string
+	Endpoint    string // S3-compatible endpoint URL; enables path-style addressing
+	RoleARN     string // assumed through STS for every call when set
+	ExternalID  string
+	STSEndpoint string
+
+	StorageClass        string // e.g. STANDARD_IA; empty: bucket default
+	CannedACL           string // e.g. bucket-owner-full-control; empty: none sent
+	SSE                 string // AES256 or aws:kms; empty: bucket default
+	SSEKMSKeyID         string
+	BucketKeyEnabled    bool // sent only when true; false leaves the bucket's setting
+	SendContentMD5      bool // required by buckets with Object Lock
+	ExpectedBucketOwner string
+
+	// HTTPClient replaces the SDK's HTTP client (tests, proxies). AWS_CA_BUNDLE
+	// does not apply to it.
+	HTTPClient *http.Client
+	// Logf, when set, receives one line at New describing the destination.
+	Logf func(format string, args ...any)
+}
+
+// Client uploads objects to one bucket. It is safe for concurrent use.
+type Client struct {
+	o     Options
+	s3    *s3.Client
+	creds *aws.CredentialsCache // nil when the provider is not cached
+}
+
+// New builds a Client from the default AWS configuration chain (environment,
+// shared files, ECS task role, instance role) and o. It makes no network call.
+func New(ctx context.Context, o Options) (*Client, error) {
+	if o.Bucket == "" {
+		return nil, ErrNoBucket
+	}
+	if o.Endpoint != "" {
+		if err := checkURL(o.Endpoint); err != nil {
+			return nil, fmt.Errorf(`%w %q for "endpoint": %v`, ErrEndpoint, o.Endpoint, err)
+		}
+	}
+	if o.STSEndpoint != "" {
+		if err := checkURL(o.STSEndpoint); err != nil {
+			return nil, fmt.Errorf(`%w %q for "sts_endpoint": %v`, ErrEndpoint, o.STSEndpoint, err)
+		}
+	}
+
+	lo := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		// S3-compatible servers (MinIO, older Ceph) reject or mishandle the
+		// CRC trailers and aws-chunked bodies the SDK adds by default; send a
+		// checksum only when an operation requires one, and send Content-MD5
+		// ourselves when asked.
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
+	if o.Region != "" {
+		lo = append(lo, config.WithRegion(o.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+	if err != nil {
+		return nil, fmt.Errorf("s3sink: loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, ErrNoRegion
+	}
+	cfg.RetryMaxAttempts = 0 // AWS_MAX_ATTEMPTS must not re-enable SDK retries
+	if o.HTTPClient != nil {
+		// Set after loading: passed to LoadDefaultConfig, a plain
+		// *http.Client fails when AWS_CA_BUNDLE is set. A caller's client
+		// brings its own TLS settings.
+		cfg.HTTPClient = o.HTTPClient
+	}
+
+	if o.RoleARN != "" {
+		stsClient := sts.NewFromConfig(cfg, func(so *sts.Options) {
+			if o.STSEndpoint != "" {
+				so.BaseEndpoint = aws.String(o.STSEndpoint)
+			}
+		})
+		provider := stscreds.NewAssumeRoleProvider(stsClient, o.RoleARN, func(ao *stscreds.AssumeRoleOptions) {
+			if o.ExternalID != "" {
+				ao.ExternalID = aws.String(o.ExternalID)
+			}
+			ao.RoleSessionName = "envoy_s3-" + strconv.FormatInt(time.Now().Unix(), 10)
+		})
+		cfg.Credentials = aws.NewCredentialsCache(provider)
+	}
+
+	c := &Client{o: o}
+	c.creds, _ = cfg.Credentials.(*aws.CredentialsCache)
+	c.s3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+			so.UsePathStyle = true
+		}
+		so.Retryer = aws.NopRetryer{}
+		so.RetryMaxAttempts = 0
+	})
+	if o.Logf != nil {
+		where := "AWS"
+		if o.Endpoint != "" {
+			where = o.Endpoint + " (path-style)"
+		}
+		role := ""
+		if o.RoleARN != "" {
+			role = ", assuming " + o.RoleARN
+		}
+		o.Logf("s3sink: bucket %q in %s via %s%s", o.Bucket, cfg.Region, where, role)
+	}
+	return c, nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("use an http:// or https:// URL")
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	return nil
+}
+
+// Bucket returns the destination bucket.
+func (c *Client) Bucket() string { return c.o.Bucket }
+
+// Put uploads body as the object key with one PutObject. A failure is
+// returned as *Error, already classified.
+func (c *Client) Put(ctx context.Context, key string, body []byte) error {
+	o := &c.o
+	in := &s3.PutObjectInput{
+		Bucket:        aws.String(o.Bucket),
+		Key:           aws.String(key),
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+		ContentType:   aws.String(ContentType),
+	}
+	if o.StorageClass != "" {
+		in.StorageClass = types.StorageClass(o.StorageClass)
+	}
+	if o.CannedACL != "" {
+		in.ACL = types.ObjectCannedACL(o.CannedACL)
+	}
+	if o.SSE != "" {
+		in.ServerSideEncryption = types.ServerSideEncryption(o.SSE)
+	}
+	if o.SSEKMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(o.SSEKMSKeyID)
+	}
+	if o.BucketKeyEnabled {
+		in.BucketKeyEnabled = aws.Bool(true)
+	}
+	if o.ExpectedBucketOwner != "" {
+		in.ExpectedBucketOwner = aws.String(o.ExpectedBucketOwner)
+	}
+	if o.SendContentMD5 {
+		sum := md5.Sum(body)
+		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	_, err := c.s3.PutObject(ctx, in)
+	if err == nil {
+		return nil
+	}
+	e := Classify(err, o)
+	if e.ExpiredCredentials() && c.creds != nil {
+		// The cache thought the credentials were still good; make the next
+		// attempt fetch new ones instead of failing the same way.
+		c.creds.Invalidate()
+	}
+	return e
+}
