@@ -1,0 +1,230 @@
+// Package pipeline is one envoy_s3 instance: it turns a Fluent Bit chunk into NDJSON
+// lines (access logs normalised, other records as they came), redacts them, groups
+// them per object key prefix and hands sealed objects to background uploaders.
+//
+// Flush does no network I/O, so Fluent Bit's engine thread is never stalled; its cost
+// per record is decode + recognise + normalise + redact + encode, with per-worker
+// scratch reused across flushes so steady state allocates nothing per record.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
+	"github.com/envoy-s3/envoy_s3/internal/s3sink"
+	"github.com/envoy-s3/envoy_s3/internal/stats"
+)
+
+// ErrBufferFull is returned (with retry) when the data waiting for upload has reached
+// store_dir_limit_size: Fluent Bit keeps the chunk and flushes it again later.
+var ErrBufferFull = errors.New("pipeline: buffer full (store_dir_limit_size reached)")
+
+// Streams: which key template an object is written under.
+const (
+	streamAccess uint8 = 'a'
+	streamOther  uint8 = 'o'
+)
+
+// Options carry what is not configuration: identity, logging, and seams for tests.
+type Options struct {
+	Name   string
+	Log    *flblog.Logger
+	Putter delivery.Putter // nil: an S3 client built from the configuration
+	Now    func() time.Time
+}
+
+// Pipeline is safe for concurrent Flush calls (Fluent Bit Workers).
+type Pipeline struct {
+	cfg      *config.Config
+	log      *flblog.Logger
+	access   *keyformat.Template
+	other    *keyformat.Template
+	codec    compress.Codec
+	format   accesslog.Format
+	redactor *redact.Redactor
+	fields   fieldRules
+	batcher  *batch.Batcher
+	pool     *delivery.Pool
+	workers  sync.Pool
+	stats    stats.Counters
+	index    atomic.Uint64
+	limit    int64
+	full     atomic.Bool
+	stop     chan struct{}
+	ticker   sync.WaitGroup
+	closed   atomic.Bool
+}
+
+// New builds an instance from a validated configuration.
+func New(cfg *config.Config, opt Options) (*Pipeline, error) {
+	if opt.Log == nil {
+		opt.Log = flblog.New(opt.Name, flblog.Info)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	p := &Pipeline{cfg: cfg, log: opt.Log, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize}
+	p.access, p.other = cfg.S3Key, cfg.OtherKey
+	var err error
+	if p.codec, err = compress.ParseCodec(string(cfg.Compression)); err != nil {
+		return nil, err
+	}
+	if p.format, err = accesslog.ParseFormat(string(cfg.AccessLogFormat)); err != nil {
+		return nil, err
+	}
+	if p.redactor, err = redact.New(redactConfig(cfg)); err != nil {
+		return nil, fmt.Errorf("envoy_s3: %w", err)
+	}
+	if p.fields, err = newFieldRules(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.OtherLogs == config.OtherCloudWatch {
+		return nil, errors.New(`envoy_s3: other_logs "cloudwatch" is not available in this build yet: use s3 or drop`)
+	}
+	put := opt.Putter
+	if put == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := s3sink.New(ctx, s3Options(cfg, p.log))
+		if err != nil {
+			return nil, err
+		}
+		put = c
+	}
+	p.pool = delivery.New(delivery.Options{
+		Put:      put,
+		Classify: classify,
+		Logf:     p.log.Warnf,
+		Uploaded: func(j *delivery.Job, _ time.Duration) {
+			p.stats.Objects.Add(1)
+			p.stats.StoredBytes.Add(int64(len(j.Body)))
+		},
+		Failed: func(*delivery.Job, error) { p.stats.Retries.Add(1) },
+	})
+	enc, err := compress.NewEncoder(p.codec)
+	if err != nil {
+		return nil, err
+	}
+	p.batcher = batch.New(batch.Options{
+		MaxRawBytes: cfg.TotalFileSize,
+		MaxAge:      cfg.UploadTimeout,
+		Encoder:     enc,
+		Seal:        p.sealed,
+		Now:         opt.Now,
+	})
+	p.workers.New = func() any { return p.newWorker() }
+	p.ticker.Add(1)
+	go p.tick()
+	return p, nil
+}
+
+// Log returns the instance's logger.
+func (p *Pipeline) Log() *flblog.Logger { return p.log }
+
+// Stats returns a snapshot of the counters.
+func (p *Pipeline) Stats() stats.Snapshot { return p.stats.Snapshot() }
+
+// Flush consumes one chunk. It reports (retry, err): nil means every record is held
+// for upload; retry means Fluent Bit should keep the chunk and try again later.
+func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
+	if p.closed.Load() {
+		return true, errors.New("pipeline: flush after exit")
+	}
+	if p.overLimit() {
+		p.stats.Backpressure.Add(1)
+		return true, ErrBufferFull
+	}
+	w := p.workers.Get().(*worker)
+	defer p.workers.Put(w)
+	w.begin(tag)
+	w.dec.Reset(data)
+	for w.dec.Next(&w.ev) {
+		w.record(p)
+	}
+	if bad := w.dec.Bad(); bad > 0 {
+		p.stats.Bad.Add(int64(bad))
+		p.log.Warnf("skipped %d undecodable event(s) in a chunk of %d bytes (tag %q)", bad, len(data), tag)
+	}
+	for _, pt := range w.touched {
+		p.batcher.Add(pt.key, &pt.meta, pt.lines, pt.n)
+		p.stats.RawBytes.Add(int64(len(pt.lines)))
+	}
+	return false, nil
+}
+
+// overLimit applies backpressure once the bytes not yet uploaded reach the limit,
+// and logs the transitions (not every refused flush).
+func (p *Pipeline) overLimit() bool {
+	_, queued := p.pool.Pending()
+	_, open := p.batcher.Open()
+	over := p.limit > 0 && queued+open >= p.limit
+	if over != p.full.Load() && p.full.CompareAndSwap(!over, over) {
+		if over {
+			p.log.Warnf("%d bytes wait for upload, store_dir_limit_size is %d: answering RETRY until uploads catch up", queued+open, p.limit)
+		} else {
+			p.log.Infof("upload backlog below store_dir_limit_size again: accepting data")
+		}
+	}
+	return over
+}
+
+// sealed names a finished batch and queues it for upload.
+func (p *Pipeline) sealed(s *batch.Sealed) {
+	tmpl := p.access
+	if s.Meta.Stream == streamOther {
+		tmpl = p.other
+	}
+	vars := keyformat.Vars{Tag: []byte(s.Meta.Tag), Cluster: []byte(s.Meta.Cluster), TaskID: []byte(s.Meta.TaskID), Family: []byte(s.Meta.Family), Container: []byte(s.Meta.Container)}
+	var id [16]byte
+	key := tmpl.AppendKey(nil, &vars, s.Meta.FirstTime, keyformat.AppendRandomID(id[:0]), p.index.Add(1)-1)
+	key = append(key, p.codec.Ext()...)
+	if err := p.pool.Submit(&delivery.Job{Key: string(key), Body: s.Body, Records: s.Records}); err != nil {
+		p.log.Errorf("%d records could not be queued for upload: %v", s.Records, err)
+	}
+}
+
+func (p *Pipeline) tick() {
+	defer p.ticker.Done()
+	every := min(time.Second, max(p.cfg.UploadTimeout/4, 10*time.Millisecond))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.batcher.Tick()
+		}
+	}
+}
+
+// Close seals every open batch and uploads what it can before ctx ends.
+func (p *Pipeline) Close(ctx context.Context) {
+	if !p.closed.CompareAndSwap(false, true) {
+		return
+	}
+	close(p.stop)
+	p.ticker.Wait()
+	p.batcher.SealAll()
+	left := p.pool.Close(ctx)
+	if len(left) > 0 {
+		records := 0
+		for _, j := range left {
+			records += j.Records
+		}
+		p.log.Errorf("%d object(s) holding %d records could not be uploaded before shutdown", len(left), records)
+	}
+	p.log.Infof("exit: %s", p.stats.Snapshot().Line())
+}

@@ -1,0 +1,182 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/test/chunkgen"
+	"github.com/envoy-s3/envoy_s3/test/gen"
+)
+
+// memPut keeps uploaded objects in memory.
+type memPut struct {
+	mu   sync.Mutex
+	objs map[string][]byte
+}
+
+func (m *memPut) Put(_ context.Context, key string, body []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.objs == nil {
+		m.objs = map[string][]byte{}
+	}
+	m.objs[key] = append([]byte(nil), body...)
+	return nil
+}
+
+type mapGetter map[string]string
+
+func (g mapGetter) Get(k string) string { return g[k] }
+
+func newPipeline(tb testing.TB, kv map[string]string, put delivery.Putter) *Pipeline {
+	tb.Helper()
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": tb.TempDir()}
+	for k, v := range kv {
+		g[k] = v
+	}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(io.Discard, "t", flblog.Error), Putter: put})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func chunkOf(tb testing.TB, lines []gen.Labeled) []byte {
+	tb.Helper()
+	data, err := chunkgen.Chunk(chunk.Encoder{}, chunkgen.DefaultTask(), lines, time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+func TestFlushRoutesAndRedacts(t *testing.T) {
+	put := &memPut{}
+	p := newPipeline(t, map[string]string{"compression": "gzip"}, put)
+	lines := gen.New(5).Mixed(600)
+	if retry, err := p.Flush(chunkOf(t, lines), chunkgen.DefaultTask().Tag()); err != nil || retry {
+		t.Fatalf("flush: retry=%v err=%v", retry, err)
+	}
+	p.Close(context.Background())
+	s := p.Stats()
+	if s.RecordsIn != 600 || s.Access+s.Other != 600 || s.Objects != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+	var access, other int
+	for key, body := range put.objs {
+		plain, err := compress.Decode(compress.Gzip, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := bytes.Count(plain, []byte("\n"))
+		switch {
+		case strings.HasPrefix(key, "envoy-access-logs/"):
+			access += n
+		case strings.HasPrefix(key, "envoy-other-logs/"):
+			other += n
+		default:
+			t.Errorf("unexpected key %s", key)
+		}
+		// gen plants JWTs and signed URLs; the default rules must have removed them.
+		for _, secret := range []string{"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0", "X-Amz-Signature=0f1e"} {
+			if bytes.Contains(plain, []byte(secret)) {
+				t.Errorf("%s still holds %q", key, secret)
+			}
+		}
+	}
+	if int64(access) != s.Access || int64(other) != s.Other {
+		t.Fatalf("objects hold %d access and %d other lines, stats say %d and %d", access, other, s.Access, s.Other)
+	}
+}
+
+func TestOtherLogsDrop(t *testing.T) {
+	put := &memPut{}
+	p := newPipeline(t, map[string]string{"other_logs": "drop"}, put)
+	lines := gen.New(9).Mixed(300)
+	p.Flush(chunkOf(t, lines), "tag")
+	p.Close(context.Background())
+	for key := range put.objs {
+		if !strings.HasPrefix(key, "envoy-access-logs/") {
+			t.Errorf("other_logs drop wrote %s", key)
+		}
+	}
+	if s := p.Stats(); s.Dropped == 0 || s.Other != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// blockingPut never finishes, so the backlog grows until backpressure.
+type blockingPut struct{}
+
+func (blockingPut) Put(ctx context.Context, _ string, _ []byte) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestBackpressureAnswersRetry(t *testing.T) {
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": t.TempDir(),
+		"total_file_size": "10K", "store_dir_limit_size": "40K"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(io.Discard, "t", flblog.Error), Putter: blockingPut{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := chunkOf(t, gen.New(1).Mixed(200))
+	retried := false
+	for i := 0; i < 50 && !retried; i++ {
+		retry, err := p.Flush(data, "tag")
+		if err != nil && !retry {
+			t.Fatalf("flush failed without retry: %v", err)
+		}
+		retried = retry
+	}
+	if !retried {
+		t.Fatal("a stalled upload never caused RETRY")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	p.Close(ctx)
+}
+
+// BenchmarkFlush is the whole per-record cost inside Fluent Bit's flush call:
+// decode, recognise, normalise, redact (default rules), encode and compress, with a
+// no-op upload. ns/record is the number to hold against the 5 µs budget.
+func BenchmarkFlush(b *testing.B) {
+	for _, codec := range []string{"gzip", "zstd"} {
+		b.Run(codec, func(b *testing.B) {
+			p := newPipeline(b, map[string]string{"compression": codec}, nopPut{})
+			lines := gen.New(42).Mixed(1000)
+			data := chunkOf(b, lines)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p.Flush(data, "ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/record")
+			p.Close(context.Background())
+		})
+	}
+}
+
+type nopPut struct{}
+
+func (nopPut) Put(context.Context, string, []byte) error { return nil }

@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
+	"github.com/envoy-s3/envoy_s3/internal/s3sink"
+)
+
+// fieldRules says, per normalised field, which redaction applies besides detectors.
+type fieldRules struct {
+	whole [accesslog.NumFields]bool // redact_fields
+	ip    [accesslog.NumFields]bool // ip_anonymize truncate
+	any   bool
+}
+
+func newFieldRules(cfg *config.Config) (fieldRules, error) {
+	var r fieldRules
+	byName := map[string]accesslog.FieldID{}
+	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
+		byName[id.Name()] = id
+	}
+	for _, name := range cfg.RedactFields {
+		id, ok := byName[name]
+		if !ok {
+			return r, fmt.Errorf("envoy_s3: redact_fields names %q, which is not a field of the schema", name)
+		}
+		r.whole[id], r.any = true, true
+	}
+	if cfg.IPAnonymize == config.IPAnonymizeTruncate {
+		for _, id := range []accesslog.FieldID{accesslog.ForwardedFor, accesslog.DownstreamRemoteAddress, accesslog.UpstreamHost} {
+			r.ip[id], r.any = true, true
+		}
+	}
+	return r, nil
+}
+
+func redactConfig(cfg *config.Config) redact.Config {
+	dets, _ := redact.ParseDetectors(strings.Join(cfg.RedactDetectors, ","))
+	if len(cfg.RedactDetectors) == 0 {
+		dets = nil
+	}
+	return redact.Config{
+		QueryParams:    cfg.RedactQueryParams,
+		AllQueryParams: cfg.RedactAllQueryParams,
+		Detectors:      dets,
+		Mode:           map[bool]redact.Mode{false: redact.ModeMask, true: redact.ModeHash}[cfg.RedactMode == config.RedactHash],
+		HashKey:        cfg.RedactHashKey,
+		IPTruncate:     cfg.IPAnonymize == config.IPAnonymizeTruncate,
+	}
+}
+
+func s3Options(cfg *config.Config, log *flblog.Logger) s3sink.Options {
+	return s3sink.Options{
+		Bucket: cfg.Bucket, Region: cfg.Region, Endpoint: cfg.Endpoint,
+		RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID, STSEndpoint: cfg.STSEndpoint,
+		StorageClass: cfg.StorageClass, CannedACL: cfg.CannedACL,
+		SSE: cfg.ServerSideEncryption, SSEKMSKeyID: cfg.SSEKMSKeyID, BucketKeyEnabled: cfg.BucketKeyEnabled,
+		ExpectedBucketOwner: cfg.ExpectedBucketOwner, SendContentMD5: cfg.SendContentMD5,
+		Logf: log.Warnf,
+	}
+}
+
+// classify maps an S3 error to a delivery verdict.
+func classify(err error) delivery.Verdict {
+	var e *s3sink.Error
+	if errors.As(err, &e) && e.Permanent {
+		return delivery.Verdict{Permanent: true, Remedy: e.Remedy}
+	}
+	return delivery.Verdict{}
+}

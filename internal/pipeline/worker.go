@@ -1,0 +1,240 @@
+package pipeline
+
+import (
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/firelens"
+	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
+)
+
+// part collects one flush's lines for one partition.
+type part struct {
+	key   []byte
+	meta  batch.Meta
+	lines []byte
+	n     int
+	used  bool
+}
+
+// worker is the scratch state of one Flush call; workers are pooled, so buffers and
+// maps survive from flush to flush and steady state allocates nothing per record.
+type worker struct {
+	p       *Pipeline
+	tag     []byte
+	dec     chunk.Decoder
+	ev      chunk.Event
+	parser  accesslog.Parser
+	entry   accesslog.Entry
+	json    chunk.JSONEncoder // redacting
+	plain   chunk.JSONEncoder // verbatim, for the parser
+	sc      redact.Scratch
+	arena   []byte
+	spans   [accesslog.NumFields][2]int
+	line    []byte
+	rec     []byte
+	pkey    []byte
+	vars    keyformat.Vars
+	parts   map[string]*part
+	touched []*part
+}
+
+func (p *Pipeline) newWorker() *worker {
+	w := &worker{p: p, parts: make(map[string]*part)}
+	w.parser.Format = p.format
+	if p.redactor.Active() {
+		w.json.Filter = func(dst, s []byte) []byte { return p.redactor.String(&w.sc, dst, s) }
+	}
+	return w
+}
+
+// begin resets per-flush state; partitions not used by the last flush are forgotten
+// when there are many, so a worker's memory follows the live partitions.
+func (w *worker) begin(tag string) {
+	w.tag = append(w.tag[:0], tag...)
+	for k, pt := range w.parts {
+		if !pt.used && len(w.parts) > 32 {
+			delete(w.parts, k)
+		}
+		pt.used = false
+		pt.lines = pt.lines[:0]
+		pt.n = 0
+	}
+	w.touched = w.touched[:0]
+}
+
+// record turns the current event into one NDJSON line in its partition.
+func (w *worker) record(p *Pipeline) {
+	p.stats.RecordsIn.Add(1)
+	rec := w.ev.Record
+	raw, isLog := stringField(rec, p.cfg.LogKey)
+	w.entry.Reset()
+	access := false
+	if _, partial := rec.Get("partial_message"); !partial {
+		if isLog {
+			access = w.parser.Parse(raw, &w.entry)
+		} else if _, has := rec.Get(p.cfg.LogKey); !has {
+			// Parsed upstream: the access fields are the record's own keys.
+			w.rec = w.rec[:0]
+			w.rec = w.plain.AppendMap(w.rec, rec)
+			raw = w.rec
+			access = w.parser.Parse(raw, &w.entry)
+		}
+	}
+	stream := streamAccess
+	w.line = w.line[:0]
+	switch {
+	case access && p.cfg.OutputFormat == config.OutputRaw:
+		p.stats.Access.Add(1)
+		w.line = p.redactor.String(&w.sc, w.line, raw)
+	case access:
+		p.stats.Access.Add(1)
+		w.metaFields(rec)
+		w.redactEntry()
+		w.line = w.entry.AppendJSON(w.line)
+	default:
+		if p.cfg.OtherLogs == config.OtherDrop {
+			p.stats.Dropped.Add(1)
+			return
+		}
+		p.stats.Other.Add(1)
+		stream = streamOther
+		w.line = w.json.AppendMap(w.line, rec)
+	}
+	w.line = append(w.line, '\n')
+	w.place(stream, rec)
+}
+
+// place appends w.line to the partition the record's key prefix names.
+func (w *worker) place(stream uint8, rec chunk.Map) {
+	p := w.p
+	cluster, _ := stringField(rec, "ecs_cluster")
+	taskARN, _ := stringField(rec, "ecs_task_arn")
+	taskDef, _ := stringField(rec, "ecs_task_definition")
+	container, _ := stringField(rec, "container_name")
+	w.vars = keyformat.Vars{
+		Tag:     w.tag,
+		Cluster: firelens.ClusterName(cluster),
+		TaskID:  firelens.TaskID(taskARN),
+		Family:  firelens.Family(taskDef),
+	}
+	w.vars.Container = firelens.ContainerName(container, w.vars.Family)
+	if len(w.vars.TaskID) == 0 || len(w.vars.Container) == 0 {
+		c, id, _ := firelens.ParseTag(w.tag)
+		if len(w.vars.TaskID) == 0 {
+			w.vars.TaskID = id
+		}
+		if len(w.vars.Container) == 0 {
+			w.vars.Container = c
+		}
+	}
+	tmpl := p.access
+	if stream == streamOther {
+		tmpl = p.other
+	}
+	w.pkey = append(w.pkey[:0], stream)
+	w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
+	pt := w.parts[string(w.pkey)]
+	if pt == nil {
+		pt = &part{key: append([]byte(nil), w.pkey...)}
+		w.parts[string(pt.key)] = pt
+	}
+	if !pt.used {
+		pt.used = true
+		w.touched = append(w.touched, pt)
+		setString(&pt.meta.Tag, w.vars.Tag)
+		setString(&pt.meta.Cluster, w.vars.Cluster)
+		setString(&pt.meta.TaskID, w.vars.TaskID)
+		setString(&pt.meta.Family, w.vars.Family)
+		setString(&pt.meta.Container, w.vars.Container)
+		pt.meta.Stream = stream
+		pt.meta.FirstTime = w.ev.Time
+	}
+	pt.lines = append(pt.lines, w.line...)
+	pt.n++
+}
+
+// metaFields copies the FireLens metadata of the record into the entry. The record's
+// own keys describe the task that really emitted the line, so they win over keys of
+// the same name found inside the line; for records parsed upstream both are the same.
+func (w *worker) metaFields(rec chunk.Map) {
+	for _, m := range metaKeys {
+		if v, ok := stringField(rec, m.key); ok {
+			w.entry.Fields[m.id] = accesslog.Field{Kind: accesslog.String, Str: v}
+		}
+	}
+}
+
+var metaKeys = [...]struct {
+	id  accesslog.FieldID
+	key string
+}{
+	{accesslog.EcsCluster, "ecs_cluster"},
+	{accesslog.EcsTaskArn, "ecs_task_arn"},
+	{accesslog.EcsTaskDefinition, "ecs_task_definition"},
+	{accesslog.ContainerName, "container_name"},
+	{accesslog.Source, "source"},
+}
+
+// redactEntry rewrites every string field by its rule. New values go to w.arena and
+// are pointed at only after the last append, since appends may move the arena.
+func (w *worker) redactEntry() {
+	p := w.p
+	if !p.fields.any && !p.redactor.Active() {
+		return
+	}
+	w.arena = w.arena[:0]
+	e := &w.entry
+	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
+		f := &e.Fields[id]
+		w.spans[id] = [2]int{-1, -1}
+		if f.Kind != accesslog.String || id == accesslog.Timestamp || id == accesslog.Kind {
+			continue
+		}
+		start := len(w.arena)
+		switch {
+		case p.fields.whole[id]:
+			w.arena = p.redactor.Whole(&w.sc, w.arena, f.Str)
+		case p.fields.ip[id]:
+			w.arena = p.redactor.IP(&w.sc, w.arena, f.Str)
+		case id == accesslog.Path:
+			w.arena = p.redactor.Path(&w.sc, w.arena, f.Str)
+		default:
+			w.arena = p.redactor.String(&w.sc, w.arena, f.Str)
+		}
+		w.spans[id] = [2]int{start, len(w.arena)}
+	}
+	for id := range w.spans {
+		if s := w.spans[id]; s[0] >= 0 {
+			e.Fields[id].Str = w.arena[s[0]:s[1]]
+		}
+	}
+	for i := range e.Extra {
+		x := &e.Extra[i]
+		if x.Val.Kind == accesslog.String {
+			x.Val.Str = p.redactor.String(&w.sc, nil, x.Val.Str)
+		}
+	}
+}
+
+// stringField returns the str or bin value of key in m.
+func stringField(m chunk.Map, key string) ([]byte, bool) {
+	v, ok := m.Get(key)
+	if !ok {
+		return nil, false
+	}
+	switch v.Kind() {
+	case chunk.KindStr, chunk.KindBin:
+		return v.Bytes(), true
+	}
+	return nil, false
+}
+
+// setString stores b in *s, allocating only when the value changed.
+func setString(s *string, b []byte) {
+	if *s != string(b) {
+		*s = string(b)
+	}
+}
