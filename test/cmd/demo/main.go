@@ -1,0 +1,227 @@
+// Command demo runs envoy_s3 end to end on an embedded default: it starts MinIO,
+// feeds a few thousand FireLens-shaped Service Connect records (access logs mixed
+// with the proxy's own lines, some carrying secrets) through the plugin, and prints
+// what landed in the bucket.
+//
+// Without FLUENT_BIT the records go through test/host, the C stand-in for Fluent
+// Bit's Go proxy. With FLUENT_BIT naming a Fluent Bit binary, they are sent to a real
+// Fluent Bit's forward input, as Docker's fluentd log driver does under FireLens.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/test/chunkgen"
+	"github.com/envoy-s3/envoy_s3/test/gen"
+	"github.com/envoy-s3/envoy_s3/test/miniotest"
+)
+
+const bucket = "envoy-demo"
+
+func main() {
+	n := flag.Int("records", 5000, "records to send")
+	flag.Parse()
+	if err := run(*n); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int) error {
+	root, err := miniotest.RepoRoot()
+	if err != nil {
+		return err
+	}
+	so := envOr("ENVOY_S3_SO", filepath.Join(root, "envoy_s3.so"))
+	host := envOr("ENVOY_S3_HOST", filepath.Join(root, "bin", "flb-host-stub"))
+	ctx := context.Background()
+	m, err := miniotest.Launch(ctx, miniotest.Options{})
+	if err != nil {
+		return err
+	}
+	defer m.Stop()
+	if err := m.MakeBucket(ctx, bucket); err != nil {
+		return err
+	}
+	os.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+	os.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	fmt.Printf("MinIO at %s, bucket %q\n", m.Endpoint, bucket)
+
+	work, err := os.MkdirTemp("", "envoy_s3-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	task := chunkgen.DefaultTask()
+	lines := gen.New(uint64(time.Now().UnixNano())).Mixed(n)
+	access := 0
+	for _, l := range lines {
+		if l.IsAccess {
+			access++
+		}
+	}
+	opts := [][2]string{
+		{"bucket", bucket}, {"region", m.Region}, {"endpoint", m.Endpoint},
+		{"compression", "zstd"}, {"store_dir", filepath.Join(work, "spool")},
+		{"redact_detectors", "jwt,aws_access_key,bearer,credit_card,email"},
+	}
+	fmt.Printf("sending %d records (%d access logs, %d other lines) as tag %s\n", n, access, n-access, task.Tag())
+	start := time.Now()
+	if fb := os.Getenv("FLUENT_BIT"); fb != "" {
+		err = viaFluentBit(fb, so, work, task, lines, opts)
+	} else {
+		err = viaHost(host, so, work, task, lines, opts)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("plugin finished in %s\n\n", time.Since(start).Round(time.Millisecond))
+	return show(ctx, m)
+}
+
+func viaHost(host, so, work string, task chunkgen.Task, lines []gen.Labeled, opts [][2]string) error {
+	files, err := chunkgen.WriteFiles(work, chunk.Encoder{}, task, lines, 500, time.Now())
+	if err != nil {
+		return err
+	}
+	args := []string{"--plugin", so, "--tag", task.Tag(), "--instance"}
+	for _, kv := range opts {
+		args = append(args, kv[0]+"="+kv[1])
+	}
+	for _, f := range files {
+		args = append(args, "--flush", f)
+	}
+	cmd := exec.Command(host, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("host: %v\n%s", err, out)
+	}
+	fmt.Printf("host (C stand-in for Fluent Bit's Go proxy) says:\n  %s\n", strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "\n  "))
+	return nil
+}
+
+// viaFluentBit runs a real Fluent Bit with a forward input and our .so, and sends
+// the records with the forward protocol (Forward mode: [tag, [[time, record]...]]).
+func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, opts [][2]string) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "[SERVICE]\n    Flush 1\n    Grace 10\n    Log_Level info\n\n[INPUT]\n    Name forward\n    Listen 127.0.0.1\n    Port %d\n\n[OUTPUT]\n    Name envoy_s3\n    Match *\n", port)
+	for _, kv := range opts {
+		fmt.Fprintf(&conf, "    %s %s\n", kv[0], kv[1])
+	}
+	cfg := filepath.Join(work, "fluent-bit.conf")
+	if err := os.WriteFile(cfg, []byte(conf.String()), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.Command(fb, "-e", so, "-c", cfg)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	var conn net.Conn
+	for i := 0; i < 100; i++ {
+		if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		cmd.Process.Kill()
+		return fmt.Errorf("fluent bit did not open its forward port: %v", err)
+	}
+	now := time.Now()
+	for i := 0; i < len(lines); i += 500 {
+		end := min(i+500, len(lines))
+		msg := chunk.AppendArrayHeader(nil, 2)
+		msg = chunk.AppendString(msg, task.Tag())
+		msg = chunk.AppendArrayHeader(msg, end-i)
+		for j := i; j < end; j++ {
+			msg = chunk.AppendArrayHeader(msg, 2)
+			msg = chunk.AppendEventTime(msg, now.Add(time.Duration(j)*time.Millisecond))
+			if msg, err = chunk.AppendAny(msg, task.Record(lines[j].Line, chunkgen.Source(lines[j]))); err != nil {
+				return err
+			}
+		}
+		if _, err := conn.Write(msg); err != nil {
+			return err
+		}
+	}
+	conn.Close()
+	time.Sleep(3 * time.Second) // a few Flush intervals
+	cmd.Process.Signal(os.Interrupt)
+	return cmd.Wait()
+}
+
+// show prints the objects in the bucket and a few decoded lines of each stream.
+func show(ctx context.Context, m *miniotest.Server) error {
+	objs, err := m.ListObjects(ctx, bucket, "")
+	if err != nil {
+		return err
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+	fmt.Printf("%d objects in s3://%s:\n", len(objs), bucket)
+	var stored, raw int64
+	samples := map[string][]string{}
+	for _, o := range objs {
+		body, err := m.GetObject(ctx, bucket, o.Key)
+		if err != nil {
+			return err
+		}
+		codec := compress.None
+		switch {
+		case strings.HasSuffix(o.Key, ".gz"):
+			codec = compress.Gzip
+		case strings.HasSuffix(o.Key, ".zst"):
+			codec = compress.Zstd
+		}
+		plain, err := compress.Decode(codec, body)
+		if err != nil {
+			return fmt.Errorf("%s: %v", o.Key, err)
+		}
+		stored += int64(len(body))
+		raw += int64(len(plain))
+		recs := strings.Split(strings.TrimSpace(string(plain)), "\n")
+		fmt.Printf("  %8d B  %5d records  %s\n", len(body), len(recs), o.Key)
+		stream := strings.SplitN(o.Key, "/", 2)[0]
+		for _, r := range recs {
+			if len(samples[stream]) < 3 {
+				samples[stream] = append(samples[stream], r)
+			}
+		}
+	}
+	if stored > 0 {
+		fmt.Printf("\n%d bytes of NDJSON stored as %d bytes (%.1fx)\n", raw, stored, float64(raw)/float64(stored))
+	}
+	for _, stream := range []string{"envoy-access-logs", "envoy-other-logs"} {
+		fmt.Printf("\nfirst lines under %s/:\n", stream)
+		for _, r := range samples[stream] {
+			fmt.Printf("  %s\n", r)
+		}
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

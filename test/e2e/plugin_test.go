@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/test/chunkgen"
+	"github.com/envoy-s3/envoy_s3/test/gen"
+	"github.com/envoy-s3/envoy_s3/test/hosttest"
+	"github.com/envoy-s3/envoy_s3/test/miniotest"
+)
+
+// A misspelt key is found by walking Fluent Bit's property list, under both the 5.x
+// and the 1.9 instance layouts, with random bytes around the list.
+func TestMisspeltKeyFailsInit(t *testing.T) {
+	so, host := artifacts(t)
+	for _, mode := range []string{"current", "1.9"} {
+		t.Run(mode, func(t *testing.T) {
+			r := hosttest.Run(t, host, so, "--exit", mode, "--instance", "bucket=b", "region=us-east-1", "bukcet_typo=x", "compression=zstd")
+			if r.InitRC(0) != hosttest.FLBError {
+				t.Fatalf("init rc %d, want FLB_ERROR\n%s", r.InitRC(0), r.Stderr)
+			}
+			line := errorLine(t, r.Stderr)
+			if !strings.Contains(line, `"bukcet_typo"`) {
+				t.Fatalf("error does not name the key: %s", line)
+			}
+		})
+	}
+}
+
+func TestBadValueFailsInitWithOneLine(t *testing.T) {
+	so, host := artifacts(t)
+	r := hosttest.Run(t, host, so, "--instance", "bucket=my-bucket", "region=us-east-1", "compression=lz4")
+	if r.InitRC(0) != hosttest.FLBError {
+		t.Fatalf("init rc %d, want FLB_ERROR", r.InitRC(0))
+	}
+	line := errorLine(t, r.Stderr)
+	for _, want := range []string{"compression", "lz4", "gzip"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("error line lacks %q: %s", want, line)
+		}
+	}
+}
+
+func TestHashModeKeyNeverLogged(t *testing.T) {
+	so, host := artifacts(t)
+	const secret = "Sup3rSecretHashKey-do-not-print"
+	r := hosttest.Run(t, host, so, "--instance", "bucket=my-bucket", "region=us-east-1", "redact_mode=mask", "redact_hash_key="+secret)
+	if r.InitRC(0) != hosttest.FLBError {
+		t.Fatalf("init rc %d, want FLB_ERROR (hash key without hash mode)", r.InitRC(0))
+	}
+	if strings.Contains(r.Stderr, secret) {
+		t.Fatalf("the hash key leaked into the log:\n%s", r.Stderr)
+	}
+}
+
+// errorLine returns the plugin's single error line.
+func errorLine(t *testing.T, stderr string) string {
+	t.Helper()
+	var found []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "[error] [output:envoy_s3") {
+			found = append(found, l)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want exactly one error line, got %d:\n%s", len(found), stderr)
+	}
+	return found[0]
+}
+
+// Two instances, Fluent Bit 1.9's exit (every call gets the last instance's
+// context): the first exit call must still upload both instances' batches.
+func TestInstancesUnder19Exit(t *testing.T) {
+	so, host := artifacts(t)
+	const bucket = "multi"
+	m := env(t, bucket)
+	task := chunkgen.DefaultTask()
+	lines := accessOnly(gen.New(3).Mixed(1200))
+	files, err := chunkgen.WriteFiles(t.TempDir(), chunk.Encoder{Form: chunk.FormLegacy}, task, lines, 100, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--exit", "1.9", "--tag", task.Tag()}
+	for i := 0; i < 2; i++ {
+		args = append(args, instanceArgs(map[string]string{
+			"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint, "store_dir": t.TempDir(),
+			"s3_key_format": fmt.Sprintf("inst%d/$TASK_ID/$UUID", i), "other_logs": "drop",
+			"upload_timeout": "1h",
+		})...)
+	}
+	for _, f := range files {
+		args = append(args, "--flush", f)
+	}
+	r := hosttest.Run(t, host, so, args...)
+	for i := 0; i < 2; i++ {
+		if r.InitRC(i) != hosttest.FLBOK {
+			t.Fatalf("instance %d init rc %d\n%s", i, r.InitRC(i), r.Stderr)
+		}
+		for _, rc := range r.FlushRCs(i) {
+			if rc != hosttest.FLBOK {
+				t.Fatalf("instance %d flush rc %d\n%s", i, rc, r.Stderr)
+			}
+		}
+		if got := countLines(t, m, bucket, fmt.Sprintf("inst%d/", i)); got != len(lines) {
+			t.Errorf("instance %d: %d records in S3, want %d\n%s", i, got, len(lines), r.Stderr)
+		}
+	}
+}
+
+// Workers 2: flushes arrive concurrently on one instance; every record lands once.
+func TestWorkersConcurrentFlush(t *testing.T) {
+	so, host := artifacts(t)
+	const bucket = "workers"
+	m := env(t, bucket)
+	task := chunkgen.DefaultTask()
+	lines := accessOnly(gen.New(11).Mixed(4000))
+	files, err := chunkgen.WriteFiles(t.TempDir(), chunk.Encoder{}, task, lines, 50, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--workers", "2", "--tag", task.Tag()}, instanceArgs(map[string]string{
+		"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint, "store_dir": t.TempDir(),
+		"s3_key_format": "w/$UUID", "total_file_size": "64K", "other_logs": "drop",
+		"redact_query_params": "none", "redact_detectors": "none",
+	})...)
+	for _, f := range files {
+		args = append(args, "--flush", f)
+	}
+	r := hosttest.Run(t, host, so, args...)
+	for _, rc := range r.FlushRCs(0) {
+		if rc != hosttest.FLBOK {
+			t.Fatalf("flush rc %d\n%s", rc, r.Stderr)
+		}
+	}
+	want := map[string]int{}
+	for _, l := range lines {
+		want[expectedAccess(task, l)]++
+	}
+	got := map[string]int{}
+	objs := objects(t, m, bucket, "w/", compress.Gzip)
+	for _, ls := range objs {
+		for _, l := range ls {
+			got[l]++
+		}
+	}
+	if len(objs) < 2 {
+		t.Errorf("total_file_size 64K should have cut several objects, got %d", len(objs))
+	}
+	diff(t, "access", want, got)
+}
+
+func accessOnly(ls []gen.Labeled) []gen.Labeled {
+	out := ls[:0:0]
+	for _, l := range ls {
+		if l.IsAccess {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// countLines counts the records in the gzip objects under prefix.
+func countLines(t *testing.T, m *miniotest.Server, bucket, prefix string) int {
+	n := 0
+	for _, ls := range objects(t, m, bucket, prefix, compress.Gzip) {
+		n += len(ls)
+	}
+	return n
+}
