@@ -167,11 +167,15 @@ func BenchmarkFlush(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				p.Flush(data, "ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
 			}
+			cpu := processCPU() - cpu0
 			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/record")
+			records := float64(b.N * len(lines))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+			b.ReportMetric(float64(cpu.Nanoseconds())/records, "cpu-ns/record")
 			p.Close(context.Background())
 		})
 	}

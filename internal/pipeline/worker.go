@@ -10,6 +10,56 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
+// fields are the record values the pipeline reads, found in one pass over the map.
+type fields struct {
+	log       []byte
+	logKind   uint8 // 0 absent, 1 str/bin, 2 another type
+	partial   bool
+	meta      [len(metaKeys)][]byte
+	metaFound [len(metaKeys)]bool
+}
+
+const (
+	logAbsent uint8 = iota
+	logString
+	logOther
+)
+
+// scan reads every key of rec once; the first occurrence of a key wins, as in Map.Get.
+func (f *fields) scan(rec chunk.Map, logKey string) {
+	*f = fields{}
+	it := rec.Iter()
+	for it.Next() {
+		k := it.Key()
+		if kk := k.Kind(); kk != chunk.KindStr && kk != chunk.KindBin {
+			continue
+		}
+		name := k.Bytes()
+		if f.logKind == logAbsent && string(name) == logKey {
+			v := it.Value()
+			if vk := v.Kind(); vk == chunk.KindStr || vk == chunk.KindBin {
+				f.log, f.logKind = v.Bytes(), logString
+			} else {
+				f.logKind = logOther
+			}
+			continue
+		}
+		if string(name) == "partial_message" {
+			f.partial = true
+			continue
+		}
+		for i := range metaKeys {
+			if !f.metaFound[i] && string(name) == metaKeys[i].key {
+				f.metaFound[i] = true
+				if v := it.Value(); v.Kind() == chunk.KindStr || v.Kind() == chunk.KindBin {
+					f.meta[i] = v.Bytes()
+				}
+				break
+			}
+		}
+	}
+}
+
 // part collects one flush's lines for one partition.
 type part struct {
 	key   []byte
@@ -39,6 +89,7 @@ type worker struct {
 	vars    keyformat.Vars
 	parts   map[string]*part
 	touched []*part
+	f       fields
 }
 
 func (p *Pipeline) newWorker() *worker {
@@ -69,16 +120,18 @@ func (w *worker) begin(tag string) {
 func (w *worker) record(p *Pipeline) {
 	p.stats.RecordsIn.Add(1)
 	rec := w.ev.Record
-	raw, isLog := stringField(rec, p.cfg.LogKey)
+	f := &w.f
+	f.scan(rec, p.cfg.LogKey)
+	raw := f.log
 	w.entry.Reset()
 	access := false
-	if _, partial := rec.Get("partial_message"); !partial {
-		if isLog {
+	if !f.partial {
+		switch f.logKind {
+		case logString:
 			access = w.parser.Parse(raw, &w.entry)
-		} else if _, has := rec.Get(p.cfg.LogKey); !has {
+		case logAbsent:
 			// Parsed upstream: the access fields are the record's own keys.
-			w.rec = w.rec[:0]
-			w.rec = w.plain.AppendMap(w.rec, rec)
+			w.rec = w.plain.AppendMap(w.rec[:0], rec)
 			raw = w.rec
 			access = w.parser.Parse(raw, &w.entry)
 		}
@@ -91,7 +144,7 @@ func (w *worker) record(p *Pipeline) {
 		w.line = p.redactor.String(&w.sc, w.line, raw)
 	case access:
 		p.stats.Access.Add(1)
-		w.metaFields(rec)
+		w.metaFields()
 		w.redactEntry()
 		w.line = w.entry.AppendJSON(w.line)
 	default:
@@ -104,23 +157,20 @@ func (w *worker) record(p *Pipeline) {
 		w.line = w.json.AppendMap(w.line, rec)
 	}
 	w.line = append(w.line, '\n')
-	w.place(stream, rec)
+	w.place(stream)
 }
 
 // place appends w.line to the partition the record's key prefix names.
-func (w *worker) place(stream uint8, rec chunk.Map) {
+func (w *worker) place(stream uint8) {
 	p := w.p
-	cluster, _ := stringField(rec, "ecs_cluster")
-	taskARN, _ := stringField(rec, "ecs_task_arn")
-	taskDef, _ := stringField(rec, "ecs_task_definition")
-	container, _ := stringField(rec, "container_name")
+	m := &w.f.meta
 	w.vars = keyformat.Vars{
 		Tag:     w.tag,
-		Cluster: firelens.ClusterName(cluster),
-		TaskID:  firelens.TaskID(taskARN),
-		Family:  firelens.Family(taskDef),
+		Cluster: firelens.ClusterName(m[metaCluster]),
+		TaskID:  firelens.TaskID(m[metaTaskARN]),
+		Family:  firelens.Family(m[metaTaskDef]),
 	}
-	w.vars.Container = firelens.ContainerName(container, w.vars.Family)
+	w.vars.Container = firelens.ContainerName(m[metaContainer], w.vars.Family)
 	if len(w.vars.TaskID) == 0 || len(w.vars.Container) == 0 {
 		c, id, _ := firelens.ParseTag(w.tag)
 		if len(w.vars.TaskID) == 0 {
@@ -159,24 +209,33 @@ func (w *worker) place(stream uint8, rec chunk.Map) {
 // metaFields copies the FireLens metadata of the record into the entry. The record's
 // own keys describe the task that really emitted the line, so they win over keys of
 // the same name found inside the line; for records parsed upstream both are the same.
-func (w *worker) metaFields(rec chunk.Map) {
-	for _, m := range metaKeys {
-		if v, ok := stringField(rec, m.key); ok {
-			w.entry.Fields[m.id] = accesslog.Field{Kind: accesslog.String, Str: v}
+func (w *worker) metaFields() {
+	for i, m := range metaKeys {
+		if w.f.metaFound[i] && w.f.meta[i] != nil {
+			w.entry.Fields[m.id] = accesslog.Field{Kind: accesslog.String, Str: w.f.meta[i]}
 		}
 	}
 }
 
+// metaKeys are the FireLens keys copied into normalised records, in schema order.
 var metaKeys = [...]struct {
 	id  accesslog.FieldID
 	key string
 }{
-	{accesslog.EcsCluster, "ecs_cluster"},
-	{accesslog.EcsTaskArn, "ecs_task_arn"},
-	{accesslog.EcsTaskDefinition, "ecs_task_definition"},
-	{accesslog.ContainerName, "container_name"},
-	{accesslog.Source, "source"},
+	metaCluster:   {accesslog.EcsCluster, "ecs_cluster"},
+	metaTaskARN:   {accesslog.EcsTaskArn, "ecs_task_arn"},
+	metaTaskDef:   {accesslog.EcsTaskDefinition, "ecs_task_definition"},
+	metaContainer: {accesslog.ContainerName, "container_name"},
+	metaSource:    {accesslog.Source, "source"},
 }
+
+const (
+	metaCluster = iota
+	metaTaskARN
+	metaTaskDef
+	metaContainer
+	metaSource
+)
 
 // redactEntry rewrites every string field by its rule. New values go to w.arena and
 // are pointed at only after the last append, since appends may move the arena.
@@ -217,19 +276,6 @@ func (w *worker) redactEntry() {
 			x.Val.Str = p.redactor.String(&w.sc, nil, x.Val.Str)
 		}
 	}
-}
-
-// stringField returns the str or bin value of key in m.
-func stringField(m chunk.Map, key string) ([]byte, bool) {
-	v, ok := m.Get(key)
-	if !ok {
-		return nil, false
-	}
-	switch v.Kind() {
-	case chunk.KindStr, chunk.KindBin:
-		return v.Bytes(), true
-	}
-	return nil, false
 }
 
 // setString stores b in *s, allocating only when the value changed.
