@@ -116,7 +116,11 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 		log.Errorf("%v", err)
 		return output.FLB_ERROR
 	}
-	p, err := pipeline.New(cfg, pipeline.Options{Name: name, Log: log})
+	p, err := pipeline.New(cfg, pipeline.Options{
+		Name: name, Log: log,
+		AttemptTimeout: envDuration("ENVOY_S3_ATTEMPT_TIMEOUT", 0),
+		SlowRetry:      envDuration("ENVOY_S3_PERMANENT_RETRY", 0),
+	})
 	if err != nil {
 		log.Errorf("%v", err)
 		return output.FLB_ERROR
@@ -180,13 +184,19 @@ func closeAll() int {
 	return output.FLB_OK
 }
 
-// shutdownDeadline fits inside Fluent Bit's Grace (5 s by default, 30 s in FireLens
-// setups); ENVOY_S3_SHUTDOWN_TIMEOUT overrides it.
+// shutdownDeadline bounds the uploads at exit. Fluent Bit calls exit after its Grace
+// period and ECS sends SIGKILL 30 s after SIGTERM by default, so 10 s leaves room with
+// Fluent Bit's default Grace of 5 s; ENVOY_S3_SHUTDOWN_TIMEOUT overrides it.
 func shutdownDeadline() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv("ENVOY_S3_SHUTDOWN_TIMEOUT")); err == nil && d > 0 {
+	return envDuration("ENVOY_S3_SHUTDOWN_TIMEOUT", 10*time.Second)
+}
+
+// envDuration reads an operational knob from the router container's environment.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
 		return d
 	}
-	return 4 * time.Second
+	return def
 }
 
 //export FLBPluginExitCtx

@@ -10,6 +10,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -23,12 +24,23 @@ type Putter interface {
 	Put(ctx context.Context, key string, body []byte) error
 }
 
-// Job is one object to upload. Done, when set, runs once after the upload succeeded.
+// Job is one object to upload. Either Body is set, or Prepare builds it in the upload
+// worker (reading and compressing a spooled batch off the flush path); Done, when set,
+// runs once after the upload succeeded.
 type Job struct {
 	Key     string
 	Body    []byte
+	Prepare func() ([]byte, error)
+	Size    int64 // bytes accounted as pending; len(Body) when zero
 	Records int
 	Done    func()
+}
+
+func (j *Job) size() int64 {
+	if j.Size > 0 {
+		return j.Size
+	}
+	return int64(len(j.Body))
 }
 
 // Verdict says how to treat an upload error.
@@ -106,7 +118,7 @@ func (p *Pool) Submit(j *Job) error {
 		return ErrClosed
 	}
 	p.queue = append(p.queue, j)
-	p.pending += int64(len(j.Body))
+	p.pending += j.size()
 	p.jobs++
 	p.cond.Signal()
 	return nil
@@ -171,11 +183,14 @@ func (p *Pool) work() {
 			return
 		}
 		p.mu.Lock()
-		p.pending -= int64(len(j.Body))
+		p.pending -= j.size()
 		p.jobs--
 		p.mu.Unlock()
 		if j.Done != nil {
 			j.Done()
+		}
+		if j.Prepare != nil {
+			j.Body = nil // rebuilt from the spool if ever needed again
 		}
 	}
 }
@@ -184,9 +199,18 @@ func (p *Pool) work() {
 func (p *Pool) upload(j *Job) bool {
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(p.ctx, p.opt.Timeout)
-		err := p.opt.Put.Put(ctx, j.Key, j.Body)
-		cancel()
+		var err error
+		if j.Body == nil && j.Prepare != nil {
+			j.Body, err = j.Prepare()
+			if err != nil {
+				err = fmt.Errorf("reading the batch for %s: %w", j.Key, err)
+			}
+		}
+		if err == nil {
+			ctx, cancel := context.WithTimeout(p.ctx, p.opt.Timeout)
+			err = p.opt.Put.Put(ctx, j.Key, j.Body)
+			cancel()
+		}
 		if err == nil {
 			p.healed()
 			if p.opt.Uploaded != nil {

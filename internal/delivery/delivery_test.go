@@ -150,3 +150,17 @@ func TestSleepHonoursCancel(t *testing.T) {
 		t.Fatal("Sleep ignored cancellation")
 	}
 }
+
+func TestPrepareBuildsBodyInWorker(t *testing.T) {
+	f := &flaky{n: 1, err: func() error { return errTransient }}
+	prepared := 0
+	p := New(fast(Options{Workers: 1, Put: f}))
+	p.Submit(&Job{Key: "k", Size: 10, Prepare: func() ([]byte, error) { prepared++; return []byte("body"), nil }})
+	if n, b := p.Pending(); n != 1 || b != 10 {
+		t.Fatalf("pending %d/%d, want 1/10 from Size", n, b)
+	}
+	p.Close(context.Background())
+	if f.stored["k"] != 1 || prepared != 1 {
+		t.Fatalf("stored %d, prepared %d times (want the body kept across retries)", f.stored["k"], prepared)
+	}
+}

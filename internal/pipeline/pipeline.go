@@ -43,6 +43,9 @@ type Options struct {
 	Log    *flblog.Logger
 	Putter delivery.Putter // nil: an S3 client built from the configuration
 	Now    func() time.Time
+	// Upload timing; zero values keep delivery's defaults.
+	AttemptTimeout time.Duration // one PutObject attempt
+	SlowRetry      time.Duration // between attempts while an error needs the user to fix it
 }
 
 // Pipeline is safe for concurrent Flush calls (Fluent Bit Workers).
@@ -55,7 +58,7 @@ type Pipeline struct {
 	format   accesslog.Format
 	redactor *redact.Redactor
 	fields   fieldRules
-	batcher  *batch.Batcher
+	store    store
 	pool     *delivery.Pool
 	workers  sync.Pool
 	stats    stats.Counters
@@ -104,9 +107,11 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		put = c
 	}
 	p.pool = delivery.New(delivery.Options{
-		Put:      put,
-		Classify: classify,
-		Logf:     p.log.Warnf,
+		Put:       put,
+		Classify:  classify,
+		Timeout:   opt.AttemptTimeout,
+		SlowRetry: opt.SlowRetry,
+		Logf:      p.log.Warnf,
 		Uploaded: func(j *delivery.Job, _ time.Duration) {
 			p.stats.Objects.Add(1)
 			p.stats.StoredBytes.Add(int64(len(j.Body)))
@@ -117,13 +122,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.batcher = batch.New(batch.Options{
-		MaxRawBytes: cfg.TotalFileSize,
-		MaxAge:      cfg.UploadTimeout,
-		Encoder:     enc,
-		Seal:        p.sealed,
-		Now:         opt.Now,
-	})
+	p.store = newMemStore(p, enc, opt.Now)
 	p.workers.New = func() any { return p.newWorker() }
 	p.ticker.Add(1)
 	go p.tick()
@@ -142,10 +141,6 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	if p.closed.Load() {
 		return true, errors.New("pipeline: flush after exit")
 	}
-	if p.overLimit() {
-		p.stats.Backpressure.Add(1)
-		return true, ErrBufferFull
-	}
 	w := p.workers.Get().(*worker)
 	defer p.workers.Put(w)
 	w.begin(tag)
@@ -157,22 +152,28 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 		p.stats.Bad.Add(int64(bad))
 		p.log.Warnf("skipped %d undecodable event(s) in a chunk of %d bytes (tag %q)", bad, len(data), tag)
 	}
+	if len(w.touched) == 0 {
+		return false, nil
+	}
+	if err := p.store.add(w.touched); err != nil {
+		if errors.Is(err, ErrBufferFull) {
+			p.stats.Backpressure.Add(1)
+		}
+		return true, err
+	}
 	for _, pt := range w.touched {
-		p.batcher.Add(pt.key, &pt.meta, pt.lines, pt.n)
 		p.stats.RawBytes.Add(int64(len(pt.lines)))
 	}
 	return false, nil
 }
 
-// overLimit applies backpressure once the bytes not yet uploaded reach the limit,
-// and logs the transitions (not every refused flush).
-func (p *Pipeline) overLimit() bool {
-	_, queued := p.pool.Pending()
-	_, open := p.batcher.Open()
-	over := p.limit > 0 && queued+open >= p.limit
+// overLimit applies backpressure once held bytes reach store_dir_limit_size, and
+// logs the transitions (not every refused flush).
+func (p *Pipeline) overLimit(held int64) bool {
+	over := p.limit > 0 && held >= p.limit
 	if over != p.full.Load() && p.full.CompareAndSwap(!over, over) {
 		if over {
-			p.log.Warnf("%d bytes wait for upload, store_dir_limit_size is %d: answering RETRY until uploads catch up", queued+open, p.limit)
+			p.log.Warnf("%d bytes wait for upload, store_dir_limit_size is %d: answering RETRY until uploads catch up", held, p.limit)
 		} else {
 			p.log.Infof("upload backlog below store_dir_limit_size again: accepting data")
 		}
@@ -180,18 +181,22 @@ func (p *Pipeline) overLimit() bool {
 	return over
 }
 
-// sealed names a finished batch and queues it for upload.
-func (p *Pipeline) sealed(s *batch.Sealed) {
+// objectKey renders the key of a batch from its first record.
+func (p *Pipeline) objectKey(m *batch.Meta) string {
 	tmpl := p.access
-	if s.Meta.Stream == streamOther {
+	if m.Stream == streamOther {
 		tmpl = p.other
 	}
-	vars := keyformat.Vars{Tag: []byte(s.Meta.Tag), Cluster: []byte(s.Meta.Cluster), TaskID: []byte(s.Meta.TaskID), Family: []byte(s.Meta.Family), Container: []byte(s.Meta.Container)}
-	var id [16]byte
-	key := tmpl.AppendKey(nil, &vars, s.Meta.FirstTime, keyformat.AppendRandomID(id[:0]), p.index.Add(1)-1)
-	key = append(key, p.codec.Ext()...)
-	if err := p.pool.Submit(&delivery.Job{Key: string(key), Body: s.Body, Records: s.Records}); err != nil {
-		p.log.Errorf("%d records could not be queued for upload: %v", s.Records, err)
+	vars := keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
+	var id [keyformat.RandomIDLen]byte
+	key := tmpl.AppendKey(nil, &vars, m.FirstTime, keyformat.AppendRandomID(id[:0]), p.index.Add(1)-1)
+	return string(append(key, p.codec.Ext()...))
+}
+
+// submit queues an upload.
+func (p *Pipeline) submit(j *delivery.Job) {
+	if err := p.pool.Submit(j); err != nil {
+		p.log.Errorf("%d records could not be queued for upload: %v", j.Records, err)
 	}
 }
 
@@ -205,7 +210,7 @@ func (p *Pipeline) tick() {
 		case <-p.stop:
 			return
 		case <-t.C:
-			p.batcher.Tick()
+			p.store.tick()
 		}
 	}
 }
@@ -217,8 +222,9 @@ func (p *Pipeline) Close(ctx context.Context) {
 	}
 	close(p.stop)
 	p.ticker.Wait()
-	p.batcher.SealAll()
+	p.store.sealAll()
 	left := p.pool.Close(ctx)
+	p.store.close()
 	if len(left) > 0 {
 		records := 0
 		for _, j := range left {

@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
+)
+
+// store holds records from the moment a flush accepts them until their object is
+// uploaded: in memory (store_dir off) or in the durable spool.
+type store interface {
+	// add takes one flush's lines, all of them or none; an error means RETRY.
+	add(parts []*part) error
+	// tick seals batches that are old enough.
+	tick()
+	// sealAll seals every open batch, as at shutdown.
+	sealAll()
+	// close releases the store after the upload pool has stopped.
+	close()
+}
+
+// memStore keeps batches as compressed frames in memory; what is not uploaded when
+// the process dies is lost.
+type memStore struct {
+	p       *Pipeline
+	batcher *batch.Batcher
+}
+
+func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memStore {
+	m := &memStore{p: p}
+	m.batcher = batch.New(batch.Options{
+		MaxRawBytes: p.cfg.TotalFileSize,
+		MaxAge:      p.cfg.UploadTimeout,
+		Encoder:     enc,
+		Seal:        m.sealed,
+		Now:         now,
+	})
+	return m
+}
+
+func (m *memStore) add(parts []*part) error {
+	if m.p.overLimit(m.held()) {
+		return ErrBufferFull
+	}
+	for _, pt := range parts {
+		m.batcher.Add(pt.key, &pt.meta, pt.lines, pt.n)
+	}
+	return nil
+}
+
+// held is what memory holds for upload: open batches and queued objects.
+func (m *memStore) held() int64 {
+	_, queued := m.p.pool.Pending()
+	_, open := m.batcher.Open()
+	return queued + open
+}
+
+func (m *memStore) tick()    { m.batcher.Tick() }
+func (m *memStore) sealAll() { m.batcher.SealAll() }
+func (m *memStore) close()   {}
+
+func (m *memStore) sealed(s *batch.Sealed) {
+	key := m.p.objectKey(&s.Meta)
+	m.p.submit(&delivery.Job{Key: key, Body: s.Body, Records: s.Records})
+}
