@@ -172,3 +172,30 @@ func countLines(t *testing.T, m *miniotest.Server, bucket, prefix string) int {
 	}
 	return n
 }
+
+// When one instance's Init fails, Fluent Bit 5.x stops initialising and still calls
+// exit for every instance, with a NULL context for those never initialised.
+func TestFailedInitThenExit(t *testing.T) {
+	so, host := artifacts(t)
+	for _, mode := range []string{"current", "1.9"} {
+		t.Run(mode, func(t *testing.T) {
+			r := hosttest.Run(t, host, so, "--exit", mode,
+				"--instance", "bucket=good-bucket", "region=us-east-1", "store_dir="+t.TempDir(),
+				"--instance", "bucket=good-bucket", "region=us-east-1", "compression=brotli")
+			if r.ExitCode != 0 {
+				t.Fatalf("host exit code %d (crash?)\n%s", r.ExitCode, r.Stderr)
+			}
+			if r.InitRC(0) != hosttest.FLBOK || r.InitRC(1) != hosttest.FLBError {
+				t.Fatalf("init rcs %d %d\n%s", r.InitRC(0), r.InitRC(1), r.Stderr)
+			}
+			for _, e := range r.Exits {
+				if e.RC != hosttest.FLBOK {
+					t.Fatalf("exit rc %d\n%s", e.RC, r.Stderr)
+				}
+			}
+			if len(r.Exits) == 0 {
+				t.Fatalf("no exit call was made\n%s", r.Stderr)
+			}
+		})
+	}
+}
