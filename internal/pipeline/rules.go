@@ -13,15 +13,29 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 )
 
-// fieldRules says, per normalised field, which redaction applies besides detectors.
+// fieldRules says, per normalised field, which redaction applies.
 type fieldRules struct {
-	whole [accesslog.NumFields]bool // redact_fields
-	ip    [accesslog.NumFields]bool // ip_anonymize truncate
-	any   bool
+	whole  [accesslog.NumFields]bool // redact_fields
+	ip     [accesslog.NumFields]bool // ip_anonymize truncate
+	detect [accesslog.NumFields]bool // detectors and query parameters
+	any    bool
+}
+
+// requestFields carry what a client sent (or addresses), so secrets can hide there.
+// The others are written by Envoy or FireLens themselves (timestamps, status codes,
+// flags, stream ids, termination details, ECS metadata): running detectors over them
+// only finds false positives, such as a 19-digit stream id that passes Luhn.
+var requestFields = []accesslog.FieldID{
+	accesslog.Method, accesslog.Path, accesslog.Protocol, accesslog.ForwardedFor,
+	accesslog.UserAgent, accesslog.RequestID, accesslog.Authority, accesslog.UpstreamHost,
+	accesslog.DownstreamRemoteAddress,
 }
 
 func newFieldRules(cfg *config.Config) (fieldRules, error) {
 	var r fieldRules
+	for _, id := range requestFields {
+		r.detect[id] = true
+	}
 	byName := map[string]accesslog.FieldID{}
 	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
 		byName[id.Name()] = id

@@ -249,7 +249,7 @@ func (w *worker) redactEntry() {
 	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
 		f := &e.Fields[id]
 		w.spans[id] = [2]int{-1, -1}
-		if f.Kind != accesslog.String || id == accesslog.Timestamp || id == accesslog.Kind {
+		if f.Kind != accesslog.String || !(p.fields.detect[id] || p.fields.whole[id] || p.fields.ip[id]) {
 			continue
 		}
 		start := len(w.arena)
@@ -260,8 +260,10 @@ func (w *worker) redactEntry() {
 			w.arena = p.redactor.IP(&w.sc, w.arena, f.Str)
 		case id == accesslog.Path:
 			w.arena = p.redactor.Path(&w.sc, w.arena, f.Str)
-		default:
+		case p.redactor.Active():
 			w.arena = p.redactor.String(&w.sc, w.arena, f.Str)
+		default:
+			w.arena = append(w.arena, f.Str...)
 		}
 		w.spans[id] = [2]int{start, len(w.arena)}
 	}
