@@ -65,10 +65,11 @@ type open struct {
 
 // Batcher is safe for concurrent use.
 type Batcher struct {
-	opt  Options
-	mu   sync.Mutex
-	open map[string]*open
-	free []*open
+	opt    Options
+	mu     sync.Mutex
+	open   map[string]*open
+	free   []*open
+	bodies [][]byte // uploaded bodies, reused so steady state allocates no new ones
 }
 
 // New returns a Batcher.
@@ -92,6 +93,10 @@ func (b *Batcher) Add(partition []byte, meta *Meta, lines []byte, records int) {
 		o = b.get()
 		o.meta = *meta
 		o.opened = b.opt.Now()
+		if n := len(b.bodies); n > 0 && o.frames == nil {
+			o.frames = b.bodies[n-1][:0]
+			b.bodies = b.bodies[:n-1]
+		}
 		b.open[string(partition)] = o
 	}
 	o.tail = append(o.tail, lines...)
@@ -109,6 +114,16 @@ func (b *Batcher) Add(partition []byte, meta *Meta, lines []byte, records int) {
 	if sealed != nil {
 		b.opt.Seal(sealed)
 	}
+}
+
+// Release hands back the body of an uploaded batch for reuse; the caller must not
+// touch it afterwards.
+func (b *Batcher) Release(body []byte) {
+	b.mu.Lock()
+	if len(b.bodies) < 8 {
+		b.bodies = append(b.bodies, body[:0])
+	}
+	b.mu.Unlock()
 }
 
 // Tick seals every batch whose first record arrived MaxAge ago or earlier.

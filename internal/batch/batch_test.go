@@ -127,3 +127,33 @@ func BenchmarkAdd(b *testing.B) {
 		bt.Add(p, meta, l, 1)
 	}
 }
+
+func TestReleaseReusesBodies(t *testing.T) {
+	var c collector
+	b := New(Options{MaxRawBytes: 64, MaxAge: time.Hour, FrameBytes: 16, Encoder: &rawFrames{}, Seal: c.seal})
+	for i := 0; i < 20; i++ {
+		b.Add([]byte("p"), &Meta{}, line(i), 1)
+	}
+	if len(c.got) == 0 {
+		t.Fatal("nothing sealed")
+	}
+	first := c.got[0].Body
+	want := string(first)
+	b.Release(first)
+	c.got = nil
+	for i := 0; i < 20; i++ {
+		b.Add([]byte("p"), &Meta{}, line(100+i), 1)
+	}
+	reused := false
+	for _, s := range c.got {
+		if len(s.Body) > 0 && &s.Body[0] == &first[:1][0] {
+			reused = true
+			if string(s.Body) == want {
+				t.Fatalf("reused body still holds the old records")
+			}
+		}
+	}
+	if !reused {
+		t.Fatalf("a released body was not reused")
+	}
+}

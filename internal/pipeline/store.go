@@ -63,5 +63,6 @@ func (m *memStore) close()   {}
 
 func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
-	m.p.submit(&delivery.Job{Key: key, Body: s.Body, Records: s.Records})
+	body := s.Body
+	m.p.submit(&delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }})
 }
