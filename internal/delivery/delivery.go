@@ -59,6 +59,7 @@ type Options struct {
 	SlowRetry  time.Duration                    // wait between tries of a permanent error; default 60s
 	Timeout    time.Duration                    // per attempt; default 60s
 	Logf       func(string, ...any)             // warnings (may be nil)
+	Errorf     func(string, ...any)             // errors the user must fix (nil: Logf)
 	Uploaded   func(j *Job, took time.Duration) // stats hook (may be nil)
 	Failed     func(j *Job, err error)          // stats hook, per failed attempt (may be nil)
 }
@@ -249,8 +250,12 @@ func (p *Pool) permanent(remedy string) {
 		return
 	}
 	p.permLast = remedy
-	if p.opt.Logf != nil {
-		p.opt.Logf("%s; data is kept and retried every %s until this is fixed", remedy, p.opt.SlowRetry)
+	logf := p.opt.Errorf
+	if logf == nil {
+		logf = p.opt.Logf
+	}
+	if logf != nil {
+		logf("%s; data is kept and retried every %s until this is fixed", remedy, p.opt.SlowRetry)
 	}
 }
 

@@ -112,6 +112,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		Timeout:   opt.AttemptTimeout,
 		SlowRetry: opt.SlowRetry,
 		Logf:      p.log.Warnf,
+		Errorf:    p.log.Errorf,
 		Uploaded: func(j *delivery.Job, _ time.Duration) {
 			p.stats.Objects.Add(1)
 			p.stats.StoredBytes.Add(int64(len(j.Body)))

@@ -77,7 +77,7 @@ func s3Options(cfg *config.Config, log *flblog.Logger) s3sink.Options {
 		StorageClass: cfg.StorageClass, CannedACL: cfg.CannedACL,
 		SSE: cfg.ServerSideEncryption, SSEKMSKeyID: cfg.SSEKMSKeyID, BucketKeyEnabled: cfg.BucketKeyEnabled,
 		ExpectedBucketOwner: cfg.ExpectedBucketOwner, SendContentMD5: cfg.SendContentMD5,
-		Logf: log.Warnf,
+		Logf: log.Infof,
 	}
 }
 

@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/test/chunkgen"
+	"github.com/envoy-s3/envoy_s3/test/gen"
+	"github.com/envoy-s3/envoy_s3/test/hosttest"
+)
+
+// The host is killed with SIGKILL after a random number of flushes while uploads
+// are in flight, restarted on the same store_dir, and run to the end: every record
+// of every flush that returned FLB_OK must be in the bucket. Duplicates (records
+// both spooled and re-sent, or uploaded before the kill and again after) are
+// counted and reported.
+func TestCrashRestartKeepsAcknowledged(t *testing.T) {
+	if os.Getenv("ENVOY_S3_SPOOL_READY") == "" {
+		t.Skip("durable spool not wired yet")
+	}
+	so, host := artifacts(t)
+	const bucket = "crash"
+	m := env(t, bucket)
+	t.Setenv("ENVOY_S3_SHUTDOWN_TIMEOUT", "30s")
+	task := chunkgen.DefaultTask()
+	const per = 50
+	lines := accessOnly(gen.New(31).Mixed(3000))
+	files, err := chunkgen.WriteFiles(t.TempDir(), chunk.Encoder{}, task, lines, per, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := make([]string, len(lines))
+	for i, l := range lines {
+		rendered[i] = expectedAccess(task, l)
+	}
+	chunkLines := func(i int) []string { return rendered[i*per : min((i+1)*per, len(rendered))] }
+
+	rng := rand.New(rand.NewPCG(2026, 11))
+	for round := 0; round < 5; round++ {
+		kill := 1 + rng.IntN(len(files)-1)
+		pause := time.Duration(rng.IntN(300)) * time.Millisecond
+		t.Run(fmt.Sprintf("kill-after-%d", kill), func(t *testing.T) {
+			prefix := fmt.Sprintf("r%d/", round)
+			args := append([]string{"--exit", "current"}, instanceArgs(map[string]string{
+				"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint,
+				"store_dir":     t.TempDir(),
+				"s3_key_format": prefix + "$UUID", "total_file_size": "64K", "upload_timeout": "1s",
+				"other_logs": "drop", "redact_query_params": "none", "redact_detectors": "none",
+			})...)
+			acked := make([]bool, len(files))
+			flush := func(h *hosttest.Host, i int) {
+				if rc := h.Flush(0, files[i], task.Tag()); rc == hosttest.FLBOK {
+					acked[i] = true
+				} else if rc == hosttest.FLBError {
+					t.Fatalf("flush %d rc FLB_ERROR (data dropped)\n%s", i, h.Stderr())
+				}
+			}
+
+			h := hosttest.Start(t, host, so, args...)
+			for i := 0; i < kill; i++ {
+				flush(h, i)
+			}
+			time.Sleep(pause) // let uploads be in flight
+			r := h.Kill()
+			if r.InitRC(0) != hosttest.FLBOK {
+				t.Fatalf("first run: init rc %d\n%s", r.InitRC(0), r.Stderr)
+			}
+			ackedBefore := 0
+			for _, ok := range acked[:kill] {
+				if ok {
+					ackedBefore++
+				}
+			}
+
+			// Restart on the same spool; Fluent Bit re-sends what was not acknowledged.
+			h = hosttest.Start(t, host, so, args...)
+			for i := range files {
+				for try := 0; !acked[i] && try < 50; try++ {
+					if try > 0 {
+						time.Sleep(100 * time.Millisecond)
+					}
+					flush(h, i)
+				}
+				if !acked[i] {
+					t.Fatalf("chunk %d never acknowledged after restart\n%s", i, h.Stderr())
+				}
+			}
+			r = h.Exit()
+			if r.InitRC(0) != hosttest.FLBOK || r.ExitRC(0) != hosttest.FLBOK {
+				t.Fatalf("second run: init rc %d, exit rc %d\n%s", r.InitRC(0), r.ExitRC(0), r.Stderr)
+			}
+
+			want := map[string]int{}
+			for i := range files {
+				for _, l := range chunkLines(i) {
+					want[l]++
+				}
+			}
+			got := map[string]int{}
+			for _, ls := range objects(t, m, bucket, prefix, compress.Gzip) {
+				for _, l := range ls {
+					got[l]++
+				}
+			}
+			missing, dups, unexpected := 0, 0, 0
+			for l, n := range want {
+				if got[l] < n {
+					missing += n - got[l]
+					if missing <= 3 {
+						t.Errorf("acknowledged record seen %d times, want %d:\n  %s", got[l], n, l)
+					}
+				} else {
+					dups += got[l] - n
+				}
+			}
+			for l, n := range got {
+				if _, ok := want[l]; !ok {
+					unexpected += n
+				}
+			}
+			t.Logf("killed after %d flushes (%d acknowledged) and %v: %d records, %d missing, %d duplicated, %d unexpected",
+				kill, ackedBefore, pause, len(rendered), missing, dups, unexpected)
+			if missing > 0 || unexpected > 0 {
+				t.Fatalf("%d acknowledged records missing, %d unexpected", missing, unexpected)
+			}
+		})
+	}
+}
