@@ -65,6 +65,7 @@ type Pipeline struct {
 	index    atomic.Uint64
 	limit    int64
 	full     atomic.Bool
+	now      func() time.Time
 	stop     chan struct{}
 	ticker   sync.WaitGroup
 	closed   atomic.Bool
@@ -78,7 +79,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	p := &Pipeline{cfg: cfg, log: opt.Log, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize}
+	p := &Pipeline{cfg: cfg, log: opt.Log, now: opt.Now, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize}
 	p.access, p.other = cfg.S3Key, cfg.OtherKey
 	var err error
 	if p.codec, err = compress.ParseCodec(string(cfg.Compression)); err != nil {
@@ -123,7 +124,12 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.store = newMemStore(p, enc, opt.Now)
+	if cfg.StoreDirOff {
+		p.store = newMemStore(p, enc, opt.Now)
+	} else if p.store, err = newSpoolStore(p, opt.Now); err != nil {
+		p.pool.Close(context.Background())
+		return nil, err
+	}
 	p.workers.New = func() any { return p.newWorker() }
 	p.ticker.Add(1)
 	go p.tick()
@@ -231,7 +237,11 @@ func (p *Pipeline) Close(ctx context.Context) {
 		for _, j := range left {
 			records += j.Records
 		}
-		p.log.Errorf("%d object(s) holding %d records could not be uploaded before shutdown", len(left), records)
+		if p.cfg.StoreDirOff {
+			p.log.Errorf("%d object(s) holding %d records could not be uploaded before shutdown and are lost (store_dir off)", len(left), records)
+		} else {
+			p.log.Warnf("%d object(s) holding %d records could not be uploaded before shutdown; they stay in store_dir %s for the next start", len(left), records, p.cfg.StoreDir)
+		}
 	}
 	p.log.Infof("exit: %s", p.stats.Snapshot().Line())
 }

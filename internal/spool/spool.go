@@ -4,6 +4,11 @@
 // with the object key it will be uploaded under, so a crash between upload and removal
 // only re-uploads the same key (an overwrite, never a duplicate object).
 //
+// Each segment is all-or-nothing. An Append that fails is rolled back across every file
+// it touched; an Append cut short by a crash may leave some of its parts (each whole).
+// That flush was never acknowledged, so Fluent Bit sends the chunk again and those
+// records appear twice: the duplicates allowed around a crash, never a loss.
+//
 // # Directory layout
 //
 //	<root>/<identity>-<n>/lock      flock(LOCK_EX) held by the owning Spool until Close

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 
@@ -20,9 +19,6 @@ import (
 // both spooled and re-sent, or uploaded before the kill and again after) are
 // counted and reported.
 func TestCrashRestartKeepsAcknowledged(t *testing.T) {
-	if os.Getenv("ENVOY_S3_SPOOL_READY") == "" {
-		t.Skip("durable spool not wired yet")
-	}
 	so, host := artifacts(t)
 	const bucket = "crash"
 	m := env(t, bucket)
