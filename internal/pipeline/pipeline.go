@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -243,5 +244,9 @@ func (p *Pipeline) Close(ctx context.Context) {
 			p.log.Warnf("%d object(s) holding %d records could not be uploaded before shutdown; they stay in store_dir %s for the next start", len(left), records, p.cfg.StoreDir)
 		}
 	}
-	p.log.Infof("exit: %s", p.stats.Snapshot().Line())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p.log.Infof("exit: %s", p.stats.Snapshot().Line(
+		fmt.Sprintf("go_heap_inuse_mib=%.1f", float64(ms.HeapInuse)/(1<<20)),
+		fmt.Sprintf("go_sys_mib=%.1f", float64(ms.Sys)/(1<<20))))
 }

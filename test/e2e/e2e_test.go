@@ -20,7 +20,7 @@ import (
 )
 
 // env starts MinIO with a bucket and points the AWS SDK's default chain at it.
-func env(t *testing.T, bucket string) *miniotest.Server {
+func env(t testing.TB, bucket string) *miniotest.Server {
 	t.Helper()
 	m := miniotest.Start(t)
 	m.CreateBucket(bucket)
