@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
@@ -213,14 +215,38 @@ func (p *Pipeline) tick() {
 	every := min(time.Second, max(p.cfg.UploadTimeout/4, 10*time.Millisecond))
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var statsC <-chan time.Time
+	if p.cfg.StatsInterval > 0 {
+		st := time.NewTicker(p.cfg.StatsInterval)
+		defer st.Stop()
+		statsC = st.C
+	}
 	for {
 		select {
 		case <-p.stop:
 			return
 		case <-t.C:
 			p.store.tick()
+		case <-statsC:
+			p.log.Infof("stats: %s", p.StatsLine())
 		}
 	}
+}
+
+// StatsLine is the one-line summary: counters, what waits in the store, redactions by
+// rule, and the estimated cost of CloudWatch ingestion against S3 for the same lines.
+func (p *Pipeline) StatsLine() string {
+	s := p.stats.Snapshot()
+	jobs, _ := p.pool.Pending()
+	held, bytes := p.store.depth()
+	prices, _ := cost.For(p.cfg.Region)
+	est := cost.Compute(prices, p.cfg.CloudWatchPricePerGB, s.RecordsIn, s.LogBytes, s.StoredBytes, s.Objects)
+	red := p.redactor.Counts()
+	redacted := "redactions=none"
+	if red.Total() > 0 {
+		redacted = "redactions=" + strings.ReplaceAll(string(red.AppendText(nil)), " ", ",")
+	}
+	return s.Line(fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted, est.Text())
 }
 
 // Close seals every open batch and uploads what it can before ctx ends.
@@ -246,7 +272,5 @@ func (p *Pipeline) Close(ctx context.Context) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	p.log.Infof("exit: %s", p.stats.Snapshot().Line(
-		fmt.Sprintf("go_heap_inuse_mib=%.1f", float64(ms.HeapInuse)/(1<<20)),
-		fmt.Sprintf("go_sys_mib=%.1f", float64(ms.Sys)/(1<<20))))
+	p.log.Infof("exit: %s go_heap_inuse_mib=%.1f go_sys_mib=%.1f", p.StatsLine(), float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20))
 }

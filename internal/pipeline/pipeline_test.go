@@ -209,3 +209,32 @@ func TestDetectorsSkipEnvoyGeneratedFields(t *testing.T) {
 		}
 	}
 }
+
+func TestStatsLineCountsAndCosts(t *testing.T) {
+	lines := gen.New(5).Mixed(400)
+	line := func(region, price string) string {
+		put := &memPut{}
+		kv := map[string]string{"region": region}
+		if price != "" {
+			kv["cloudwatch_price_per_gb"] = price
+		}
+		p := newPipeline(t, kv, put)
+		p.Flush(chunkOf(t, lines), "tag")
+		p.Close(context.Background())
+		return p.StatsLine()
+	}
+	us, tokyo, custom := line("us-east-1", ""), line("ap-northeast-1", ""), line("us-east-1", "5")
+	for _, want := range []string{"records=400 ", "objects=2 ", "redactions=", "query_param=", "cloudwatch_usd=", "saved_usd="} {
+		if !strings.Contains(us, want) {
+			t.Errorf("stats line lacks %q: %s", want, us)
+		}
+	}
+	cw := func(l string) string { return strings.Fields(l[strings.Index(l, "cloudwatch_usd="):])[0] }
+	if cw(us) == cw(tokyo) || cw(us) == cw(custom) {
+		t.Errorf("region or cloudwatch_price_per_gb did not change the estimate: %s / %s / %s", cw(us), cw(tokyo), cw(custom))
+	}
+	// The line never carries record content: gen plants this JWT in query strings.
+	if strings.Contains(us, "eyJ") || strings.Contains(us, "token=") {
+		t.Errorf("stats line leaks record content: %s", us)
+	}
+}

@@ -115,6 +115,12 @@ func (s *spoolStore) tick() {
 
 func (s *spoolStore) sealAll() { s.submit(s.sp.SealAll()) }
 
+func (s *spoolStore) depth() (int, int64) {
+	open, _ := s.sp.Open()
+	jobs, _ := s.p.pool.Pending()
+	return open + jobs, s.sp.Size()
+}
+
 func (s *spoolStore) close() {
 	if err := s.sp.Close(); err != nil {
 		s.p.log.Warnf("closing store_dir: %v", err)

@@ -19,6 +19,8 @@ type store interface {
 	sealAll()
 	// close releases the store after the upload pool has stopped.
 	close()
+	// depth reports the batches held and their bytes (open and sealed).
+	depth() (batches int, bytes int64)
 }
 
 // memStore keeps batches as compressed frames in memory; what is not uploaded when
@@ -55,6 +57,12 @@ func (m *memStore) held() int64 {
 	_, queued := m.p.pool.Pending()
 	_, open := m.batcher.Open()
 	return queued + open
+}
+
+func (m *memStore) depth() (int, int64) {
+	jobs, queued := m.p.pool.Pending()
+	open, raw := m.batcher.Open()
+	return open + jobs, raw + queued
 }
 
 func (m *memStore) tick()    { m.batcher.Tick() }

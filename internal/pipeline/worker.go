@@ -136,6 +136,9 @@ func (w *worker) record(p *Pipeline) {
 			access = w.parser.Parse(raw, &w.entry)
 		}
 	}
+	if raw != nil {
+		p.stats.LogBytes.Add(int64(len(raw)))
+	}
 	stream := streamAccess
 	w.line = w.line[:0]
 	switch {

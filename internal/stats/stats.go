@@ -15,6 +15,7 @@ type Counters struct {
 	Other        atomic.Int64 // other records kept (other_logs s3/cloudwatch)
 	Dropped      atomic.Int64 // other records dropped by other_logs drop
 	Bad          atomic.Int64 // undecodable events
+	LogBytes     atomic.Int64 // bytes of the original log lines (what CloudWatch would ingest)
 	RawBytes     atomic.Int64 // NDJSON bytes produced, before compression
 	StoredBytes  atomic.Int64 // object bytes uploaded
 	Objects      atomic.Int64 // objects uploaded
@@ -24,14 +25,14 @@ type Counters struct {
 
 // Snapshot is a plain copy of Counters.
 type Snapshot struct {
-	RecordsIn, Access, Other, Dropped, Bad, RawBytes, StoredBytes, Objects, Retries, Backpressure int64
+	RecordsIn, Access, Other, Dropped, Bad, LogBytes, RawBytes, StoredBytes, Objects, Retries, Backpressure int64
 }
 
 // Snapshot reads every counter.
 func (c *Counters) Snapshot() Snapshot {
 	return Snapshot{
 		RecordsIn: c.RecordsIn.Load(), Access: c.Access.Load(), Other: c.Other.Load(),
-		Dropped: c.Dropped.Load(), Bad: c.Bad.Load(), RawBytes: c.RawBytes.Load(),
+		Dropped: c.Dropped.Load(), Bad: c.Bad.Load(), LogBytes: c.LogBytes.Load(), RawBytes: c.RawBytes.Load(),
 		StoredBytes: c.StoredBytes.Load(), Objects: c.Objects.Load(), Retries: c.Retries.Load(),
 		Backpressure: c.Backpressure.Load(),
 	}
@@ -40,8 +41,8 @@ func (c *Counters) Snapshot() Snapshot {
 // Line renders s as one log line; extra pairs (already formatted) are appended.
 func (s Snapshot) Line(extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d raw_bytes=%d stored_bytes=%d objects=%d retries=%d backpressure=%d",
-		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.RawBytes, s.StoredBytes, s.Objects, s.Retries, s.Backpressure)
+	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d log_bytes=%d raw_bytes=%d stored_bytes=%d objects=%d retries=%d backpressure=%d",
+		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.LogBytes, s.RawBytes, s.StoredBytes, s.Objects, s.Retries, s.Backpressure)
 	for _, e := range extra {
 		b.WriteByte(' ')
 		b.WriteString(e)

@@ -199,3 +199,32 @@ func TestFailedInitThenExit(t *testing.T) {
 		})
 	}
 }
+
+// stats_interval logs a summary line periodically and at exit, through the real .so.
+func TestStatsLinePeriodic(t *testing.T) {
+	so, host := artifacts(t)
+	m := env(t, "stats-bucket")
+	task := chunkgen.DefaultTask()
+	files, err := chunkgen.WriteFiles(t.TempDir(), chunk.Encoder{}, task, gen.New(4).Mixed(500), 250, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hosttest.Start(t, host, so, instanceArgs(map[string]string{
+		"bucket": "stats-bucket", "region": "ap-northeast-1", "endpoint": m.Endpoint,
+		"store_dir": t.TempDir(), "stats_interval": "1s",
+	})...)
+	for _, f := range files {
+		if rc := h.Flush(0, f, task.Tag()); rc != hosttest.FLBOK {
+			t.Fatalf("flush rc %d", rc)
+		}
+	}
+	time.Sleep(2500 * time.Millisecond)
+	r := h.Exit()
+	periodic := strings.Count(r.Stderr, "] stats: records=500 ")
+	if periodic < 2 {
+		t.Fatalf("want at least 2 periodic stats lines, got %d:\n%s", periodic, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "exit: records=500 ") || !strings.Contains(r.Stderr, "cloudwatch_usd=") {
+		t.Fatalf("no exit stats line with costs:\n%s", r.Stderr)
+	}
+}

@@ -1,0 +1,69 @@
+// Package cost turns an instance's byte and request counts into the money the stats
+// line reports: what CloudWatch Logs would have charged to ingest the same log lines,
+// against what the S3 objects cost to PUT and to keep for a month.
+//
+// Prices are list prices (USD) for a few regions, from shared/REFERENCE.md §4; any
+// other region uses us-east-1's, and cloudwatch_price_per_gb overrides the ingestion
+// price. They are estimates for a log line, not a bill.
+package cost
+
+import "fmt"
+
+// Prices of one region.
+type Prices struct {
+	CloudWatchIngestPerGB   float64 // Standard log class
+	CloudWatchIAIngestPerGB float64 // Infrequent Access log class
+	S3StoragePerGBMonth     float64 // S3 Standard
+	S3PutPer1000            float64
+}
+
+// byRegion holds the regions whose prices we know; others fall back to us-east-1.
+var byRegion = map[string]Prices{
+	"us-east-1":      {0.50, 0.25, 0.023, 0.005},
+	"ap-northeast-1": {0.76, 0.38, 0.025, 0.0047},
+}
+
+// For returns the prices of region and whether they are the region's own.
+func For(region string) (Prices, bool) {
+	p, ok := byRegion[region]
+	if !ok {
+		return byRegion["us-east-1"], false
+	}
+	return p, true
+}
+
+// CloudWatchEventOverhead is what CloudWatch Logs counts per event on top of the message.
+const CloudWatchEventOverhead = 26
+
+const gb = 1 << 30
+
+// Estimate compares the two destinations for the same data.
+type Estimate struct {
+	CloudWatch float64 // ingesting the log lines into CloudWatch Logs (Standard)
+	S3Storage  float64 // one month of S3 Standard for the objects
+	S3Puts     float64 // the PUT requests
+}
+
+// Compute estimates costs for logBytes of log lines in events events (as CloudWatch
+// would count them), stored as storedBytes in puts objects. pricePerGB, when > 0,
+// replaces the region's ingestion price.
+func Compute(p Prices, pricePerGB float64, events, logBytes, storedBytes, puts int64) Estimate {
+	if pricePerGB <= 0 {
+		pricePerGB = p.CloudWatchIngestPerGB
+	}
+	ingested := float64(logBytes + events*CloudWatchEventOverhead)
+	return Estimate{
+		CloudWatch: ingested / gb * pricePerGB,
+		S3Storage:  float64(storedBytes) / gb * p.S3StoragePerGBMonth,
+		S3Puts:     float64(puts) / 1000 * p.S3PutPer1000,
+	}
+}
+
+// S3 is the S3 side of the estimate.
+func (e Estimate) S3() float64 { return e.S3Storage + e.S3Puts }
+
+// Text renders the estimate for the stats line.
+func (e Estimate) Text() string {
+	return fmt.Sprintf("cloudwatch_usd=%.6f s3_usd=%.6f (storage_month=%.6f puts=%.6f) saved_usd=%.6f",
+		e.CloudWatch, e.S3(), e.S3Storage, e.S3Puts, e.CloudWatch-e.S3())
+}
