@@ -524,3 +524,22 @@ func AppendRandomID(dst []byte) []byte {
 	}
 	return dst
 }
+
+// PartitionUnit is the finest time unit AppendPartition depends on: records with equal
+// Vars whose times fall in the same unit (counted from the Unix epoch, in UTC) have
+// equal partitions, so a caller may reuse one. Year, month and day all report a day,
+// since their boundaries are day boundaries. 0 means time does not matter.
+func (t *Template) PartitionUnit() time.Duration {
+	var unit time.Duration
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.op < opYear || p.op > opSecond || p.final {
+			continue
+		}
+		u := [...]time.Duration{24 * time.Hour, 24 * time.Hour, 24 * time.Hour, time.Hour, time.Minute, time.Second}[p.op-opYear]
+		if unit == 0 || u < unit {
+			unit = u
+		}
+	}
+	return unit
+}

@@ -391,3 +391,34 @@ func BenchmarkAppendRandomID(b *testing.B) {
 		dst = AppendRandomID(dst[:0])
 	}
 }
+
+func TestPartitionUnit(t *testing.T) {
+	for tmpl, want := range map[string]time.Duration{
+		"a/$UUID":                     0,
+		"a/%Y/$TASK_ID-%H%M%S-$UUID":  24 * time.Hour,
+		"a/dt=%Y-%m-%d/hour=%H/$UUID": time.Hour,
+		"a/%H/%M/$TAG-%S-$UUID":       time.Minute,
+		"a/%S/$UUID":                  time.Second,
+		DefaultTemplateForTest:        time.Hour,
+	} {
+		tp, err := Compile(tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tp.PartitionUnit(); got != want {
+			t.Errorf("%s: PartitionUnit %v, want %v", tmpl, got, want)
+		}
+		// The promise: within one unit, partitions are equal.
+		if want > 0 {
+			base := time.Date(2026, 11, 24, 20, 0, 0, 0, time.UTC).Truncate(want)
+			v := &Vars{Tag: []byte("t"), TaskID: []byte("x")}
+			a := string(tp.AppendPartition(nil, v, base))
+			b := string(tp.AppendPartition(nil, v, base.Add(want-time.Nanosecond)))
+			if a != b {
+				t.Errorf("%s: partitions differ within one unit: %q %q", tmpl, a, b)
+			}
+		}
+	}
+}
+
+const DefaultTemplateForTest = "envoy-access-logs/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/$TASK_ID-%Y%m%dT%H%M%SZ-$UUID"

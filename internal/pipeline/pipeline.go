@@ -53,25 +53,27 @@ type Options struct {
 
 // Pipeline is safe for concurrent Flush calls (Fluent Bit Workers).
 type Pipeline struct {
-	cfg      *config.Config
-	log      *flblog.Logger
-	access   *keyformat.Template
-	other    *keyformat.Template
-	codec    compress.Codec
-	format   accesslog.Format
-	redactor *redact.Redactor
-	fields   fieldRules
-	store    store
-	pool     *delivery.Pool
-	workers  sync.Pool
-	stats    stats.Counters
-	index    atomic.Uint64
-	limit    int64
-	full     atomic.Bool
-	now      func() time.Time
-	stop     chan struct{}
-	ticker   sync.WaitGroup
-	closed   atomic.Bool
+	cfg    *config.Config
+	log    *flblog.Logger
+	access *keyformat.Template
+	other  *keyformat.Template
+	// accessUnit and otherUnit: the time granularity of each template's partitions.
+	accessUnit, otherUnit time.Duration
+	codec                 compress.Codec
+	format                accesslog.Format
+	redactor              *redact.Redactor
+	fields                fieldRules
+	store                 store
+	pool                  *delivery.Pool
+	workers               sync.Pool
+	stats                 stats.Counters
+	index                 atomic.Uint64
+	limit                 int64
+	full                  atomic.Bool
+	now                   func() time.Time
+	stop                  chan struct{}
+	ticker                sync.WaitGroup
+	closed                atomic.Bool
 }
 
 // New builds an instance from a validated configuration.
@@ -84,6 +86,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{cfg: cfg, log: opt.Log, now: opt.Now, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize}
 	p.access, p.other = cfg.S3Key, cfg.OtherKey
+	p.accessUnit, p.otherUnit = p.access.PartitionUnit(), p.other.PartitionUnit()
 	var err error
 	if p.codec, err = compress.ParseCodec(string(cfg.Compression)); err != nil {
 		return nil, err

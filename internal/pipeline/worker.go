@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bytes"
+
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
@@ -90,6 +92,18 @@ type worker struct {
 	parts   map[string]*part
 	touched []*part
 	f       fields
+	last    lastPart
+}
+
+// lastPart remembers the previous record's partition: records of one chunk nearly
+// always share their metadata and time bucket, so rendering the key prefix and
+// looking it up once per run of such records is enough. It points into the current
+// chunk and is forgotten at every flush.
+type lastPart struct {
+	pt     *part
+	stream uint8
+	bucket int64
+	meta   [metaSource][]byte // cluster, task ARN, task definition, container name
 }
 
 func (p *Pipeline) newWorker() *worker {
@@ -114,6 +128,7 @@ func (w *worker) begin(tag string) {
 		pt.n = 0
 	}
 	w.touched = w.touched[:0]
+	w.last = lastPart{}
 }
 
 // record turns the current event into one NDJSON line in its partition.
@@ -167,6 +182,21 @@ func (w *worker) record(p *Pipeline) {
 func (w *worker) place(stream uint8) {
 	p := w.p
 	m := &w.f.meta
+	tmpl, unit := p.access, p.accessUnit
+	if stream == streamOther {
+		tmpl, unit = p.other, p.otherUnit
+	}
+	var bucket int64
+	if unit > 0 {
+		bucket = w.ev.Time.UnixNano() / int64(unit)
+	}
+	if l := &w.last; l.pt != nil && l.stream == stream && l.bucket == bucket &&
+		bytes.Equal(l.meta[metaCluster], m[metaCluster]) && bytes.Equal(l.meta[metaTaskARN], m[metaTaskARN]) &&
+		bytes.Equal(l.meta[metaTaskDef], m[metaTaskDef]) && bytes.Equal(l.meta[metaContainer], m[metaContainer]) {
+		l.pt.lines = append(l.pt.lines, w.line...)
+		l.pt.n++
+		return
+	}
 	w.vars = keyformat.Vars{
 		Tag:     w.tag,
 		Cluster: firelens.ClusterName(m[metaCluster]),
@@ -182,10 +212,6 @@ func (w *worker) place(stream uint8) {
 		if len(w.vars.Container) == 0 {
 			w.vars.Container = c
 		}
-	}
-	tmpl := p.access
-	if stream == streamOther {
-		tmpl = p.other
 	}
 	w.pkey = append(w.pkey[:0], stream)
 	w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
@@ -207,6 +233,8 @@ func (w *worker) place(stream uint8) {
 	}
 	pt.lines = append(pt.lines, w.line...)
 	pt.n++
+	w.last = lastPart{pt: pt, stream: stream, bucket: bucket}
+	copy(w.last.meta[:], m[:metaSource])
 }
 
 // metaFields copies the FireLens metadata of the record into the entry. The record's
