@@ -1,12 +1,11 @@
 package chunk
 
 import (
-	"encoding/binary"
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
+
 	"math"
-	"math/bits"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // StringFilter appends s, possibly rewritten (redacted), to dst and returns
@@ -58,7 +57,7 @@ func (e *JSONEncoder) str(dst, s []byte, filter StringFilter) []byte {
 		e.filtered = filter(e.filtered[:0], s)
 		s = e.filtered
 	}
-	return AppendJSONString(dst, s)
+	return jsonstr.Append(dst, s)
 }
 
 // value appends the JSON of the encoded value b. inKey is set while
@@ -136,7 +135,7 @@ func (e *JSONEncoder) value(dst, b []byte, depth int, filter StringFilter, inKey
 func (e *JSONEncoder) key(dst []byte, k Value, depth int, inKey bool) []byte {
 	switch k.Kind() {
 	case KindStr, KindBin:
-		return AppendJSONString(dst, k.Bytes())
+		return jsonstr.Append(dst, k.Bytes())
 	}
 	if inKey {
 		return e.value(dst, k.b, depth+1, nil, true)
@@ -145,7 +144,7 @@ func (e *JSONEncoder) key(dst []byte, k Value, depth int, inKey bool) []byte {
 	n := len(dst)
 	dst = e.value(dst, k.b, depth+1, nil, true)
 	e.keyText = append(e.keyText[:0], dst[n:]...)
-	return AppendJSONString(dst[:n], e.keyText)
+	return jsonstr.Append(dst[:n], e.keyText)
 }
 
 // AppendJSONFloat appends f as encoding/json would (bits is 32 or 64), except
@@ -173,93 +172,5 @@ func AppendJSONFloat(dst []byte, f float64, bits int) []byte {
 	return dst
 }
 
-// safe marks ASCII bytes that need no escaping in a JSON string.
-var safe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// AppendJSONString appends s as a quoted JSON string, byte for byte as
-// encoding/json does with HTML escaping off: control characters escaped,
-// invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
-func AppendJSONString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Skip plain ASCII eight bytes at a time, then land exactly on the
-		// first byte that needs a look.
-		if i+8 <= len(s) {
-			m := escapeMask(binary.LittleEndian.Uint64(s[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if safe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// escapeMask flags, in the high bit of each byte of the little-endian word
-// x, the bytes that are not plain JSON text: below 0x20, '"', '\\', or
-// 0x80 and above. Flags above the first one may be wrong (borrows carry
-// upward), so only the lowest set bit is meaningful; it is exact.
-func escapeMask(x uint64) uint64 {
-	ctl := (x - 0x20*ones) &^ x
-	q := x ^ ('"' * ones)
-	bs := x ^ ('\\' * ones)
-	return (ctl | (q-ones)&^q | (bs-ones)&^bs | x) & highs
-}
+// AppendJSONString appends s as a quoted JSON string (see package jsonstr).
+func AppendJSONString(dst, s []byte) []byte { return jsonstr.Append(dst, s) }

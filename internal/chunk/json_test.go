@@ -2,10 +2,8 @@ package chunk
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"math"
-	"math/bits"
 	"strconv"
 	"strings"
 	"testing"
@@ -185,44 +183,5 @@ func TestJSONNestedKeysLinear(t *testing.T) {
 	}
 	if !bytes.Contains(got, []byte(`{\"k\\\"\":1}`)) {
 		t.Errorf("innermost key escaped other than twice: %.200s", got)
-	}
-}
-
-// TestEscapeMask checks that the lowest flag of escapeMask is exactly the
-// first byte needing escape, for every byte value, and every pair of byte
-// values, at every position over several fillers.
-func TestEscapeMask(t *testing.T) {
-	first := func(w []byte) int {
-		for i, b := range w {
-			if b >= 0x80 || !safe[b] {
-				return i
-			}
-		}
-		return 8
-	}
-	check := func(w []byte) {
-		m := escapeMask(binary.LittleEndian.Uint64(w))
-		if got, want := bits.TrailingZeros64(m)>>3, first(w); got != want {
-			t.Fatalf("% x: first flagged byte %d, want %d", w, got, want)
-		}
-	}
-	w := make([]byte, 8)
-	for _, fill := range []byte{'a', ' ', '~', 0x7f, '!', '#', '[', ']'} {
-		for p1 := range 8 {
-			for c1 := range 256 {
-				for i := range w {
-					w[i] = fill
-				}
-				w[p1] = byte(c1)
-				check(w)
-				for p2 := p1 + 1; p2 < 8; p2++ {
-					for c2 := range 256 {
-						w[p2] = byte(c2)
-						check(w)
-					}
-					w[p2] = fill
-				}
-			}
-		}
 	}
 }
