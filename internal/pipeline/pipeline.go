@@ -249,7 +249,10 @@ func (p *Pipeline) StatsLine() string {
 	if red.Total() > 0 {
 		redacted = "redactions=" + strings.ReplaceAll(string(red.AppendText(nil)), " ", ",")
 	}
-	return s.Line(fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted, est.Text())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return s.Line(fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted, est.Text(),
+		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))
 }
 
 // Close seals every open batch and uploads what it can before ctx ends.
@@ -273,7 +276,5 @@ func (p *Pipeline) Close(ctx context.Context) {
 			p.log.Warnf("%d object(s) holding %d records could not be uploaded before shutdown; they stay in store_dir %s for the next start", len(left), records, p.cfg.StoreDir)
 		}
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	p.log.Infof("exit: %s go_heap_inuse_mib=%.1f go_sys_mib=%.1f", p.StatsLine(), float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20))
+	p.log.Infof("exit: %s", p.StatsLine())
 }

@@ -238,3 +238,25 @@ func TestStatsLineCountsAndCosts(t *testing.T) {
 		t.Errorf("stats line leaks record content: %s", us)
 	}
 }
+
+// output_format raw writes each access log's original line, redacted, instead of the
+// normalised object; other records are unchanged.
+func TestOutputFormatRaw(t *testing.T) {
+	put := &memPut{}
+	p := newPipeline(t, map[string]string{"compression": "none", "output_format": "raw", "other_logs": "drop"}, put)
+	line := `[2026-11-24T10:00:00.000Z] "GET /login?token=abc123&page=2 HTTP/1.1" 200 0 11 1 1 "-" "curl/8" "req-1" "backend" "10.0.0.1:80"`
+	data, err := chunkgen.Chunk(chunk.Encoder{}, chunkgen.DefaultTask(), []gen.Labeled{{Line: []byte(line), IsAccess: true}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Flush(data, "tag")
+	p.Close(context.Background())
+	want := strings.Replace(line, "token=abc123", "token=[REDACTED]", 1) + "\n"
+	for _, body := range put.objs {
+		if string(body) != want {
+			t.Fatalf("raw output:\n got %q\nwant %q", body, want)
+		}
+		return
+	}
+	t.Fatal("nothing written")
+}
