@@ -71,7 +71,7 @@ func run(rate int, dur time.Duration, per int, codec string) error {
 	}
 	cmd := exec.Command(hostPath, "--plugin", soPath, "--stdin",
 		"--instance", "bucket=soak", "region="+m.Region, "endpoint="+m.Endpoint, "compression="+codec,
-		"store_dir="+filepath.Join(work, "spool"), "upload_timeout=30s")
+		"store_dir="+filepath.Join(work, "spool"), "upload_timeout=30s", "stats_interval=30s")
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+m.AccessKey, "AWS_SECRET_ACCESS_KEY="+m.SecretKey, "AWS_EC2_METADATA_DISABLED=true", "ENVOY_S3_SHUTDOWN_TIMEOUT=60s")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
