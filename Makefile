@@ -15,7 +15,7 @@ export ENVOY_S3_SO   := $(CURDIR)/$(SO)
 export ENVOY_S3_HOST := $(HOST)
 export MINIO_BIN     := $(BIN)/minio
 
-.PHONY: all build host minio test test-short bench fuzz demo vet fmt-check clean
+.PHONY: all build host minio test test-short bench fuzz demo image vet fmt-check clean
 
 all: build
 
@@ -65,6 +65,10 @@ fuzz:
 
 demo: build minio
 	$(GO) run ./test/cmd/demo
+
+# The FireLens router image (aws-for-fluent-bit 3.x + envoy_s3.so); needs a Docker engine.
+image:
+	docker build -f docker/Dockerfile -t envoy-s3-router:dev .
 
 clean:
 	rm -f $(SO) envoy_s3.h
