@@ -47,7 +47,10 @@ type Options struct {
 	FrameBytes  int           // uncompressed bytes per frame; default 256 KiB
 	Encoder     FrameEncoder  // used under the Batcher's lock
 	Seal        func(*Sealed) // receives each sealed batch, called without the lock held
-	Now         func() time.Time
+	// LimitsOf, when set, gives a batch its own size and age limits instead of
+	// MaxRawBytes and MaxAge (CloudWatch batches are sealed sooner than objects).
+	LimitsOf func(*Meta) (maxRaw int64, maxAge time.Duration)
+	Now      func() time.Time
 }
 
 // DefaultFrameBytes keeps frames large enough that the per-frame dictionary reset
@@ -106,7 +109,7 @@ func (b *Batcher) Add(partition []byte, meta *Meta, lines []byte, records int) {
 		o.frames = b.opt.Encoder.AppendFrame(o.frames, o.tail)
 		o.tail = o.tail[:0]
 	}
-	if o.raw >= b.opt.MaxRawBytes {
+	if maxRaw, _ := b.limits(&o.meta); o.raw >= maxRaw {
 		delete(b.open, string(partition))
 		sealed = b.seal(o)
 	}
@@ -128,7 +131,17 @@ func (b *Batcher) Release(body []byte) {
 
 // Tick seals every batch whose first record arrived MaxAge ago or earlier.
 func (b *Batcher) Tick() {
-	b.sealWhere(func(o *open, now time.Time) bool { return now.Sub(o.opened) >= b.opt.MaxAge })
+	b.sealWhere(func(o *open, now time.Time) bool {
+		_, maxAge := b.limits(&o.meta)
+		return now.Sub(o.opened) >= maxAge
+	})
+}
+
+func (b *Batcher) limits(m *Meta) (int64, time.Duration) {
+	if b.opt.LimitsOf != nil {
+		return b.opt.LimitsOf(m)
+	}
+	return b.opt.MaxRawBytes, b.opt.MaxAge
 }
 
 // SealAll seals every open batch, as at shutdown.

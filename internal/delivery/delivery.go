@@ -34,6 +34,8 @@ type Job struct {
 	Size    int64 // bytes accounted as pending; len(Body) when zero
 	Records int
 	Done    func()
+	// Send, when set, delivers the body instead of Putter.Put (CloudWatch Logs batches).
+	Send func(ctx context.Context, body []byte) error
 }
 
 func (j *Job) size() int64 {
@@ -209,7 +211,11 @@ func (p *Pool) upload(j *Job) bool {
 		}
 		if err == nil {
 			ctx, cancel := context.WithTimeout(p.ctx, p.opt.Timeout)
-			err = p.opt.Put.Put(ctx, j.Key, j.Body)
+			if j.Send != nil {
+				err = j.Send(ctx, j.Body)
+			} else {
+				err = p.opt.Put.Put(ctx, j.Key, j.Body)
+			}
 			cancel()
 		}
 		if err == nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
+	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
@@ -36,8 +37,9 @@ var ErrBufferFull = errors.New("pipeline: buffer full (store_dir_limit_size reac
 
 // Streams: which key template an object is written under.
 const (
-	streamAccess uint8 = 'a'
-	streamOther  uint8 = 'o'
+	streamAccess     uint8 = 'a'
+	streamOther      uint8 = 'o'
+	streamCloudWatch uint8 = 'c' // other records bound for CloudWatch Logs
 )
 
 // Options carry what is not configuration: identity, logging, and seams for tests.
@@ -64,6 +66,8 @@ type Pipeline struct {
 	redactor              *redact.Redactor
 	fields                fieldRules
 	store                 store
+	cw                    *cwlogs.Client // other_logs cloudwatch
+	cwOpt                 cwlogs.Options
 	pool                  *delivery.Pool
 	workers               sync.Pool
 	stats                 stats.Counters
@@ -101,7 +105,12 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		return nil, err
 	}
 	if cfg.OtherLogs == config.OtherCloudWatch {
-		return nil, errors.New(`envoy_s3: other_logs "cloudwatch" is not available in this build yet: use s3 or drop`)
+		p.cwOpt = cwOptions(cfg, p.log)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if p.cw, err = cwlogs.New(ctx, p.cwOpt); err != nil {
+			return nil, fmt.Errorf("envoy_s3: %w", err)
+		}
 	}
 	put := opt.Putter
 	if put == nil {
@@ -194,8 +203,12 @@ func (p *Pipeline) overLimit(held int64) bool {
 	return over
 }
 
-// objectKey renders the key of a batch from its first record.
+// objectKey renders the key of a batch from its first record; a CloudWatch batch is
+// named by its log stream.
 func (p *Pipeline) objectKey(m *batch.Meta) string {
+	if m.Stream == streamCloudWatch {
+		return "cloudwatch:" + p.cwStream(m.Tag)
+	}
 	tmpl := p.access
 	if m.Stream == streamOther {
 		tmpl = p.other

@@ -7,6 +7,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -86,6 +87,10 @@ func classify(err error) delivery.Verdict {
 	var e *s3sink.Error
 	if errors.As(err, &e) && e.Permanent {
 		return delivery.Verdict{Permanent: true, Remedy: e.Remedy}
+	}
+	var c *cwlogs.Error
+	if errors.As(err, &c) && c.Permanent {
+		return delivery.Verdict{Permanent: true, Remedy: c.Remedy}
 	}
 	return delivery.Verdict{}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -89,8 +90,10 @@ func (s *spoolStore) add(parts []*part) error {
 	}
 	s.p.overLimit(0)
 	s.report(nil)
-	limit := s.p.cfg.TotalFileSize
-	s.submit(s.sp.SealWhere(func(_ *spool.Meta, raw int64) bool { return raw >= limit }))
+	s.submit(s.sp.SealWhere(func(m *spool.Meta, raw int64) bool {
+		maxRaw, _ := s.p.limitsOf(batchMeta(m))
+		return raw >= maxRaw
+	}))
 	return nil
 }
 
@@ -109,8 +112,11 @@ func (s *spoolStore) report(err error) {
 }
 
 func (s *spoolStore) tick() {
-	now, age := s.p.now(), s.p.cfg.UploadTimeout
-	s.submit(s.sp.SealWhere(func(m *spool.Meta, _ int64) bool { return now.Sub(m.Opened) >= age }))
+	now := s.p.now()
+	s.submit(s.sp.SealWhere(func(m *spool.Meta, _ int64) bool {
+		_, age := s.p.limitsOf(batchMeta(m))
+		return now.Sub(m.Opened) >= age
+	}))
 }
 
 func (s *spoolStore) sealAll() { s.submit(s.sp.SealAll()) }
@@ -130,7 +136,7 @@ func (s *spoolStore) close() {
 func (s *spoolStore) submit(sealed []*spool.Sealed) {
 	for _, b := range sealed {
 		b := b
-		s.p.submit(&delivery.Job{
+		j := &delivery.Job{
 			Key: b.Key, Size: b.RawBytes, Records: b.Records,
 			Prepare: func() ([]byte, error) { return s.body(b) },
 			Done: func() {
@@ -138,8 +144,24 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 					s.p.log.Warnf("uploaded %s but could not remove its spool file (it would be uploaded again to the same key): %v", b.Key, err)
 				}
 			},
-		})
+		}
+		if b.Meta.Stream == streamCloudWatch {
+			stream := s.p.cwStream(b.Meta.Tag)
+			j.Prepare = func() ([]byte, error) { return s.raw(b) }
+			j.Send = func(ctx context.Context, body []byte) error { return s.p.sendCloudWatch(ctx, stream, body, false) }
+		}
+		s.p.submit(j)
 	}
+}
+
+// raw reads a sealed batch's lines as they are (CloudWatch batches).
+func (s *spoolStore) raw(b *spool.Sealed) ([]byte, error) {
+	body := make([]byte, 0, b.RawBytes)
+	err := s.sp.ReadSealed(b, func(lines []byte) error {
+		body = append(body, lines...)
+		return nil
+	})
+	return body, err
 }
 
 // body reads a sealed batch and compresses it into 1 MiB frames.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
@@ -38,6 +39,7 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 		Encoder:     enc,
 		Seal:        m.sealed,
 		Now:         now,
+		LimitsOf:    p.limitsOf,
 	})
 	return m
 }
@@ -72,5 +74,10 @@ func (m *memStore) close()   {}
 func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
-	m.p.submit(&delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }})
+	j := &delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }}
+	if s.Meta.Stream == streamCloudWatch {
+		stream := m.p.cwStream(s.Meta.Tag)
+		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, stream, b, true) }
+	}
+	m.p.submit(j)
 }

@@ -165,11 +165,24 @@ func (w *worker) record(p *Pipeline) {
 		w.metaFields()
 		w.redactEntry()
 		w.line = w.entry.AppendJSON(w.line)
-	default:
-		if p.cfg.OtherLogs == config.OtherDrop {
-			p.stats.Dropped.Add(1)
-			return
+	case p.cfg.OtherLogs == config.OtherDrop:
+		p.stats.Dropped.Add(1)
+		return
+	case p.cfg.OtherLogs == config.OtherCloudWatch:
+		// The log line is the message; a record without one is sent whole, as JSON.
+		p.stats.Other.Add(1)
+		stream = streamCloudWatch
+		msg := raw
+		if f.logKind != logString {
+			w.rec = w.plain.AppendMap(w.rec[:0], rec)
+			msg = w.rec
 		}
+		if p.redactor.Active() {
+			w.arena = p.redactor.String(&w.sc, w.arena[:0], msg)
+			msg = w.arena
+		}
+		w.line = appendCloudWatchLine(w.line, w.ev.Time, msg)
+	default:
 		p.stats.Other.Add(1)
 		stream = streamOther
 		w.line = w.json.AppendMap(w.line, rec)
@@ -214,7 +227,11 @@ func (w *worker) place(stream uint8) {
 		}
 	}
 	w.pkey = append(w.pkey[:0], stream)
-	w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
+	if stream == streamCloudWatch {
+		w.pkey = append(w.pkey, p.cwStream(string(w.tag))...) // one batch per log stream
+	} else {
+		w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
+	}
 	pt := w.parts[string(w.pkey)]
 	if pt == nil {
 		pt = &part{key: append([]byte(nil), w.pkey...)}

@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
+)
+
+// CloudWatch batches are sealed much sooner than S3 objects: people read these logs
+// in the console, and one PutLogEvents call takes 1 MiB at most anyway.
+const (
+	cloudWatchMaxRaw = 1 << 20
+	cloudWatchMaxAge = 5 * time.Second
+)
+
+// cwLine is how a record bound for CloudWatch Logs waits in the store: its event time
+// in milliseconds and its message, one JSON object per line.
+type cwLine struct {
+	T int64  `json:"t"`
+	M string `json:"m"`
+}
+
+// appendCloudWatchLine appends {"t":ms,"m":"message"}.
+func appendCloudWatchLine(dst []byte, t time.Time, msg []byte) []byte {
+	dst = append(dst, `{"t":`...)
+	dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
+	dst = append(dst, `,"m":`...)
+	dst = jsonstr.Append(dst, msg)
+	return append(dst, '}')
+}
+
+func cwOptions(cfg *config.Config, log *flblog.Logger) cwlogs.Options {
+	return cwlogs.Options{
+		Region: cfg.Region, RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID, STSEndpoint: cfg.STSEndpoint,
+		LogGroupName: cfg.LogGroupName, LogStreamName: cfg.LogStreamName, LogStreamPrefix: cfg.LogStreamPrefix,
+		AutoCreateGroup: cfg.AutoCreateGroup, LogRetentionDays: cfg.LogRetentionDays, LogGroupClass: cfg.LogGroupClass,
+		Logf: log.Infof,
+	}
+}
+
+// limitsOf gives CloudWatch batches their own limits; objects use the configuration's.
+func (p *Pipeline) limitsOf(m *batch.Meta) (int64, time.Duration) {
+	if m.Stream == streamCloudWatch {
+		return cloudWatchMaxRaw, cloudWatchMaxAge
+	}
+	return p.cfg.TotalFileSize, p.cfg.UploadTimeout
+}
+
+// cwStream is the log stream a batch of tag goes to.
+func (p *Pipeline) cwStream(tag string) string { return cwlogs.StreamName(&p.cwOpt, tag) }
+
+// sendCloudWatch delivers a sealed CloudWatch batch; compressed says whether body is
+// the store's compressed frames (memory store) or the raw lines (spool).
+func (p *Pipeline) sendCloudWatch(ctx context.Context, stream string, body []byte, compressed bool) error {
+	if compressed {
+		plain, err := compress.Decode(p.codec, body)
+		if err != nil {
+			return fmt.Errorf("reading a CloudWatch batch: %w", err)
+		}
+		body = plain
+	}
+	events := make([]cwlogs.Event, 0, bytes.Count(body, []byte{'\n'}))
+	for len(body) > 0 {
+		line, rest, _ := bytes.Cut(body, []byte{'\n'})
+		body = rest
+		var l cwLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			p.log.Errorf("skipping a damaged CloudWatch line in the store (%d bytes): %v", len(line), err)
+			continue
+		}
+		events = append(events, cwlogs.Event{Time: time.UnixMilli(l.T), Message: []byte(l.M)})
+	}
+	return p.cw.Put(ctx, stream, events)
+}
