@@ -177,8 +177,9 @@ type Config struct {
 	OtherKeyFormat   string
 	OtherKey         *keyformat.Template // OtherKeyFormat compiled
 	LogGroupName     string
-	LogStreamName    string // one of LogStreamName and LogStreamPrefix is "";
-	LogStreamPrefix  string // with both "", streams are named by the tag
+	LogGroup         *keyformat.Name // LogGroupName compiled
+	LogStreamName    string          // one of LogStreamName and LogStreamPrefix is "";
+	LogStreamPrefix  string          // with both "", streams are named by the tag
 	AutoCreateGroup  bool
 	LogRetentionDays int    // 0 = do not set a retention policy
 	LogGroupClass    string // STANDARD or INFREQUENT_ACCESS
@@ -556,15 +557,16 @@ func ParseDuration(v string) (time.Duration, bool) {
 }
 
 var (
-	reBucket     = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	reAWSRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	reAnyRegion  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	reRoleARN    = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
-	reExternalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
-	reKMSKey     = regexp.MustCompile(`^(arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[\w/+=,.@-]+|alias/[\w/+=,.@-]+|(mrk-)?[0-9a-fA-F-]{32,36})$`)
-	reAccount    = regexp.MustCompile(`^[0-9]{12}$`)
-	reLogGroup   = regexp.MustCompile(`^[\w./#-]{1,512}$`)
-	reParamName  = regexp.MustCompile(`^[^\s=&?#,]{1,128}$`)
+	reBucket        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	reAWSRegion     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	reAnyRegion     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	reRoleARN       = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	reExternalID    = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	reKMSKey        = regexp.MustCompile(`^(arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[\w/+=,.@-]+|alias/[\w/+=,.@-]+|(mrk-)?[0-9a-fA-F-]{32,36})$`)
+	reAccount       = regexp.MustCompile(`^[0-9]{12}$`)
+	reLogGroup      = regexp.MustCompile(`^[\w./#-]{1,512}$`)
+	reLogGroupChars = regexp.MustCompile(`^[\w./#-]*$`)
+	reParamName     = regexp.MustCompile(`^[^\s=&?#,]{1,128}$`)
 )
 
 func (p *parser) bucket(v string) error {
@@ -760,17 +762,28 @@ func (p *parser) otherLogs(v string) error {
 	return err
 }
 
+// logGroupName accepts the record variables of s3_key_format ($CLUSTER, $TASK_ID, ...)
+// and checks the rest against CloudWatch's rules; values are made safe when expanded.
 func (p *parser) logGroupName(v string) error {
-	if !reLogGroup.MatchString(v) {
-		return p.invalid(v, "use 1 to 512 letters, digits and . _ - / #")
+	n, err := keyformat.CompileName(v)
+	if err != nil {
+		return p.invalid(v, err.Error())
 	}
-	p.c.LogGroupName = v
+	if lit := n.Literal(); (lit == v && !reLogGroup.MatchString(v)) || !reLogGroupChars.MatchString(lit) {
+		return p.invalid(v, "use 1 to 512 letters, digits and . _ - / #, and the variables $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER")
+	}
+	p.c.LogGroupName, p.c.LogGroup = v, n
 	return nil
 }
 
 func (p *parser) streamName(v string) (string, error) {
-	if len(v) > 512 || strings.ContainsAny(v, ":*") || strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(v) {
-		return "", p.invalid(v, "use up to 512 printable characters other than ':' and '*'")
+	n, err := keyformat.CompileName(v)
+	if err != nil {
+		return "", p.invalid(v, err.Error())
+	}
+	lit := n.Literal()
+	if len(v) > 512 || strings.ContainsAny(lit, ":*") || strings.IndexFunc(lit, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(v) {
+		return "", p.invalid(v, "use up to 512 printable characters other than ':' and '*', and the variables $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER")
 	}
 	return v, nil
 }

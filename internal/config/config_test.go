@@ -727,3 +727,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCloudWatchNamesTakeVariables(t *testing.T) {
+	base := func(kv map[string]string) mapGetter {
+		g := mapGetter{"bucket": "abc-bucket", "region": "us-east-1", "other_logs": "cloudwatch"}
+		for k, v := range kv {
+			g[k] = v
+		}
+		return g
+	}
+	for _, ok := range []map[string]string{
+		{"log_group_name": "/ecs/$CLUSTER/$FAMILY", "log_stream_prefix": "$TASK_ID-"},
+		{"log_group_name": "/ecs/x", "log_stream_name": "$TAG[0]-$CONTAINER"},
+	} {
+		c, err := Parse(base(ok), nil, func(string) string { return "" })
+		if err != nil {
+			t.Errorf("%v: %v", ok, err)
+		} else if c.LogGroup == nil {
+			t.Errorf("%v: log_group_name not compiled", ok)
+		}
+	}
+	for _, bad := range []map[string]string{
+		{"log_group_name": "/ecs/$UUID"},
+		{"log_group_name": "/ecs/$NOPE"},
+		{"log_group_name": "/ecs/bad space/$CLUSTER"},
+		{"log_group_name": "/ecs/x", "log_stream_name": "a:$TAG"},
+	} {
+		if _, err := Parse(base(bad), nil, func(string) string { return "" }); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
+	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 )
 
 // CloudWatch batches are sealed much sooner than S3 objects: people read these logs
@@ -56,12 +57,38 @@ func (p *Pipeline) limitsOf(m *batch.Meta) (int64, time.Duration) {
 	return p.cfg.TotalFileSize, p.cfg.UploadTimeout
 }
 
-// cwStream is the log stream a batch of tag goes to.
-func (p *Pipeline) cwStream(tag string) string { return cwlogs.StreamName(&p.cwOpt, tag) }
+// cwNames are the log group and stream of records with vars: log_group_name and
+// log_stream_name (or log_stream_prefix + tag) with their variables expanded.
+func (p *Pipeline) cwNames(v *keyformat.Vars) (group, stream string) {
+	group = p.cfg.LogGroup.Expand(v)
+	o := cwlogs.Options{}
+	switch {
+	case p.cwStreamName != nil:
+		o.LogStreamName = p.cwStreamName.Expand(v)
+	case p.cwStreamPrefix != nil:
+		o.LogStreamPrefix = p.cwStreamPrefix.Expand(v)
+	}
+	return group, cwlogs.StreamName(&o, string(v.Tag))
+}
+
+// cwMetaNames are cwNames for a batch, from its first record.
+func (p *Pipeline) cwMetaNames(m *batch.Meta) (group, stream string) {
+	return p.cwNames(&keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)})
+}
+
+// compileStreamNames prepares log_stream_name / log_stream_prefix (validated by config).
+func (p *Pipeline) compileStreamNames() (err error) {
+	if p.cfg.LogStreamName != "" {
+		p.cwStreamName, err = keyformat.CompileName(p.cfg.LogStreamName)
+	} else if p.cfg.LogStreamPrefix != "" {
+		p.cwStreamPrefix, err = keyformat.CompileName(p.cfg.LogStreamPrefix)
+	}
+	return err
+}
 
 // sendCloudWatch delivers a sealed CloudWatch batch; compressed says whether body is
 // the store's compressed frames (memory store) or the raw lines (spool).
-func (p *Pipeline) sendCloudWatch(ctx context.Context, stream string, body []byte, compressed bool) error {
+func (p *Pipeline) sendCloudWatch(ctx context.Context, group, stream string, body []byte, compressed bool) error {
 	if compressed {
 		plain, err := compress.Decode(p.codec, body)
 		if err != nil {
@@ -80,5 +107,5 @@ func (p *Pipeline) sendCloudWatch(ctx context.Context, stream string, body []byt
 		}
 		events = append(events, cwlogs.Event{Time: time.UnixMilli(l.T), Message: []byte(l.M)})
 	}
-	return p.cw.Put(ctx, stream, events)
+	return p.cw.PutTo(ctx, group, stream, events)
 }

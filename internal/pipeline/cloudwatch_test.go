@@ -31,8 +31,8 @@ func TestOtherLogsToCloudWatch(t *testing.T) {
 		t.Run(storeDir, func(t *testing.T) {
 			srv := cwEnv(t)
 			put := &memPut{}
-			kv := map[string]string{"other_logs": "cloudwatch", "log_group_name": "/ecs/backend/proxy",
-				"log_stream_prefix": "proxy-", "auto_create_group": "true", "compression": "zstd"}
+			kv := map[string]string{"other_logs": "cloudwatch", "log_group_name": "/ecs/$CLUSTER/$FAMILY",
+				"log_stream_prefix": "$TASK_ID-", "auto_create_group": "true", "compression": "zstd"}
 			if storeDir == "off" {
 				kv["store_dir"] = "off"
 			}
@@ -50,9 +50,10 @@ func TestOtherLogsToCloudWatch(t *testing.T) {
 					want = append(want, jsonRoundTrip(string(l.Line)))
 				}
 			}
-			got := srv.Events("/ecs/backend/proxy", "proxy-"+tag)
+			task := chunkgen.DefaultTask()
+			got := srv.Events("/ecs/"+task.Cluster+"/"+task.Family, task.TaskID+"-"+tag)
 			if len(got) != len(want) {
-				t.Fatalf("%d events in CloudWatch, want %d (failures: %v)", len(got), len(want), srv.Failures())
+				t.Fatalf("%d events in CloudWatch, want %d (groups %v, failures %v)", len(got), len(want), srv.Groups(), srv.Failures())
 			}
 			redacted := 0
 			for i, e := range got {

@@ -68,6 +68,8 @@ type Pipeline struct {
 	store                 store
 	cw                    *cwlogs.Client // other_logs cloudwatch
 	cwOpt                 cwlogs.Options
+	cwStreamName          *keyformat.Name // log_stream_name, compiled
+	cwStreamPrefix        *keyformat.Name // log_stream_prefix, compiled
 	pool                  *delivery.Pool
 	workers               sync.Pool
 	stats                 stats.Counters
@@ -106,6 +108,9 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	}
 	if cfg.OtherLogs == config.OtherCloudWatch {
 		p.cwOpt = cwOptions(cfg, p.log)
+		if err = p.compileStreamNames(); err != nil {
+			return nil, fmt.Errorf("envoy_s3: %w", err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if p.cw, err = cwlogs.New(ctx, p.cwOpt); err != nil {
@@ -207,7 +212,8 @@ func (p *Pipeline) overLimit(held int64) bool {
 // named by its log stream.
 func (p *Pipeline) objectKey(m *batch.Meta) string {
 	if m.Stream == streamCloudWatch {
-		return "cloudwatch:" + p.cwStream(m.Tag)
+		group, stream := p.cwMetaNames(m)
+		return "cloudwatch:" + group + ":" + stream
 	}
 	tmpl := p.access
 	if m.Stream == streamOther {

@@ -146,9 +146,11 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 			},
 		}
 		if b.Meta.Stream == streamCloudWatch {
-			stream := s.p.cwStream(b.Meta.Tag)
+			group, stream := s.p.cwMetaNames(batchMeta(&b.Meta))
 			j.Prepare = func() ([]byte, error) { return s.raw(b) }
-			j.Send = func(ctx context.Context, body []byte) error { return s.p.sendCloudWatch(ctx, stream, body, false) }
+			j.Send = func(ctx context.Context, body []byte) error {
+				return s.p.sendCloudWatch(ctx, group, stream, body, false)
+			}
 		}
 		s.p.submit(j)
 	}

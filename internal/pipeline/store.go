@@ -76,8 +76,8 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	body := s.Body
 	j := &delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }}
 	if s.Meta.Stream == streamCloudWatch {
-		stream := m.p.cwStream(s.Meta.Tag)
-		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, stream, b, true) }
+		group, stream := m.p.cwMetaNames(&s.Meta)
+		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, group, stream, b, true) }
 	}
 	m.p.submit(j)
 }

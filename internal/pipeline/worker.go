@@ -228,7 +228,8 @@ func (w *worker) place(stream uint8) {
 	}
 	w.pkey = append(w.pkey[:0], stream)
 	if stream == streamCloudWatch {
-		w.pkey = append(w.pkey, p.cwStream(string(w.tag))...) // one batch per log stream
+		group, logStream := p.cwNames(&w.vars) // one batch per log group and stream
+		w.pkey = append(append(append(w.pkey, group...), 0), logStream...)
 	} else {
 		w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
 	}
