@@ -1,8 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"strings"
 	"testing"
 
@@ -85,4 +91,63 @@ func jsonRoundTrip(s string) string {
 	var out string
 	json.Unmarshal(b, &out)
 	return out
+}
+
+// syncBuf is a log sink safe for the upload workers.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// A missing group with auto_create_group off is said once, naming the group and the
+// fix; the events stay held and arrive once the group exists, without a restart.
+func TestCloudWatchMissingGroupHeals(t *testing.T) {
+	srv := cwEnv(t)
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": t.TempDir(),
+		"other_logs": "cloudwatch", "log_group_name": "/ecs/missing", "auto_create_group": "false"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(&logs, "t", flblog.Info), Putter: &memPut{}, SlowRetry: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := gen.New(2).Mixed(200)
+	p.Flush(chunkOf(t, lines), "tag")
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(logs.String(), "[error]") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error line about the missing group:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(600 * time.Millisecond) // several slow retries
+	srv.CreateGroup("/ecs/missing")
+	p.Close(context.Background())
+	errs := 0
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "[error]") {
+			errs++
+			if !strings.Contains(l, `"/ecs/missing"`) || !strings.Contains(l, "auto_create_group") {
+				t.Errorf("error line does not name the group and the fix: %s", l)
+			}
+		}
+	}
+	if errs != 1 {
+		t.Fatalf("want one error line, got %d:\n%s", errs, logs.String())
+	}
+	want := 0
+	for _, l := range lines {
+		if !l.IsAccess && len(l.Line) > 0 {
+			want++
+		}
+	}
+	if got := len(srv.Events("/ecs/missing", "tag")); got != want {
+		t.Fatalf("%d events arrived after the group was created, want %d", got, want)
+	}
 }
