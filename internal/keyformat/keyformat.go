@@ -397,21 +397,11 @@ func (t *Template) render(dst []byte, v *Vars, ts time.Time, uuid []byte, index 
 	}
 	for i := range t.parts {
 		p := &t.parts[i]
+		if out, ok := appendRecordPart(dst, p, v); ok {
+			dst = out
+			continue
+		}
 		switch p.op {
-		case opLit:
-			dst = append(dst, p.lit...)
-		case opTag:
-			dst = appendValue(dst, v.Tag)
-		case opTagPart:
-			dst = appendValue(dst, tagPart(v.Tag, p.n))
-		case opCluster:
-			dst = appendValue(dst, v.Cluster)
-		case opTaskID:
-			dst = appendValue(dst, v.TaskID)
-		case opFamily:
-			dst = appendValue(dst, v.Family)
-		case opContainer:
-			dst = appendValue(dst, v.Container)
 		case opUUID:
 			if partition {
 				dst = append(dst, 0)
@@ -542,4 +532,27 @@ func (t *Template) PartitionUnit() time.Duration {
 		}
 	}
 	return unit
+}
+
+// appendRecordPart renders a literal or a record variable ($TAG, $TAG[n], $CLUSTER,
+// $TASK_ID, $FAMILY, $CONTAINER), the parts keys and CloudWatch names share; ok is
+// false for any other part.
+func appendRecordPart(dst []byte, p *part, v *Vars) (out []byte, ok bool) {
+	switch p.op {
+	case opLit:
+		return append(dst, p.lit...), true
+	case opTag:
+		return appendValue(dst, v.Tag), true
+	case opTagPart:
+		return appendValue(dst, tagPart(v.Tag, p.n)), true
+	case opCluster:
+		return appendValue(dst, v.Cluster), true
+	case opTaskID:
+		return appendValue(dst, v.TaskID), true
+	case opFamily:
+		return appendValue(dst, v.Family), true
+	case opContainer:
+		return appendValue(dst, v.Container), true
+	}
+	return dst, false
 }

@@ -81,23 +81,7 @@ func (n *Name) Expand(v *Vars) string {
 	}
 	var dst []byte
 	for i := range n.parts {
-		p := &n.parts[i]
-		switch p.op {
-		case opLit:
-			dst = append(dst, p.lit...)
-		case opTag:
-			dst = appendValue(dst, v.Tag)
-		case opTagPart:
-			dst = appendValue(dst, tagPart(v.Tag, p.n))
-		case opCluster:
-			dst = appendValue(dst, v.Cluster)
-		case opTaskID:
-			dst = appendValue(dst, v.TaskID)
-		case opFamily:
-			dst = appendValue(dst, v.Family)
-		case opContainer:
-			dst = appendValue(dst, v.Container)
-		}
+		dst, _ = appendRecordPart(dst, &n.parts[i], v)
 	}
 	return string(dst)
 }
