@@ -74,6 +74,7 @@ type Pipeline struct {
 	workers               sync.Pool
 	stats                 stats.Counters
 	index                 atomic.Uint64
+	indexFile             *indexFile // $INDEX persisted in store_dir (nil when store_dir is off)
 	limit                 int64
 	full                  atomic.Bool
 	now                   func() time.Time
@@ -145,7 +146,13 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		return nil, err
 	}
 	if cfg.StoreDirOff {
+		if (p.access.HasIndex() && !p.access.HasUUID()) || (p.other.HasIndex() && !p.other.HasUUID()) {
+			p.log.Warnf("a key format uses $INDEX without $UUID and store_dir is off: $INDEX restarts at 0 with each process and may overwrite earlier objects; add $UUID or keep store_dir on")
+		}
 		p.store = newMemStore(p, enc, opt.Now)
+	} else if p.indexFile, err = openIndex(cfg.StoreDir, spoolIdentity(p)); err != nil {
+		p.pool.Close(context.Background())
+		return nil, fmt.Errorf("envoy_s3: store_dir: %w", err)
 	} else if p.store, err = newSpoolStore(p, opt.Now); err != nil {
 		p.pool.Close(context.Background())
 		return nil, err
@@ -221,8 +228,25 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 	}
 	vars := keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
 	var id [keyformat.RandomIDLen]byte
-	key := tmpl.AppendKey(nil, &vars, m.FirstTime, keyformat.AppendRandomID(id[:0]), p.index.Add(1)-1)
+	var index uint64
+	if tmpl.HasIndex() {
+		index = p.nextIndex()
+	}
+	key := tmpl.AppendKey(nil, &vars, m.FirstTime, keyformat.AppendRandomID(id[:0]), index)
 	return string(append(key, p.codec.Ext()...))
+}
+
+// nextIndex is the next $INDEX: persisted in store_dir, or counted in memory when
+// store_dir is off (Init warns then if keys could repeat after a restart).
+func (p *Pipeline) nextIndex() uint64 {
+	if p.indexFile != nil {
+		n, err := p.indexFile.take()
+		if err != nil {
+			p.log.Warnf("could not record $INDEX in store_dir (%v): keys may repeat after a restart", err)
+		}
+		return n
+	}
+	return p.index.Add(1) - 1
 }
 
 // submit queues an upload.

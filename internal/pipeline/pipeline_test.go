@@ -260,3 +260,22 @@ func TestOutputFormatRaw(t *testing.T) {
 	}
 	t.Fatal("nothing written")
 }
+
+// $INDEX keeps counting across restarts on the same store_dir, so a key format with
+// $INDEX and no $UUID never reuses (and overwrites) an earlier object's key.
+func TestIndexSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	var keys []string
+	for run := 0; run < 2; run++ {
+		put := &memPut{}
+		p := newPipeline(t, map[string]string{"store_dir": dir, "s3_key_format": "x/$INDEX", "other_logs": "drop"}, put)
+		p.Flush(chunkOf(t, gen.New(uint64(run)).Mixed(50)), "tag")
+		p.Close(context.Background())
+		for k := range put.objs {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) != 2 || keys[0] == keys[1] {
+		t.Fatalf("keys across a restart: %v", keys)
+	}
+}
