@@ -81,6 +81,9 @@ func TestOtherLogsToCloudWatch(t *testing.T) {
 					t.Errorf("other records also went to S3: %s", key)
 				}
 			}
+			if st := p.Stats(); st.CWBatches == 0 || st.Objects != int64(len(put.objs)) {
+				t.Errorf("stats count CloudWatch batches as objects: %+v", st)
+			}
 		})
 	}
 }

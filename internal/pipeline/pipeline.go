@@ -136,6 +136,10 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		Logf:      p.log.Warnf,
 		Errorf:    p.log.Errorf,
 		Uploaded: func(j *delivery.Job, _ time.Duration) {
+			if j.Send != nil {
+				p.stats.CWBatches.Add(1)
+				return
+			}
 			p.stats.Objects.Add(1)
 			p.stats.StoredBytes.Add(int64(len(j.Body)))
 		},

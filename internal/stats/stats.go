@@ -19,13 +19,14 @@ type Counters struct {
 	RawBytes     atomic.Int64 // NDJSON bytes produced, before compression
 	StoredBytes  atomic.Int64 // object bytes uploaded
 	Objects      atomic.Int64 // objects uploaded
+	CWBatches    atomic.Int64 // PutLogEvents batches delivered (other_logs cloudwatch)
 	Retries      atomic.Int64 // failed upload attempts
 	Backpressure atomic.Int64 // flushes answered RETRY because the buffer was full
 }
 
 // Snapshot is a plain copy of Counters.
 type Snapshot struct {
-	RecordsIn, Access, Other, Dropped, Bad, LogBytes, RawBytes, StoredBytes, Objects, Retries, Backpressure int64
+	RecordsIn, Access, Other, Dropped, Bad, LogBytes, RawBytes, StoredBytes, Objects, CWBatches, Retries, Backpressure int64
 }
 
 // Snapshot reads every counter.
@@ -33,7 +34,7 @@ func (c *Counters) Snapshot() Snapshot {
 	return Snapshot{
 		RecordsIn: c.RecordsIn.Load(), Access: c.Access.Load(), Other: c.Other.Load(),
 		Dropped: c.Dropped.Load(), Bad: c.Bad.Load(), LogBytes: c.LogBytes.Load(), RawBytes: c.RawBytes.Load(),
-		StoredBytes: c.StoredBytes.Load(), Objects: c.Objects.Load(), Retries: c.Retries.Load(),
+		StoredBytes: c.StoredBytes.Load(), Objects: c.Objects.Load(), CWBatches: c.CWBatches.Load(), Retries: c.Retries.Load(),
 		Backpressure: c.Backpressure.Load(),
 	}
 }
@@ -41,8 +42,8 @@ func (c *Counters) Snapshot() Snapshot {
 // Line renders s as one log line; extra pairs (already formatted) are appended.
 func (s Snapshot) Line(extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d log_bytes=%d raw_bytes=%d stored_bytes=%d objects=%d retries=%d backpressure=%d",
-		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.LogBytes, s.RawBytes, s.StoredBytes, s.Objects, s.Retries, s.Backpressure)
+	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d log_bytes=%d raw_bytes=%d stored_bytes=%d objects=%d cloudwatch_batches=%d retries=%d backpressure=%d",
+		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.LogBytes, s.RawBytes, s.StoredBytes, s.Objects, s.CWBatches, s.Retries, s.Backpressure)
 	for _, e := range extra {
 		b.WriteByte(' ')
 		b.WriteString(e)
