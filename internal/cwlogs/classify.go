@@ -2,33 +2,27 @@ package cwlogs
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
 // Codes of failures that carry no service error code; CloudWatch's and
 // STS's own codes are reported as sent.
 const (
-	CodeCanceled      = "Canceled"        // the caller's context was canceled
-	CodeTimeout       = "Timeout"         // a deadline or I/O timeout expired
-	CodeConnection    = "ConnectionError" // refused, reset, closed, EOF mid-response
-	CodeDNS           = "DNSError"        // the endpoint's host name does not resolve
-	CodeTLS           = "TLSError"        // the endpoint's certificate is not trusted
-	CodeNoCredentials = "NoCredentials"   // no credential source yielded credentials
-	CodeUnknown       = "Unknown"
+	CodeCanceled      = awsutil.CodeCanceled      // the caller's context was canceled
+	CodeTimeout       = awsutil.CodeTimeout       // a deadline or I/O timeout expired
+	CodeConnection    = awsutil.CodeConnection    // refused, reset, closed, EOF mid-response
+	CodeDNS           = awsutil.CodeDNS           // the endpoint's host name does not resolve
+	CodeTLS           = awsutil.CodeTLS           // the endpoint's certificate is not trusted
+	CodeNoCredentials = awsutil.CodeNoCredentials // no credential source yielded credentials
+	CodeUnknown       = awsutil.CodeUnknown
 )
 
 // Error is a classified CloudWatch Logs or STS failure, with the meaning of
@@ -52,23 +46,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("cwlogs: ")
-	b.WriteString(e.Op)
-	b.WriteString(": ")
-	b.WriteString(e.Code)
-	if e.Status != 0 {
-		b.WriteString(" (HTTP ")
-		b.WriteString(strconv.Itoa(e.Status))
-		b.WriteString(")")
-	}
-	b.WriteString(": ")
-	if e.Remedy != "" {
-		b.WriteString(e.Remedy)
-	} else {
-		b.WriteString(detail(e.Err))
-	}
-	return b.String()
+	return awsutil.ErrorText("cwlogs", e.Op, e.Code, e.Status, e.Remedy, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -78,25 +56,6 @@ func (e *Error) retry() { e.Retryable, e.Permanent = true, false }
 func (e *Error) permanent(remedy string) {
 	e.Retryable, e.Permanent = false, true
 	e.Remedy = remedy
-}
-
-func detail(err error) string {
-	if err == nil {
-		return "no error"
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && api.ErrorMessage() != "" {
-		return oneLine(api.ErrorMessage())
-	}
-	return oneLine(err.Error())
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
 }
 
 // Classify returns err as a classified *Error; o supplies names for remedies
@@ -146,7 +105,7 @@ func classify(err error, o *Options, group, stream string) *Error {
 	if errors.As(err, &done) {
 		return done
 	}
-	e := &Error{Op: opName(err), Err: err, Status: httpStatus(err)}
+	e := &Error{Op: awsutil.OpName(err, "PutLogEvents"), Err: err, Status: awsutil.HTTPStatus(err)}
 	if errors.Is(err, context.Canceled) {
 		e.Code = CodeCanceled
 		return e
@@ -198,7 +157,7 @@ func classifyCode(e *Error, msg string, o *Options, group, stream string) {
 				e.retry()
 				return
 			}
-			e.permanent(fmt.Sprintf(`STS refused AssumeRole of "role_arn" %q (%s): check "role_arn", "external_id" and "sts_endpoint"`, o.RoleARN, oneLine(msg)))
+			e.permanent(fmt.Sprintf(`STS refused AssumeRole of "role_arn" %q (%s): check "role_arn", "external_id" and "sts_endpoint"`, o.RoleARN, awsutil.OneLine(msg)))
 		}
 		return
 	}
@@ -227,7 +186,7 @@ func classifyCode(e *Error, msg string, o *Options, group, stream string) {
 	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "IncompleteSignature", "MissingAuthenticationToken":
 		e.permanent(`CloudWatch Logs rejected the credentials: fix the task role or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and "region" / "endpoint")`)
 	case "LimitExceededException":
-		e.permanent(fmt.Sprintf(`CloudWatch Logs quota reached creating %s (%s): delete unused log groups or streams, or request a higher quota`, q, oneLine(msg)))
+		e.permanent(fmt.Sprintf(`CloudWatch Logs quota reached creating %s (%s): delete unused log groups or streams, or request a higher quota`, q, awsutil.OneLine(msg)))
 	case "InvalidParameterException", "ValidationException":
 		lm := strings.ToLower(msg)
 		switch {
@@ -240,12 +199,12 @@ func classifyCode(e *Error, msg string, o *Options, group, stream string) {
 		case e.Op == "PutRetentionPolicy":
 			e.permanent(fmt.Sprintf(`retention of %d days is not accepted: fix "log_retention_days"`, o.LogRetentionDays))
 		default:
-			e.permanent(fmt.Sprintf(`CloudWatch Logs refused %s on log group %s (%s): this is a bug in envoy_s3's batching, please report it`, e.Op, q, oneLine(msg)))
+			e.permanent(fmt.Sprintf(`CloudWatch Logs refused %s on log group %s (%s): this is a bug in envoy_s3's batching, please report it`, e.Op, q, awsutil.OneLine(msg)))
 		}
 	default:
 		classifyStatus(e, group)
 		if e.Permanent {
-			e.Remedy = fmt.Sprintf(`CloudWatch Logs refused %s on log group %s (%s: %s): check the log group, IAM and "region"`, e.Op, q, code, oneLine(msg))
+			e.Remedy = fmt.Sprintf(`CloudWatch Logs refused %s on log group %s (%s: %s): check the log group, IAM and "region"`, e.Op, q, code, awsutil.OneLine(msg))
 		}
 	}
 }
@@ -272,76 +231,11 @@ func classifyStatus(e *Error, group string) {
 
 // classifyTransport handles failures where no HTTP response arrived.
 func classifyTransport(e *Error, o *Options) {
-	err := e.Err
-	var dns *net.DNSError
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var timeout interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &timeout) && timeout.Timeout():
-		e.Code = CodeTimeout
+	code, retryable, remedy := awsutil.Transport(e.Err, o.RoleARN)
+	e.Code = code
+	if retryable {
 		e.retry()
-	case errors.As(err, &dns) && dns.IsNotFound:
-		e.Code = CodeDNS
-		e.permanent(fmt.Sprintf(`host %q does not resolve: fix "endpoint" (or "sts_endpoint")`, dns.Name))
-	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
-		e.Code = CodeTLS
-		e.permanent(`the endpoint's TLS certificate is not trusted: fix "endpoint" or install its CA in the image`)
-	case errors.As(err, &dns),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed),
-		retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary:
-		e.Code = CodeConnection
-		e.retry()
-	case isCredentialFailure(err):
-		e.Code = CodeNoCredentials
-		src := "the task role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile"
-		if o.RoleARN != "" {
-			src += ` (needed to assume "role_arn")`
-		}
-		e.permanent("no AWS credentials found: provide " + src)
-	default:
-		e.Code = CodeUnknown
-		e.retry()
+	} else {
+		e.permanent(remedy)
 	}
-}
-
-func isCredentialFailure(err error) bool {
-	var se *v4.SigningError
-	if errors.As(err, &se) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "failed to retrieve credentials") || strings.Contains(s, "failed to refresh cached credentials")
-}
-
-// opName is the innermost operation that failed: AssumeRole when the call
-// failed while fetching credentials from STS.
-func opName(err error) string {
-	name := "PutLogEvents"
-	for {
-		var op *smithy.OperationError
-		if !errors.As(err, &op) {
-			return name
-		}
-		if op.OperationName != "" {
-			name = op.OperationName
-		}
-		if op.Err == nil {
-			return name
-		}
-		err = op.Err
-	}
-}
-
-func httpStatus(err error) int {
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re != nil && re.Response != nil && re.Response.Response != nil {
-		return re.Response.StatusCode
-	}
-	return 0
 }

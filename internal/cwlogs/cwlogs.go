@@ -20,9 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,11 +28,10 @@ import (
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
 var (
@@ -127,47 +124,19 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if o.LogRetentionDays != 0 && !ValidRetention(o.LogRetentionDays) {
 		return nil, fmt.Errorf("%w (not %d)", ErrRetention, o.LogRetentionDays)
 	}
-	if o.Endpoint != "" {
-		if err := checkURL(o.Endpoint); err != nil {
-			return nil, fmt.Errorf(`%w %q for "endpoint": %v`, ErrEndpoint, o.Endpoint, err)
-		}
-	}
-	if o.STSEndpoint != "" {
-		if err := checkURL(o.STSEndpoint); err != nil {
-			return nil, fmt.Errorf(`%w %q for "sts_endpoint": %v`, ErrEndpoint, o.STSEndpoint, err)
-		}
-	}
-
-	lo := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-	}
-	if o.Region != "" {
-		lo = append(lo, config.WithRegion(o.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+	cfg, err := awsutil.LoadConfig(ctx, awsutil.Settings{
+		Region:      o.Region,
+		Endpoint:    o.Endpoint,
+		RoleARN:     o.RoleARN,
+		ExternalID:  o.ExternalID,
+		STSEndpoint: o.STSEndpoint,
+		HTTPClient:  o.HTTPClient,
+		Pkg:         "cwlogs",
+		ErrNoRegion: ErrNoRegion,
+		ErrEndpoint: ErrEndpoint,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("cwlogs: loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, ErrNoRegion
-	}
-	cfg.RetryMaxAttempts = 0 // AWS_MAX_ATTEMPTS must not re-enable SDK retries
-	if o.HTTPClient != nil {
-		cfg.HTTPClient = o.HTTPClient // after loading: see s3sink.New
-	}
-	if o.RoleARN != "" {
-		stsClient := sts.NewFromConfig(cfg, func(so *sts.Options) {
-			if o.STSEndpoint != "" {
-				so.BaseEndpoint = aws.String(o.STSEndpoint)
-			}
-		})
-		provider := stscreds.NewAssumeRoleProvider(stsClient, o.RoleARN, func(ao *stscreds.AssumeRoleOptions) {
-			if o.ExternalID != "" {
-				ao.ExternalID = aws.String(o.ExternalID)
-			}
-			ao.RoleSessionName = "envoy_s3-" + strconv.FormatInt(time.Now().Unix(), 10)
-		})
-		cfg.Credentials = aws.NewCredentialsCache(provider)
+		return nil, err
 	}
 
 	c := &Client{o: o, ready: map[string]bool{}, retention: map[string]bool{}}
@@ -233,20 +202,6 @@ func StreamName(o *Options, tag string) string {
 		name = "_"
 	}
 	return name
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("use an http:// or https:// URL")
-	}
-	if u.Host == "" {
-		return errors.New("no host")
-	}
-	return nil
 }
 
 // Stats returns the counters since New.

@@ -2,33 +2,27 @@ package s3sink
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
 // Codes of failures that carry no S3 error code. S3's own codes (SlowDown,
 // AccessDenied, KMS.DisabledException, ...) are reported as S3 sent them.
 const (
-	CodeCanceled      = "Canceled"        // the caller's context was canceled
-	CodeTimeout       = "Timeout"         // a deadline or I/O timeout expired
-	CodeConnection    = "ConnectionError" // refused, reset, closed, EOF mid-response
-	CodeDNS           = "DNSError"        // the endpoint's host name does not resolve
-	CodeTLS           = "TLSError"        // the endpoint's certificate is not trusted
-	CodeNoCredentials = "NoCredentials"   // no credential source yielded credentials
-	CodeUnknown       = "Unknown"
+	CodeCanceled      = awsutil.CodeCanceled      // the caller's context was canceled
+	CodeTimeout       = awsutil.CodeTimeout       // a deadline or I/O timeout expired
+	CodeConnection    = awsutil.CodeConnection    // refused, reset, closed, EOF mid-response
+	CodeDNS           = awsutil.CodeDNS           // the endpoint's host name does not resolve
+	CodeTLS           = awsutil.CodeTLS           // the endpoint's certificate is not trusted
+	CodeNoCredentials = awsutil.CodeNoCredentials // no credential source yielded credentials
+	CodeUnknown       = awsutil.CodeUnknown
 )
 
 // Error is a classified S3 or STS failure. Exactly one of Retryable and
@@ -51,50 +45,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("s3sink: ")
-	b.WriteString(e.Op)
-	b.WriteString(": ")
-	b.WriteString(e.Code)
-	if e.Status != 0 {
-		b.WriteString(" (HTTP ")
-		b.WriteString(strconv.Itoa(e.Status))
-		b.WriteString(")")
-	}
-	b.WriteString(": ")
-	if e.Remedy != "" {
-		b.WriteString(e.Remedy)
-	} else {
-		b.WriteString(detail(e.Err))
-	}
-	return b.String()
+	return awsutil.ErrorText("s3sink", e.Op, e.Code, e.Status, e.Remedy, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // ExpiredCredentials reports whether the server said the credentials expired.
 func (e *Error) ExpiredCredentials() bool { return expiredCodes[e.Code] }
-
-// detail is the most specific one-line description of err: the server's
-// message when there is one, else the error text.
-func detail(err error) string {
-	if err == nil {
-		return "no error"
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && api.ErrorMessage() != "" {
-		return oneLine(api.ErrorMessage())
-	}
-	return oneLine(err.Error())
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
-}
 
 // Classify returns err as a classified *Error. o supplies the names used in
 // remedies and may be nil. Errors already classified are returned as they are.
@@ -109,7 +66,7 @@ func Classify(err error, o *Options) *Error {
 	if o == nil {
 		o = &Options{}
 	}
-	e := &Error{Op: opName(err), Err: err, Status: httpStatus(err)}
+	e := &Error{Op: awsutil.OpName(err, "PutObject"), Err: err, Status: awsutil.HTTPStatus(err)}
 
 	if errors.Is(err, context.Canceled) {
 		e.Code = CodeCanceled
@@ -193,7 +150,7 @@ func classifyCode(e *Error, msg string, o *Options) {
 				e.retry()
 				return
 			}
-			e.permanent(fmt.Sprintf(`STS refused AssumeRole of "role_arn" %q (%s): check "role_arn", "external_id" and "sts_endpoint"`, o.RoleARN, oneLine(msg)))
+			e.permanent(fmt.Sprintf(`STS refused AssumeRole of "role_arn" %q (%s): check "role_arn", "external_id" and "sts_endpoint"`, o.RoleARN, awsutil.OneLine(msg)))
 		}
 		return
 	}
@@ -238,13 +195,13 @@ func classifyCode(e *Error, msg string, o *Options) {
 			e.permanent(fmt.Sprintf(`bucket %s requires Content-MD5 (Object Lock): set "send_content_md5" true`, bucket))
 			return
 		}
-		e.permanent(fmt.Sprintf(`S3 rejected the request (%s): check "server_side_encryption", "sse_kms_key_id", "canned_acl" and "storage_class"`, oneLine(msg)))
+		e.permanent(fmt.Sprintf(`S3 rejected the request (%s): check "server_side_encryption", "sse_kms_key_id", "canned_acl" and "storage_class"`, awsutil.OneLine(msg)))
 	case "InvalidArgument":
-		e.permanent(fmt.Sprintf(`S3 rejected an argument (%s): check "server_side_encryption", "sse_kms_key_id", "canned_acl", "storage_class" and "expected_bucket_owner"`, oneLine(msg)))
+		e.permanent(fmt.Sprintf(`S3 rejected an argument (%s): check "server_side_encryption", "sse_kms_key_id", "canned_acl", "storage_class" and "expected_bucket_owner"`, awsutil.OneLine(msg)))
 	default:
 		classifyStatus(e, o)
 		if e.Permanent {
-			e.Remedy = fmt.Sprintf(`S3 refused the upload to bucket %s (%s: %s): check the bucket and the S3 options`, bucket, code, oneLine(msg))
+			e.Remedy = fmt.Sprintf(`S3 refused the upload to bucket %s (%s: %s): check the bucket and the S3 options`, bucket, code, awsutil.OneLine(msg))
 		}
 	}
 }
@@ -296,78 +253,11 @@ func classifyStatus(e *Error, o *Options) {
 
 // classifyTransport handles failures where no HTTP response arrived.
 func classifyTransport(e *Error, o *Options) {
-	err := e.Err
-	var dns *net.DNSError
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var timeout interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &timeout) && timeout.Timeout():
-		e.Code = CodeTimeout
+	code, retryable, remedy := awsutil.Transport(e.Err, o.RoleARN)
+	e.Code = code
+	if retryable {
 		e.retry()
-	case errors.As(err, &dns) && dns.IsNotFound:
-		e.Code = CodeDNS
-		e.permanent(fmt.Sprintf(`host %q does not resolve: fix "endpoint" (or "sts_endpoint")`, dns.Name))
-	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
-		e.Code = CodeTLS
-		e.permanent(`the endpoint's TLS certificate is not trusted: fix "endpoint" or install its CA in the image`)
-	case errors.As(err, &dns),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed),
-		retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary:
-		e.Code = CodeConnection
-		e.retry()
-	case isCredentialFailure(err):
-		e.Code = CodeNoCredentials
-		src := "the task role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile"
-		if o.RoleARN != "" {
-			src += ` (needed to assume "role_arn")`
-		}
-		e.permanent("no AWS credentials found: provide " + src)
-	default:
-		e.Code = CodeUnknown
-		e.retry()
+	} else {
+		e.permanent(remedy)
 	}
-}
-
-func isCredentialFailure(err error) bool {
-	var se *v4.SigningError
-	if errors.As(err, &se) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "failed to retrieve credentials") || strings.Contains(s, "failed to refresh cached credentials")
-}
-
-// opName is the innermost operation that failed: AssumeRole when the S3 call
-// failed while fetching credentials from STS, else the S3 operation.
-func opName(err error) string {
-	name := "PutObject"
-	for {
-		var op *smithy.OperationError
-		if !errors.As(err, &op) {
-			return name
-		}
-		if op.OperationName != "" {
-			name = op.OperationName
-		}
-		if op.Err == nil {
-			return name
-		}
-		err = op.Err
-	}
-}
-
-// httpStatus reads the status from the response itself rather than through
-// HTTPStatusCode methods, which dereference without nil checks.
-func httpStatus(err error) int {
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re != nil && re.Response != nil && re.Response.Response != nil {
-		return re.Response.StatusCode
-	}
-	return 0
 }

@@ -24,18 +24,14 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
 // ContentType is sent with every object. No Content-Encoding is sent: with
@@ -88,57 +84,27 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if o.Bucket == "" {
 		return nil, ErrNoBucket
 	}
-	if o.Endpoint != "" {
-		if err := checkURL(o.Endpoint); err != nil {
-			return nil, fmt.Errorf(`%w %q for "endpoint": %v`, ErrEndpoint, o.Endpoint, err)
-		}
-	}
-	if o.STSEndpoint != "" {
-		if err := checkURL(o.STSEndpoint); err != nil {
-			return nil, fmt.Errorf(`%w %q for "sts_endpoint": %v`, ErrEndpoint, o.STSEndpoint, err)
-		}
-	}
-
-	lo := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	cfg, err := awsutil.LoadConfig(ctx, awsutil.Settings{
+		Region:      o.Region,
+		Endpoint:    o.Endpoint,
+		RoleARN:     o.RoleARN,
+		ExternalID:  o.ExternalID,
+		STSEndpoint: o.STSEndpoint,
+		HTTPClient:  o.HTTPClient,
 		// S3-compatible servers (MinIO, older Ceph) reject or mishandle the
 		// CRC trailers and aws-chunked bodies the SDK adds by default; send a
 		// checksum only when an operation requires one, and send Content-MD5
 		// ourselves when asked.
-		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
-	}
-	if o.Region != "" {
-		lo = append(lo, config.WithRegion(o.Region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, lo...)
+		LoadOptions: []func(*config.LoadOptions) error{
+			config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+			config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		},
+		Pkg:         "s3sink",
+		ErrNoRegion: ErrNoRegion,
+		ErrEndpoint: ErrEndpoint,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("s3sink: loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, ErrNoRegion
-	}
-	cfg.RetryMaxAttempts = 0 // AWS_MAX_ATTEMPTS must not re-enable SDK retries
-	if o.HTTPClient != nil {
-		// Set after loading: passed to LoadDefaultConfig, a plain
-		// *http.Client fails when AWS_CA_BUNDLE is set. A caller's client
-		// brings its own TLS settings.
-		cfg.HTTPClient = o.HTTPClient
-	}
-
-	if o.RoleARN != "" {
-		stsClient := sts.NewFromConfig(cfg, func(so *sts.Options) {
-			if o.STSEndpoint != "" {
-				so.BaseEndpoint = aws.String(o.STSEndpoint)
-			}
-		})
-		provider := stscreds.NewAssumeRoleProvider(stsClient, o.RoleARN, func(ao *stscreds.AssumeRoleOptions) {
-			if o.ExternalID != "" {
-				ao.ExternalID = aws.String(o.ExternalID)
-			}
-			ao.RoleSessionName = "envoy_s3-" + strconv.FormatInt(time.Now().Unix(), 10)
-		})
-		cfg.Credentials = aws.NewCredentialsCache(provider)
+		return nil, err
 	}
 
 	c := &Client{o: o}
@@ -163,20 +129,6 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.Logf("s3sink: bucket %q in %s via %s%s", o.Bucket, cfg.Region, where, role)
 	}
 	return c, nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("use an http:// or https:// URL")
-	}
-	if u.Host == "" {
-		return errors.New("no host")
-	}
-	return nil
 }
 
 // Bucket returns the destination bucket.
