@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -219,7 +220,32 @@ func launchOnce(ctx context.Context, bin, dir string, logw io.Writer) (*Server, 
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
 	})
+	// /minio/health/ready can answer before the S3 API is initialised
+	// (XMinioServerNotInitialized): wait until a real call succeeds too.
+	if err := s.retryStarting(ctx, func() error {
+		_, err := s.client.ListBuckets(ctx, &s3.ListBucketsInput{})
+		return err
+	}); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("%w: S3 API not up within %v: %v", ErrNotReady, ReadyTimeout, err)
+	}
 	return s, nil
+}
+
+// retryStarting calls f until it stops failing with MinIO's "still starting" errors.
+func (s *Server) retryStarting(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(ReadyTimeout)
+	for {
+		err := f()
+		if err == nil || !strings.Contains(err.Error(), "XMinioServerNotInitialized") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Server) waitReady(ctx context.Context) error {
@@ -321,7 +347,10 @@ func (s *Server) must(err error) {
 
 // MakeBucket creates a bucket.
 func (s *Server) MakeBucket(ctx context.Context, name string) error {
-	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+	err := s.retryStarting(ctx, func() error {
+		_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("miniotest: create bucket %s: %w", name, err)
 	}
