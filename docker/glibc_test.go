@@ -38,7 +38,7 @@ func soPath(t *testing.T) string {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("no go on PATH to build the .so: %v (or set ENVOY_S3_SO)", err)
 	}
 	out := filepath.Join(t.TempDir(), "envoy_s3.so")
 	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-ldflags", "-s -w", "-o", out, "./plugin")

@@ -86,8 +86,6 @@ func (c Codec) Ext() string {
 	return ".ndjson"
 }
 
-func (c Codec) valid() bool { return c <= Zstd }
-
 // Default levels and zstd window, measured with BenchmarkAppendFrame on
 // generated normalised Service Connect NDJSON (about 600 bytes a record, random
 // request ids) on one core of an AMD EPYC, against a budget of about 5 µs per
