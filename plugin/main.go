@@ -25,6 +25,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 	"unsafe"
@@ -99,8 +100,27 @@ func (g getter) setKeys() []string {
 	return keys
 }
 
+// startProfile writes a CPU profile of the whole process to ENVOY_S3_CPUPROFILE until
+// exit: the only way to see inside the plugin while Fluent Bit drives it.
+var startProfile = sync.OnceValue(func() func() {
+	path := os.Getenv("ENVOY_S3_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if pprof.StartCPUProfile(f) != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+})
+
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) int {
+	startProfile()
 	instances.Lock()
 	name := fmt.Sprintf("%s.%d", pluginName, len(instances.all))
 	instances.Unlock()
@@ -173,6 +193,7 @@ func closeAll() int {
 		return output.FLB_OK
 	}
 	instances.closed = true
+	defer startProfile()() // stops the profile, if one runs
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownDeadline())
 	defer cancel()
 	var wg sync.WaitGroup

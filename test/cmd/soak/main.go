@@ -30,6 +30,10 @@ func main() {
 	codec := flag.String("compression", "gzip", "gzip, zstd or none")
 	flag.StringVar(&soPath, "so", "", "plugin to load (default: envoy_s3.so at the repository root)")
 	flag.StringVar(&hostPath, "host", "", "host to run (default: bin/flb-host-stub)")
+	flag.Func("hostarg", "extra argument for the host, e.g. -hostarg=--coro-stack=0 (repeatable)", func(v string) error {
+		hostArgs = append(hostArgs, strings.SplitN(v, "=", 2)...)
+		return nil
+	})
 	flag.Parse()
 	if err := run(*rate, *dur, *per, *codec); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
@@ -37,7 +41,10 @@ func main() {
 	}
 }
 
-var soPath, hostPath string
+var (
+	soPath, hostPath string
+	hostArgs         []string
+)
 
 func run(rate int, dur time.Duration, per int, codec string) error {
 	root, err := miniotest.RepoRoot()
@@ -69,9 +76,9 @@ func run(rate int, dur time.Duration, per int, codec string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(hostPath, "--plugin", soPath, "--stdin",
+	cmd := exec.Command(hostPath, append(append([]string{"--plugin", soPath}, hostArgs...), "--stdin",
 		"--instance", "bucket=soak", "region="+m.Region, "endpoint="+m.Endpoint, "compression="+codec,
-		"store_dir="+filepath.Join(work, "spool"), "upload_timeout=30s", "stats_interval=30s")
+		"store_dir="+filepath.Join(work, "spool"), "upload_timeout=30s", "stats_interval=30s")...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+m.AccessKey, "AWS_SECRET_ACCESS_KEY="+m.SecretKey, "AWS_EC2_METADATA_DISABLED=true", "ENVOY_S3_SHUTDOWN_TIMEOUT=60s")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
