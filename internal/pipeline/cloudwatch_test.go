@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -83,6 +84,11 @@ func TestOtherLogsToCloudWatch(t *testing.T) {
 			}
 			if st := p.Stats(); st.CWBatches == 0 || st.Objects != int64(len(put.objs)) {
 				t.Errorf("stats count CloudWatch batches as objects: %+v", st)
+			}
+			// The generator's one empty line is skipped, and the stats line says so.
+			if line := p.StatsLine(); !strings.Contains(line, "cloudwatch_empty_skipped=1 ") ||
+				!strings.Contains(line, fmt.Sprintf("cloudwatch_events=%d ", len(want))) {
+				t.Errorf("stats line does not account for CloudWatch events: %s", line)
 			}
 		})
 	}

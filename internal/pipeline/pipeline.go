@@ -205,18 +205,16 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	return false, nil
 }
 
-// overLimit applies backpressure once held bytes reach store_dir_limit_size, and
-// logs the transitions (not every refused flush).
-func (p *Pipeline) overLimit(held int64) bool {
-	over := p.limit > 0 && held >= p.limit
-	if over != p.full.Load() && p.full.CompareAndSwap(!over, over) {
-		if over {
+// backpressure records whether flushes are being refused for lack of room, and logs
+// the transitions (not every refused flush).
+func (p *Pipeline) backpressure(full bool, held int64) {
+	if full != p.full.Load() && p.full.CompareAndSwap(!full, full) {
+		if full {
 			p.log.Warnf("%d bytes wait for upload, store_dir_limit_size is %d: answering RETRY until uploads catch up", held, p.limit)
 		} else {
 			p.log.Infof("upload backlog below store_dir_limit_size again: accepting data")
 		}
 	}
-	return over
 }
 
 // objectKey renders the key of a batch from its first record; a CloudWatch batch is
@@ -298,8 +296,15 @@ func (p *Pipeline) StatsLine() string {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return s.Line(fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted, est.Text(),
-		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))
+	extra := []string{fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted}
+	if p.cw != nil {
+		// Events CloudWatch would refuse are changed or skipped, never silently.
+		c := p.cw.Stats()
+		extra = append(extra, fmt.Sprintf("cloudwatch_events=%d cloudwatch_empty_skipped=%d cloudwatch_truncated=%d cloudwatch_clamped=%d cloudwatch_rejected=%d",
+			c.Events, c.Empty, c.Truncated, c.Clamped, c.Rejected))
+	}
+	return s.Line(append(extra, est.Text(),
+		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))...)
 }
 
 // Close seals every open batch and uploads what it can before ctx ends.

@@ -128,31 +128,61 @@ func (blockingPut) Put(ctx context.Context, _ string, _ []byte) error {
 }
 
 func TestBackpressureAnswersRetry(t *testing.T) {
-	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": t.TempDir(),
-		"total_file_size": "10K", "store_dir_limit_size": "40K"}
-	cfg, err := config.Parse(g, nil, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
+	for _, storeDir := range []string{t.TempDir(), "off"} {
+		t.Run(map[bool]string{true: "memory", false: "spool"}[storeDir == "off"], func(t *testing.T) {
+			g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": storeDir,
+				"total_file_size": "10K", "store_dir_limit_size": "40K"}
+			cfg, err := config.Parse(g, nil, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(io.Discard, "t", flblog.Error), Putter: blockingPut{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := chunkOf(t, gen.New(1).Mixed(200))
+			retried := false
+			for i := 0; i < 50 && !retried; i++ {
+				retry, err := p.Flush(data, "tag")
+				if err != nil && !retry {
+					t.Fatalf("flush failed without retry: %v", err)
+				}
+				retried = retry
+			}
+			if !retried {
+				t.Fatal("a stalled upload never caused RETRY")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			p.Close(ctx)
+		})
 	}
-	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(io.Discard, "t", flblog.Error), Putter: blockingPut{}})
-	if err != nil {
-		t.Fatal(err)
+}
+
+// count is the number of objects stored so far.
+func (m *memPut) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.objs)
+}
+
+// upload_timeout seals a batch by the age of its first record, before any exit.
+func TestUploadTimeoutSealsByAge(t *testing.T) {
+	for _, storeDir := range []string{t.TempDir(), "off"} {
+		t.Run(map[bool]string{true: "memory", false: "spool"}[storeDir == "off"], func(t *testing.T) {
+			put := &memPut{}
+			p := newPipeline(t, map[string]string{"store_dir": storeDir, "upload_timeout": "1s"}, put)
+			defer p.Close(context.Background())
+			p.Flush(chunkOf(t, gen.New(6).Mixed(100)), "tag")
+			deadline := time.Now().Add(10 * time.Second)
+			for put.count() < 2 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d objects after 10 s with upload_timeout 1s, want 2 (access and other)", put.count())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
 	}
-	data := chunkOf(t, gen.New(1).Mixed(200))
-	retried := false
-	for i := 0; i < 50 && !retried; i++ {
-		retry, err := p.Flush(data, "tag")
-		if err != nil && !retry {
-			t.Fatalf("flush failed without retry: %v", err)
-		}
-		retried = retry
-	}
-	if !retried {
-		t.Fatal("a stalled upload never caused RETRY")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	p.Close(ctx)
 }
 
 // BenchmarkFlush is the whole per-record cost inside Fluent Bit's flush call:
@@ -278,4 +308,26 @@ func TestIndexSurvivesRestart(t *testing.T) {
 	if len(keys) != 2 || keys[0] == keys[1] {
 		t.Fatalf("keys across a restart: %v", keys)
 	}
+}
+
+// Keys of a customised JSON format are kept, and the detectors apply to them too.
+func TestExtraKeysAreRedacted(t *testing.T) {
+	put := &memPut{}
+	p := newPipeline(t, map[string]string{"compression": "none", "other_logs": "drop"}, put)
+	line := `{"start_time":"2026-11-24T10:00:00.000Z","method":"GET","path":"/","protocol":"HTTP/1.1","response_code":200,"x_auth":"Bearer abcdefghijklmnop1234","x_team":"payments"}`
+	data, err := chunkgen.Chunk(chunk.Encoder{}, chunkgen.DefaultTask(), []gen.Labeled{{Line: []byte(line), IsAccess: true}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Flush(data, "tag")
+	p.Close(context.Background())
+	for _, body := range put.objs {
+		for _, want := range []string{`"x_auth":"Bearer [REDACTED]"`, `"x_team":"payments"`} {
+			if !bytes.Contains(body, []byte(want)) {
+				t.Errorf("object lacks %s:\n%s", want, body)
+			}
+		}
+		return
+	}
+	t.Fatal("nothing written")
 }

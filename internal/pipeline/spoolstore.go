@@ -82,13 +82,13 @@ func (s *spoolStore) add(parts []*part) error {
 	err := s.sp.Append(sparts)
 	switch {
 	case errors.Is(err, spool.ErrFull):
-		s.p.overLimit(s.sp.Size() + s.p.limit) // logs the transition
+		s.p.backpressure(true, s.sp.Size())
 		return ErrBufferFull
 	case err != nil:
 		s.report(err)
 		return err
 	}
-	s.p.overLimit(0)
+	s.p.backpressure(false, 0)
 	s.report(nil)
 	s.submit(s.sp.SealWhere(func(m *spool.Meta, raw int64) bool {
 		maxRaw, _ := s.p.limitsOf(batchMeta(m))

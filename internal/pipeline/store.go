@@ -45,7 +45,10 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 }
 
 func (m *memStore) add(parts []*part) error {
-	if m.p.overLimit(m.held()) {
+	held := m.held()
+	full := m.p.limit > 0 && held >= m.p.limit
+	m.p.backpressure(full, held)
+	if full {
 		return ErrBufferFull
 	}
 	for _, pt := range parts {

@@ -85,6 +85,7 @@ type worker struct {
 	sc      redact.Scratch
 	arena   []byte
 	spans   [accesslog.NumFields][2]int
+	xspans  [][3]int // extra field, start, end in arena
 	line    []byte
 	rec     []byte
 	pkey    []byte
@@ -316,16 +317,22 @@ func (w *worker) redactEntry() {
 		}
 		w.spans[id] = [2]int{start, len(w.arena)}
 	}
+	// Keys of a customised format are client data too: detectors apply.
+	w.xspans = w.xspans[:0]
+	for i := range e.Extra {
+		if x := &e.Extra[i]; x.Val.Kind == accesslog.String && p.redactor.Active() {
+			start := len(w.arena)
+			w.arena = p.redactor.String(&w.sc, w.arena, x.Val.Str)
+			w.xspans = append(w.xspans, [3]int{i, start, len(w.arena)})
+		}
+	}
 	for id := range w.spans {
 		if s := w.spans[id]; s[0] >= 0 {
 			e.Fields[id].Str = w.arena[s[0]:s[1]]
 		}
 	}
-	for i := range e.Extra {
-		x := &e.Extra[i]
-		if x.Val.Kind == accesslog.String {
-			x.Val.Str = p.redactor.String(&w.sc, nil, x.Val.Str)
-		}
+	for _, x := range w.xspans {
+		e.Extra[x[0]].Val.Str = w.arena[x[1]:x[2]]
 	}
 }
 
