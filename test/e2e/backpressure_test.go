@@ -93,17 +93,7 @@ func TestFullSpoolAnswersRetryAndLosesNothing(t *testing.T) {
 			if r := h.Exit(); r.ExitRC(0) != hosttest.FLBOK {
 				t.Fatalf("exit rc %d", r.ExitRC(0))
 			}
-			want := map[string]int{}
-			for _, l := range lines {
-				want[expectedAccess(task, l)]++
-			}
-			got := map[string]int{}
-			for _, ls := range objects(t, m, bucket, "bp/", compress.Gzip) {
-				for _, l := range ls {
-					got[l]++
-				}
-			}
-			diff(t, "access", want, got)
+			diff(t, "access", wantAccess(task, lines), lineCounts(objects(t, m, bucket, "bp/", compress.Gzip)))
 		})
 	}
 }

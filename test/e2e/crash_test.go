@@ -97,12 +97,7 @@ func TestCrashRestartKeepsAcknowledged(t *testing.T) {
 					want[l]++
 				}
 			}
-			got := map[string]int{}
-			for _, ls := range objects(t, m, bucket, prefix, compress.Gzip) {
-				for _, l := range ls {
-					got[l]++
-				}
-			}
+			got := lineCounts(objects(t, m, bucket, prefix, compress.Gzip))
 			missing, dups, unexpected := 0, 0, 0
 			for l, n := range want {
 				if got[l] < n {

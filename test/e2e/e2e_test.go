@@ -162,6 +162,28 @@ func TestMixedStreamLandsOnce(t *testing.T) {
 	}
 }
 
+// wantAccess counts the normalised lines the plugin must write for the access lines.
+func wantAccess(task chunkgen.Task, lines []gen.Labeled) map[string]int {
+	want := map[string]int{}
+	for _, l := range lines {
+		if l.IsAccess {
+			want[expectedAccess(task, l)]++
+		}
+	}
+	return want
+}
+
+// lineCounts counts every line of the objects objects returned.
+func lineCounts(objs map[string][]string) map[string]int {
+	got := map[string]int{}
+	for _, ls := range objs {
+		for _, l := range ls {
+			got[l]++
+		}
+	}
+	return got
+}
+
 // jsonText is s as it reads back from JSON: invalid UTF-8 bytes become U+FFFD,
 // because a JSON document must be valid UTF-8.
 func jsonText(s []byte) string {

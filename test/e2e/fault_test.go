@@ -93,14 +93,8 @@ func TestFaultsStillDeliver(t *testing.T) {
 		t.Fatalf("exit rc %d\n%s", r.ExitRC(0), r.Stderr)
 	}
 
-	got := map[string]int{}
 	objs := objects(t, m, bucket, "f/", compress.Gzip)
-	for _, ls := range objs {
-		for _, l := range ls {
-			got[l]++
-		}
-	}
-	diff(t, "access", want, got)
+	diff(t, "access", want, lineCounts(objs))
 
 	// Attempts per key, in arrival order.
 	attempts := map[string][]time.Time{}
@@ -217,17 +211,7 @@ func TestPermanentErrorHeals(t *testing.T) {
 			t.Errorf("the line does not say how to fix it: %s", named[0])
 		}
 	}
-	want := map[string]int{}
-	for _, l := range lines {
-		want[expectedAccess(task, l)]++
-	}
-	got := map[string]int{}
 	objs := objects(t, m, bucket, "late/", compress.Gzip)
-	for _, ls := range objs {
-		for _, l := range ls {
-			got[l]++
-		}
-	}
 	t.Logf("%d records in %d objects delivered %v after start", len(lines), len(objs), took.Round(time.Millisecond))
-	diff(t, "access", want, got)
+	diff(t, "access", wantAccess(task, lines), lineCounts(objs))
 }

@@ -137,21 +137,11 @@ func TestWorkersConcurrentFlush(t *testing.T) {
 			t.Fatalf("flush rc %d\n%s", rc, r.Stderr)
 		}
 	}
-	want := map[string]int{}
-	for _, l := range lines {
-		want[expectedAccess(task, l)]++
-	}
-	got := map[string]int{}
 	objs := objects(t, m, bucket, "w/", compress.Gzip)
-	for _, ls := range objs {
-		for _, l := range ls {
-			got[l]++
-		}
-	}
 	if len(objs) < 2 {
 		t.Errorf("total_file_size 64K should have cut several objects, got %d", len(objs))
 	}
-	diff(t, "access", want, got)
+	diff(t, "access", wantAccess(task, lines), lineCounts(objs))
 }
 
 func accessOnly(ls []gen.Labeled) []gen.Labeled {
