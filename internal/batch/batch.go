@@ -46,7 +46,10 @@ type Options struct {
 	MaxAge      time.Duration // upload_timeout
 	FrameBytes  int           // uncompressed bytes per frame; default 256 KiB
 	Encoder     FrameEncoder  // used under the Batcher's lock
-	Seal        func(*Sealed) // receives each sealed batch, called without the lock held
+	// EncoderOf, when set, picks a batch's encoder instead of Encoder (CloudWatch
+	// batches stay uncompressed: they are read back as lines, not uploaded as objects).
+	EncoderOf func(*Meta) FrameEncoder
+	Seal      func(*Sealed) // receives each sealed batch, called without the lock held
 	// LimitsOf, when set, gives a batch its own size and age limits instead of
 	// MaxRawBytes and MaxAge (CloudWatch batches are sealed sooner than objects).
 	LimitsOf func(*Meta) (maxRaw int64, maxAge time.Duration)
@@ -106,7 +109,7 @@ func (b *Batcher) Add(partition []byte, meta *Meta, lines []byte, records int) {
 	o.records += records
 	o.raw += int64(len(lines))
 	if len(o.tail) >= b.opt.FrameBytes {
-		o.frames = b.opt.Encoder.AppendFrame(o.frames, o.tail)
+		o.frames = b.encoder(&o.meta).AppendFrame(o.frames, o.tail)
 		o.tail = o.tail[:0]
 	}
 	if maxRaw, _ := b.limits(&o.meta); o.raw >= maxRaw {
@@ -135,6 +138,13 @@ func (b *Batcher) Tick() {
 		_, maxAge := b.limits(&o.meta)
 		return now.Sub(o.opened) >= maxAge
 	})
+}
+
+func (b *Batcher) encoder(m *Meta) FrameEncoder {
+	if b.opt.EncoderOf != nil {
+		return b.opt.EncoderOf(m)
+	}
+	return b.opt.Encoder
 }
 
 func (b *Batcher) limits(m *Meta) (int64, time.Duration) {
@@ -176,7 +186,7 @@ func (b *Batcher) sealWhere(pick func(*open, time.Time) bool) {
 // seal turns o into a Sealed and recycles o; called with the lock held.
 func (b *Batcher) seal(o *open) *Sealed {
 	if len(o.tail) > 0 {
-		o.frames = b.opt.Encoder.AppendFrame(o.frames, o.tail)
+		o.frames = b.encoder(&o.meta).AppendFrame(o.frames, o.tail)
 	}
 	s := &Sealed{Meta: o.meta, Body: o.frames, Records: o.records, RawBytes: o.raw, Opened: o.opened}
 	o.frames = nil // the body now belongs to the Sealed

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
-	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
@@ -86,16 +84,9 @@ func (p *Pipeline) compileStreamNames() (err error) {
 	return err
 }
 
-// sendCloudWatch delivers a sealed CloudWatch batch; compressed says whether body is
-// the store's compressed frames (memory store) or the raw lines (spool).
-func (p *Pipeline) sendCloudWatch(ctx context.Context, group, stream string, body []byte, compressed bool) error {
-	if compressed {
-		plain, err := compress.Decode(p.codec, body)
-		if err != nil {
-			return fmt.Errorf("reading a CloudWatch batch: %w", err)
-		}
-		body = plain
-	}
+// sendCloudWatch delivers a sealed CloudWatch batch: its {t,m} lines, as both stores
+// keep them.
+func (p *Pipeline) sendCloudWatch(ctx context.Context, group, stream string, body []byte) error {
 	events := make([]cwlogs.Event, 0, bytes.Count(body, []byte{'\n'}))
 	for len(body) > 0 {
 		line, rest, _ := bytes.Cut(body, []byte{'\n'})

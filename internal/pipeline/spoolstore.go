@@ -149,7 +149,7 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 			group, stream := s.p.cwMetaNames(batchMeta(&b.Meta))
 			j.Prepare = func() ([]byte, error) { return s.raw(b) }
 			j.Send = func(ctx context.Context, body []byte) error {
-				return s.p.sendCloudWatch(ctx, group, stream, body, false)
+				return s.p.sendCloudWatch(ctx, group, stream, body)
 			}
 		}
 		s.p.submit(j)

@@ -40,6 +40,12 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 		Seal:        m.sealed,
 		Now:         now,
 		LimitsOf:    p.limitsOf,
+		EncoderOf: func(m *batch.Meta) batch.FrameEncoder {
+			if m.Stream == streamCloudWatch {
+				return plainFrames{}
+			}
+			return enc
+		},
 	})
 	return m
 }
@@ -80,7 +86,12 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	j := &delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }}
 	if s.Meta.Stream == streamCloudWatch {
 		group, stream := m.p.cwMetaNames(&s.Meta)
-		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, group, stream, b, true) }
+		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, group, stream, b) }
 	}
 	m.p.submit(j)
 }
+
+// plainFrames keeps lines as they are: CloudWatch batches are read back line by line.
+type plainFrames struct{}
+
+func (plainFrames) AppendFrame(dst, src []byte) []byte { return append(dst, src...) }
