@@ -51,6 +51,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// PermanentRemedy reports whether the error needs the user to fix something, and what.
+func (e *Error) PermanentRemedy() (string, bool) { return e.Remedy, e.Permanent }
+
 func (e *Error) retry() { e.Retryable, e.Permanent = true, false }
 
 func (e *Error) permanent(remedy string) {

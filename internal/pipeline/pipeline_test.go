@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -12,8 +13,10 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
@@ -330,4 +333,19 @@ func TestExtraKeysAreRedacted(t *testing.T) {
 		return
 	}
 	t.Fatal("nothing written")
+}
+
+// Permanent S3 and CloudWatch errors both reach delivery as permanent, with their remedy.
+func TestClassifyBothServices(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("wrapped: %w", &s3sink.Error{Permanent: true, Remedy: "fix bucket"}),
+		fmt.Errorf("wrapped: %w", &cwlogs.Error{Permanent: true, Remedy: "fix bucket"}),
+	} {
+		if v := classify(err); !v.Permanent || v.Remedy != "fix bucket" {
+			t.Errorf("%v classified %+v", err, v)
+		}
+	}
+	if v := classify(&s3sink.Error{Retryable: true}); v.Permanent {
+		t.Errorf("a retryable error classified permanent")
+	}
 }

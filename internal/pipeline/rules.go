@@ -7,7 +7,6 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
-	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -84,13 +83,11 @@ func s3Options(cfg *config.Config, log *flblog.Logger) s3sink.Options {
 
 // classify maps an S3 error to a delivery verdict.
 func classify(err error) delivery.Verdict {
-	var e *s3sink.Error
-	if errors.As(err, &e) && e.Permanent {
-		return delivery.Verdict{Permanent: true, Remedy: e.Remedy}
-	}
-	var c *cwlogs.Error
-	if errors.As(err, &c) && c.Permanent {
-		return delivery.Verdict{Permanent: true, Remedy: c.Remedy}
+	var e interface{ PermanentRemedy() (string, bool) } // s3sink.Error, cwlogs.Error
+	if errors.As(err, &e) {
+		if remedy, ok := e.PermanentRemedy(); ok {
+			return delivery.Verdict{Permanent: true, Remedy: remedy}
+		}
 	}
 	return delivery.Verdict{}
 }

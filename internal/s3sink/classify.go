@@ -50,6 +50,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// PermanentRemedy reports whether the error needs the user to fix something, and what.
+func (e *Error) PermanentRemedy() (string, bool) { return e.Remedy, e.Permanent }
+
 // ExpiredCredentials reports whether the server said the credentials expired.
 func (e *Error) ExpiredCredentials() bool { return expiredCodes[e.Code] }
 
