@@ -2,12 +2,15 @@ package awsutil
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -212,8 +215,39 @@ func TestErrorText(t *testing.T) {
 		{503, "", "s3sink: PutObject: SlowDown (HTTP 503): Please reduce your request rate."},
 		{0, `fix "bucket"`, `s3sink: PutObject: SlowDown: fix "bucket"`},
 	} {
-		if got := ErrorText("s3sink", "PutObject", "SlowDown", tt.status, tt.remedy, api); got != tt.want {
+		if got := ErrorText("s3sink", "PutObject", "SlowDown", tt.status, tt.remedy, "", api); got != tt.want {
 			t.Errorf("ErrorText = %q; want %q", got, tt.want)
 		}
+	}
+}
+
+// Cause names DNS, TLS, refused and timeout failures with the endpoint host and
+// never repeats the request URL, whose path may be a long object key.
+func TestCause(t *testing.T) {
+	long := "https://bucket.s3.us-east-1.amazonaws.com/" + strings.Repeat("k", 600)
+	wrap := func(err error) error {
+		return opErr("PutObject", &url.Error{Op: "Put", URL: long, Err: err})
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"dns", wrap(&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "bucket.s3.us-east-1.amazonaws.com", IsNotFound: true}}),
+			`DNS lookup of "bucket.s3.us-east-1.amazonaws.com" failed (no such host) (endpoint bucket.s3.us-east-1.amazonaws.com)`},
+		{"refused", wrap(&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}),
+			"connection refused (endpoint bucket.s3.us-east-1.amazonaws.com)"},
+		{"tls", wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}),
+			"TLS certificate not trusted: x509: certificate signed by unknown authority (endpoint bucket.s3.us-east-1.amazonaws.com)"},
+		{"deadline, no URL", opErr("PutObject", context.DeadlineExceeded), "timed out waiting for the endpoint (endpoint fallback:443)"},
+		{"api error", opErr("PutObject", &smithy.GenericAPIError{Code: "SlowDown"}), ""},
+		{"canceled", opErr("PutObject", context.Canceled), ""},
+	} {
+		if got := Cause(tt.err, "fallback:443"); got != tt.want {
+			t.Errorf("%s: Cause = %q; want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := ErrorText("s3sink", "PutObject", CodeConnection, 0, "", "h", wrap(syscall.ECONNRESET)); got != "s3sink: PutObject: ConnectionError: connection reset by the endpoint (endpoint bucket.s3.us-east-1.amazonaws.com)" {
+		t.Errorf("ErrorText = %q", got)
 	}
 }

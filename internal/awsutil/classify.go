@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -110,7 +111,8 @@ func HTTPStatus(err error) int {
 }
 
 // Detail is the most specific one-line description of err: the server's
-// message when there is one, else the error text.
+// message when there is one, the transport cause (Cause) when no response
+// arrived, else the error text.
 func Detail(err error) string {
 	if err == nil {
 		return "no error"
@@ -119,7 +121,86 @@ func Detail(err error) string {
 	if errors.As(err, &api) && api.ErrorMessage() != "" {
 		return OneLine(api.ErrorMessage())
 	}
+	if c := Cause(err, ""); c != "" {
+		return c
+	}
 	return OneLine(err.Error())
+}
+
+// Cause names, in a few words, why a request got no HTTP response and which
+// endpoint host it was sent to, e.g. "connection refused (endpoint
+// 127.0.0.1:9000)", or "" when err is not such a failure. The SDK's own text
+// quotes the whole request URL, object key included, before the cause, so a
+// long key used to push the cause out of a log line; the URL's path is never
+// part of this text. endpoint is the host named when err itself names none (a
+// deadline that expired before a connection was made).
+func Cause(err error, endpoint string) string {
+	var (
+		ue       *url.Error
+		op       *net.OpError
+		dns      *net.DNSError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		rec      tls.RecordHeaderError
+		timeout  interface{ Timeout() bool }
+	)
+	host := endpoint
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+	}
+	if errors.As(err, &op) && op.Addr != nil && ue == nil {
+		host = op.Addr.String()
+	}
+	var what string
+	switch {
+	case errors.As(err, &dns):
+		what = fmt.Sprintf("DNS lookup of %q failed (%s)", dns.Name, dns.Err)
+	case errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
+		what = "TLS certificate not trusted: " + tlsDetail(err)
+	case errors.As(err, &rec):
+		what = "TLS handshake failed: the endpoint does not speak TLS (use http:// for it?)"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout) && timeout.Timeout():
+		what = "timed out waiting for the endpoint"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		what = "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		what = "connection reset by the endpoint"
+	case errors.Is(err, syscall.EPIPE):
+		what = "connection broken (EPIPE) while sending"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		what = "connection closed by the endpoint before a response"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		what = "network unreachable"
+	case ue != nil:
+		what = ue.Err.Error()
+	case op != nil:
+		what = op.Err.Error()
+	default:
+		return ""
+	}
+	if host != "" {
+		what += " (endpoint " + host + ")"
+	}
+	return OneLine(what)
+}
+
+// tlsDetail is the certificate error's own text, without the URL around it.
+func tlsDetail(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch e.(type) {
+		case x509.UnknownAuthorityError, x509.HostnameError, x509.CertificateInvalidError:
+			return e.Error()
+		}
+	}
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) && verify.Err != nil {
+		return verify.Err.Error()
+	}
+	return "certificate verification failed"
 }
 
 // OneLine folds s onto one line and cuts it to 300 bytes, so that a server's
@@ -134,8 +215,10 @@ func OneLine(s string) string {
 
 // ErrorText is the one-line text of a classified failure, shared so that
 // both clients' errors read alike: "pkg: Op: Code (HTTP status): remedy",
-// with the server's message (Detail) instead when there is no remedy.
-func ErrorText(pkg, op, code string, status int, remedy string, err error) string {
+// with the server's message (Detail) instead when there is no remedy. When no
+// response arrived, the transport cause comes first, remedy or not, so the line
+// always names what happened and where.
+func ErrorText(pkg, op, code string, status int, remedy, endpoint string, err error) string {
 	var b strings.Builder
 	b.WriteString(pkg)
 	b.WriteString(": ")
@@ -148,10 +231,38 @@ func ErrorText(pkg, op, code string, status int, remedy string, err error) strin
 		b.WriteString(")")
 	}
 	b.WriteString(": ")
-	if remedy != "" {
+	cause := ""
+	if status == 0 {
+		cause = Cause(err, endpoint)
+	}
+	switch {
+	case cause != "" && remedy != "":
+		b.WriteString(cause)
+		b.WriteString("; ")
 		b.WriteString(remedy)
-	} else {
+	case remedy != "":
+		b.WriteString(remedy)
+	case cause != "" && !errors.As(err, new(smithy.APIError)):
+		b.WriteString(cause)
+	default:
 		b.WriteString(Detail(err))
 	}
 	return b.String()
+}
+
+// EndpointHost is the host a client sends its requests to, named in transport
+// errors: the host of endpoint when one is configured, else AWS's regional host
+// for service (with bucket in front for S3's virtual-hosted addressing).
+func EndpointHost(endpoint, service, region, bucket string) string {
+	if endpoint != "" {
+		if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+			return u.Host
+		}
+		return endpoint
+	}
+	host := service + "." + region + ".amazonaws.com"
+	if bucket != "" {
+		host = bucket + "." + host
+	}
+	return host
 }

@@ -42,11 +42,12 @@ type Error struct {
 	Permanent bool
 	Remedy    string // one line naming the key or permission to fix
 	Delivered int    // events of this Put delivered before the failure
+	Endpoint  string // host the request went to, named when no response arrived
 	Err       error  // the SDK's error
 }
 
 func (e *Error) Error() string {
-	return awsutil.ErrorText("cwlogs", e.Op, e.Code, e.Status, e.Remedy, e.Err)
+	return awsutil.ErrorText("cwlogs", e.Op, e.Code, e.Status, e.Remedy, e.Endpoint, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -72,6 +73,9 @@ func Classify(err error, o *Options) *Error {
 
 func (c *Client) classify(err error, group, stream string) *Error {
 	e := classify(err, &c.o, group, stream)
+	if e != nil && e.Endpoint == "" {
+		e.Endpoint = awsutil.EndpointHost(c.o.Endpoint, "logs", c.o.Region, "")
+	}
 	if e != nil && expiredCodes[e.Code] && c.creds != nil {
 		c.creds.Invalidate()
 	}

@@ -5,6 +5,19 @@
 // as the object is held. Errors the user must fix (a denied or missing bucket) are
 // logged once per episode with the remedy and then retried slowly, so fixing the
 // bucket policy heals the pipeline without a restart.
+//
+// # Episodes
+//
+// Failures are logged per episode, not per attempt or per worker. An episode of a
+// permanent error starts with the first attempt that fails with its remedy and ends
+// when a job that hit it is uploaded; an episode of transient errors (5xx,
+// timeouts, refused connections) starts with the first failed attempt after a
+// success and ends with the next success. The first failure of an episode is logged
+// at once, with its cause; while it lasts, a reminder is logged at most once per
+// Options.Remind. An attempt that was already under way when its episode ended
+// belongs to that episode: its failure, reported after the success that ended it,
+// neither logs again nor opens a new episode. So N workers failing together give one
+// line, whatever the order in which they finish.
 package delivery
 
 import (
@@ -36,6 +49,8 @@ type Job struct {
 	Done    func()
 	// Send, when set, delivers the body instead of Putter.Put (CloudWatch Logs batches).
 	Send func(ctx context.Context, body []byte) error
+
+	hit string // the episode this job's last failure belonged to
 }
 
 func (j *Job) size() int64 {
@@ -62,6 +77,7 @@ type Options struct {
 	Timeout    time.Duration                    // per attempt; default 60s
 	Logf       func(string, ...any)             // warnings (may be nil)
 	Errorf     func(string, ...any)             // errors the user must fix (nil: Logf)
+	Remind     time.Duration                    // least time between reminders of an ongoing episode; default 60s
 	Uploaded   func(j *Job, took time.Duration) // stats hook (may be nil)
 	Failed     func(j *Job, err error)          // stats hook, per failed attempt (may be nil)
 }
@@ -82,8 +98,19 @@ type Pool struct {
 
 	inflightLeft []*Job // jobs abandoned mid-retry at Close
 
-	permMu   sync.Mutex
-	permLast string // remedy of the permanent error currently logged
+	epMu     sync.Mutex
+	episodes map[string]*episode // ongoing, by key (a remedy, or transientEpisode)
+	ended    map[string]uint64   // sequence number of the end of the last episode of a key
+	seq      uint64              // counts attempt starts and episode ends
+}
+
+// transientEpisode is the key of the episode of retryable failures.
+const transientEpisode = "\x00transient"
+
+type episode struct {
+	failures int
+	since    time.Time
+	reminded time.Time
 }
 
 // New starts the workers.
@@ -103,7 +130,10 @@ func New(opt Options) *Pool {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 60 * time.Second
 	}
-	p := &Pool{opt: opt}
+	if opt.Remind <= 0 {
+		opt.Remind = 60 * time.Second
+	}
+	p := &Pool{opt: opt, episodes: map[string]*episode{}, ended: map[string]uint64{}}
 	p.cond = sync.NewCond(&p.mu)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	for i := 0; i < opt.Workers; i++ {
@@ -202,6 +232,7 @@ func (p *Pool) work() {
 func (p *Pool) upload(j *Job) bool {
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
+		began := p.begin()
 		var err error
 		if j.Body == nil && j.Prepare != nil {
 			j.Body, err = j.Prepare()
@@ -219,7 +250,7 @@ func (p *Pool) upload(j *Job) bool {
 			cancel()
 		}
 		if err == nil {
-			p.healed()
+			p.succeeded(j)
 			if p.opt.Uploaded != nil {
 				p.opt.Uploaded(j, time.Since(start))
 			}
@@ -237,41 +268,85 @@ func (p *Pool) upload(j *Job) bool {
 			v = p.opt.Classify(err)
 		}
 		if v.Permanent {
-			p.permanent(v.Remedy)
 			wait = p.opt.SlowRetry/2 + rand.N(p.opt.SlowRetry/2+1)
-		} else if attempt >= 3 && p.opt.Logf != nil {
-			p.opt.Logf("upload of %s failed %d times, retrying in %s: %v", j.Key, attempt+1, wait.Round(time.Millisecond), err)
 		}
+		p.failed(j, began, v, err, wait)
 		if !Sleep(p.ctx, wait) {
 			return false
 		}
 	}
 }
 
-// permanent logs remedy once per episode (until an upload succeeds again).
-func (p *Pool) permanent(remedy string) {
-	p.permMu.Lock()
-	defer p.permMu.Unlock()
-	if p.permLast == remedy {
+// begin marks the start of an attempt: its failure belongs to an episode only if
+// that episode did not end after this moment.
+func (p *Pool) begin() uint64 {
+	p.epMu.Lock()
+	defer p.epMu.Unlock()
+	p.seq++
+	return p.seq
+}
+
+// failed files a failed attempt under its episode, logging the episode's first
+// failure and, while it lasts, a reminder now and then.
+func (p *Pool) failed(j *Job, began uint64, v Verdict, err error, wait time.Duration) {
+	key := transientEpisode
+	if v.Permanent {
+		key = v.Remedy
+	}
+	p.epMu.Lock()
+	defer p.epMu.Unlock()
+	j.hit = key
+	now := time.Now()
+	ep := p.episodes[key]
+	if ep == nil {
+		if p.ended[key] > began {
+			// Under way when its episode ended: a late report of that episode.
+			return
+		}
+		ep = &episode{since: now, reminded: now}
+		p.episodes[key] = ep
+		ep.failures++
+		if v.Permanent {
+			if logf := p.errorf(); logf != nil {
+				logf("%s; data is kept and retried every %s until this is fixed", v.Remedy, p.opt.SlowRetry)
+			}
+		} else if p.opt.Logf != nil {
+			p.opt.Logf("upload of %s failed, retrying with backoff (next in %s): %v", j.Key, wait.Round(time.Millisecond), err)
+		}
 		return
 	}
-	p.permLast = remedy
-	logf := p.opt.Errorf
-	if logf == nil {
-		logf = p.opt.Logf
-	}
-	if logf != nil {
-		logf("%s; data is kept and retried every %s until this is fixed", remedy, p.opt.SlowRetry)
+	ep.failures++
+	if !v.Permanent && now.Sub(ep.reminded) >= p.opt.Remind && p.opt.Logf != nil {
+		ep.reminded = now
+		p.opt.Logf("uploads still failing: %d failed attempts since %s; latest: %v", ep.failures, ep.since.UTC().Format(time.RFC3339), err)
 	}
 }
 
-func (p *Pool) healed() {
-	p.permMu.Lock()
-	if p.permLast != "" && p.opt.Logf != nil {
-		p.opt.Logf("uploads succeed again")
+// succeeded ends the transient episode, and the permanent one j had hit.
+func (p *Pool) succeeded(j *Job) {
+	p.epMu.Lock()
+	defer p.epMu.Unlock()
+	keys := [2]string{transientEpisode, j.hit}
+	j.hit = ""
+	for _, key := range keys {
+		ep := p.episodes[key]
+		if key == "" || ep == nil {
+			continue
+		}
+		delete(p.episodes, key)
+		p.seq++
+		p.ended[key] = p.seq
+		if p.opt.Logf != nil {
+			p.opt.Logf("uploads succeed again, after %d failed attempt(s) since %s", ep.failures, ep.since.UTC().Format(time.RFC3339))
+		}
 	}
-	p.permLast = ""
-	p.permMu.Unlock()
+}
+
+func (p *Pool) errorf() func(string, ...any) {
+	if p.opt.Errorf != nil {
+		return p.opt.Errorf
+	}
+	return p.opt.Logf
 }
 
 // Backoff is exponential backoff with full jitter: a uniform wait in

@@ -80,29 +80,151 @@ func TestRetriesUntilStored(t *testing.T) {
 	}
 }
 
-func TestPermanentLoggedOnceThenHeals(t *testing.T) {
-	f := &flaky{n: 6, err: func() error { return errDenied }}
-	var l logs
-	classify := func(err error) Verdict {
-		return Verdict{Permanent: errors.Is(err, errDenied), Remedy: `access to bucket "b" is denied: allow s3:PutObject`}
+// deniedUntilFixed is a bucket whose policy denies every upload until fixAfter
+// attempts have been refused, then accepts every later one, as when a user fixes a
+// bucket policy while several workers retry.
+type deniedUntilFixed struct {
+	mu       sync.Mutex
+	fixAfter int
+	refused  int
+	stored   map[string]int
+}
+
+func (d *deniedUntilFixed) Put(ctx context.Context, key string, body []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.refused < d.fixAfter {
+		d.refused++
+		return errDenied
 	}
-	p := New(fast(Options{Workers: 2, Put: f, Classify: classify, Logf: l.logf}))
-	p.Submit(&Job{Key: "a", Body: []byte("1")})
-	p.Submit(&Job{Key: "b", Body: []byte("2")})
+	if d.stored == nil {
+		d.stored = map[string]int{}
+	}
+	d.stored[key]++
+	return nil
+}
+
+func deniedVerdict(err error) Verdict {
+	return Verdict{Permanent: errors.Is(err, errDenied), Remedy: `access to bucket "b" is denied: allow s3:PutObject`}
+}
+
+func count(lines []string, sub string) int {
+	n := 0
+	for _, line := range lines {
+		if strings.Contains(line, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// One episode of a permanent error gives one error line and one recovery line,
+// however many workers hit it and in whatever order they finish.
+func TestPermanentLoggedOnceThenHeals(t *testing.T) {
+	d := &deniedUntilFixed{fixAfter: 12}
+	var l logs
+	p := New(fast(Options{Workers: 4, Put: d, Classify: deniedVerdict, Logf: l.logf}))
+	for i := 0; i < 8; i++ {
+		p.Submit(&Job{Key: fmt.Sprint(i), Body: []byte("1")})
+	}
 	if left := p.Close(context.Background()); len(left) != 0 {
 		t.Fatalf("left %d", len(left))
 	}
-	denied := 0
-	for _, line := range l.lines {
-		if strings.Contains(line, "denied") {
-			denied++
+	if n := count(l.lines, "denied"); n != 1 {
+		t.Fatalf("want the permanent error logged once, got %d:\n%s", n, strings.Join(l.lines, "\n"))
+	}
+	if n := count(l.lines, "succeed again"); n != 1 || !strings.Contains(l.lines[len(l.lines)-1], "succeed again") {
+		t.Fatalf("want one recovery line, last: %q", l.lines)
+	}
+}
+
+// gatedPutter refuses key "a" once and key "b" once; b's first attempt is held until
+// a has been uploaded, so b's failure is reported after the episode ended.
+type gatedPutter struct {
+	mu    sync.Mutex
+	tries map[string]int
+	gate  chan struct{}
+}
+
+func (g *gatedPutter) Put(ctx context.Context, key string, body []byte) error {
+	g.mu.Lock()
+	g.tries[key]++
+	n := g.tries[key]
+	g.mu.Unlock()
+	if n > 1 {
+		return nil
+	}
+	if key == "b" {
+		<-g.gate
+	}
+	return errDenied
+}
+
+// The race behind the old flaky test, made deterministic: a worker whose attempt was
+// under way when another worker's success ended the episode must not log the episode
+// again (nor open a new one) when its failure comes in late.
+func TestLateFailureOfEndedEpisodeNotLoggedAgain(t *testing.T) {
+	g := &gatedPutter{tries: map[string]int{}, gate: make(chan struct{})}
+	var l logs
+	var once sync.Once
+	p := New(fast(Options{Workers: 2, Put: g, Classify: deniedVerdict, Logf: l.logf,
+		Uploaded: func(j *Job, _ time.Duration) {
+			if j.Key == "a" {
+				once.Do(func() { close(g.gate) })
+			}
+		}}))
+	p.Submit(&Job{Key: "b", Body: []byte("2")})
+	for {
+		g.mu.Lock()
+		started := g.tries["b"] > 0
+		g.mu.Unlock()
+		if started {
+			break
 		}
+		time.Sleep(time.Millisecond)
 	}
-	if denied != 1 {
-		t.Fatalf("want the permanent error logged once, got %d:\n%s", denied, strings.Join(l.lines, "\n"))
+	p.Submit(&Job{Key: "a", Body: []byte("1")})
+	if left := p.Close(context.Background()); len(left) != 0 {
+		t.Fatalf("left %d", len(left))
 	}
-	if !strings.Contains(l.lines[len(l.lines)-1], "succeed again") {
-		t.Fatalf("recovery not logged: %q", l.lines)
+	if n := count(l.lines, "denied"); n != 1 {
+		t.Fatalf("want the permanent error logged once, got %d:\n%s", n, strings.Join(l.lines, "\n"))
+	}
+	if n := count(l.lines, "succeed again"); n != 1 {
+		t.Fatalf("want one recovery line, got %d:\n%s", n, strings.Join(l.lines, "\n"))
+	}
+}
+
+// A new episode after a recovery is logged again: once per episode, not once ever.
+func TestEachEpisodeLoggedOnce(t *testing.T) {
+	d := &deniedUntilFixed{fixAfter: 3}
+	var l logs
+	p := New(fast(Options{Workers: 1, Put: d, Classify: deniedVerdict, Logf: l.logf}))
+	p.Submit(&Job{Key: "1", Body: []byte("1")})
+	for count(l.lines, "succeed again") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	d.mu.Lock()
+	d.fixAfter += 2
+	d.mu.Unlock()
+	p.Submit(&Job{Key: "2", Body: []byte("2")})
+	p.Close(context.Background())
+	if n, m := count(l.lines, "denied"), count(l.lines, "succeed again"); n != 2 || m != 2 {
+		t.Fatalf("want 2 episodes logged (error and recovery each), got %d and %d:\n%s", n, m, strings.Join(l.lines, "\n"))
+	}
+}
+
+// The first failed attempt of a transient episode is logged at once with its cause;
+// the attempts after it are not, until the episode ends.
+func TestFirstTransientFailureLogged(t *testing.T) {
+	f := &flaky{n: 5, err: func() error { return errTransient }}
+	var l logs
+	p := New(fast(Options{Workers: 1, Put: f, Logf: l.logf}))
+	p.Submit(&Job{Key: "k", Body: []byte("x")})
+	p.Close(context.Background())
+	if len(l.lines) != 2 || !strings.Contains(l.lines[0], "upload of k failed") ||
+		!strings.Contains(l.lines[0], errTransient.Error()) || !strings.Contains(l.lines[1], "after 5 failed attempt(s)") {
+		t.Fatalf("want one line naming the cause at the first failure and one at recovery, got:\n%s", strings.Join(l.lines, "\n"))
 	}
 }
 

@@ -41,11 +41,12 @@ type Error struct {
 	Retryable bool
 	Permanent bool
 	Remedy    string // one line naming the key to fix; empty for transient errors
+	Endpoint  string // host the request went to, named when no response arrived
 	Err       error  // the SDK's error
 }
 
 func (e *Error) Error() string {
-	return awsutil.ErrorText("s3sink", e.Op, e.Code, e.Status, e.Remedy, e.Err)
+	return awsutil.ErrorText("s3sink", e.Op, e.Code, e.Status, e.Remedy, e.Endpoint, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -108,6 +108,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 
 	c := &Client{o: o}
+	if c.o.Region == "" {
+		c.o.Region = cfg.Region // from the environment; named in transport errors
+	}
 	c.creds, _ = cfg.Credentials.(*aws.CredentialsCache)
 	c.s3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.Endpoint != "" {
@@ -172,6 +175,9 @@ func (c *Client) Put(ctx context.Context, key string, body []byte) error {
 		return nil
 	}
 	e := Classify(err, o)
+	if e.Endpoint == "" {
+		e.Endpoint = awsutil.EndpointHost(o.Endpoint, "s3", c.o.Region, o.Bucket)
+	}
 	if e.ExpiredCredentials() && c.creds != nil {
 		// The cache thought the credentials were still good; make the next
 		// attempt fetch new ones instead of failing the same way.

@@ -677,3 +677,56 @@ func TestConcurrentPut(t *testing.T) {
 		}
 	}
 }
+
+// Every transport failure's message names its cause and the endpoint's host, in one
+// short line, however long the object key (the SDK's own text quotes the whole URL
+// first, and a 300-byte cut used to leave only the key).
+func TestTransportErrorsNameCauseAndEndpoint(t *testing.T) {
+	isolateEnv(t)
+	f := newFakeAWS(t)
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().String()
+	l.Close()
+	key := "envoy-access-logs/cluster=prod/family=backend/dt=2026-11-24/hour=20/" + strings.Repeat("k", 800) + ".ndjson.gz"
+	host := func(u string) string { return strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://") }
+	for _, tc := range []struct {
+		name, endpoint, bucket, cause string
+		timeout                       time.Duration
+	}{
+		{"refused", "http://" + refused, "b", "connection refused", 0},
+		{"reset", f.srv.URL, "reset", "connection reset", 0},
+		{"timeout", f.srv.URL, "stall", "timed out", 150 * time.Millisecond},
+		{"tls", tlsSrv.URL, "ok-bucket", "TLS certificate not trusted", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(context.Background(), Options{Bucket: tc.bucket, Region: testRegion, Endpoint: tc.endpoint})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+				defer cancel()
+			}
+			err = c.Put(ctx, key, []byte("x"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.cause) || !strings.Contains(msg, "endpoint "+host(tc.endpoint)) {
+				t.Errorf("message lacks %q or the endpoint %s: %s", tc.cause, host(tc.endpoint), msg)
+			}
+			if strings.Contains(msg, "kkkkkkkk") || strings.Contains(msg, "\n") || len(msg) > 300 {
+				t.Errorf("message is not one short line without the key (%d bytes): %s", len(msg), msg)
+			}
+		})
+	}
+}
