@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
 // Getter reads one configuration key. "" means the key is unset, as with
@@ -205,19 +206,13 @@ var (
 	DefaultOtherKeyFormat = "envoy-other-logs/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/$TASK_ID-%Y%m%dT%H%M%SZ-$UUID"
 
 	// DefaultRedactQueryParams are the built-in sensitive query parameter
-	// names (compared case-insensitively).
-	DefaultRedactQueryParams = []string{
-		"token", "access_token", "id_token", "refresh_token", "api_key", "apikey",
-		"key", "password", "passwd", "pwd", "secret", "client_secret", "session",
-		"session_id", "sessionid", "sid", "sig", "signature", "x-amz-signature",
-		"x-amz-credential", "x-amz-security-token", "code", "auth",
-		"authorization", "jwt", "credential", "private_key",
-	}
+	// names and "*part*" entries (internal/redact owns the list).
+	DefaultRedactQueryParams = redact.DefaultQueryParams()
 
 	// Detectors are the names redact_detectors accepts.
-	Detectors = []string{"jwt", "aws_access_key", "bearer", "credit_card", "email", "ipv4", "ipv6"}
+	Detectors = redact.DetectorNames()
 	// DefaultRedactDetectors are on unless redact_detectors says otherwise.
-	DefaultRedactDetectors = []string{"jwt", "aws_access_key", "bearer", "credit_card"}
+	DefaultRedactDetectors = redact.DefaultDetectorNames()
 
 	// SchemaFields are the normalised field names (SPEC "What lands in S3"),
 	// the names redact_fields accepts.
@@ -293,7 +288,7 @@ var Keys = []Key{
 	{Name: "auto_create_group", Default: "`false`", Help: "Create the log group if it does not exist.", parse: (*parser).autoCreateGroup},
 	{Name: "log_retention_days", Default: "`0` (never expire)", Help: "Retention set on a group this plugin creates: `0` or one of " + intList(LogRetentionDays) + ".", parse: (*parser).logRetentionDays},
 	{Name: "log_group_class", Default: "`STANDARD`", def: "STANDARD", Help: "Class of a group this plugin creates: `STANDARD` or `INFREQUENT_ACCESS`.", parse: (*parser).logGroupClass},
-	{Name: "redact_query_params", Default: "built-in list", def: "default", Help: "Comma list of query parameter names (case-insensitive) whose values are replaced; `*` for all, `none` to turn off, `default` for the built-in list: " + strings.Join(DefaultRedactQueryParams, ", ") + ".", parse: (*parser).redactQueryParams},
+	{Name: "redact_query_params", Default: "built-in list", def: "default", Help: "Comma list of query, `;`parameter and `#`fragment names whose values are replaced, compared ignoring case, `-`, `_` and %-escapes; `*part*` matches names containing part; `*` for all, `none` to turn off, `default` for the built-in list: `" + strings.Join(DefaultRedactQueryParams, "`, `") + "`.", parse: (*parser).redactQueryParams},
 	{Name: "redact_fields", Default: "none", Help: "Comma list of normalised fields whose whole value is replaced, e.g. `forwarded_for,user_agent`.", parse: (*parser).redactFields},
 	{Name: "redact_detectors", Default: "`" + strings.Join(DefaultRedactDetectors, ",") + "`", def: "default", Help: "Comma list of detectors applied to every string written: " + orList(Detectors) + "; `default` for the default set, `none` to turn off.", parse: (*parser).redactDetectors},
 	{Name: "redact_mode", Default: "`mask`", def: "mask", Help: "`mask` (replace with `[REDACTED]`) or `hash` (keyed HMAC-SHA256 pseudonym; needs `redact_hash_key`).", parse: (*parser).redactMode},

@@ -303,6 +303,7 @@ var keyCases = []keyCase{
 	{key: "redact_query_params", val: "default,X-Trace", want: defaultQP + ",x-trace"},
 	{key: "redact_query_params", val: "*,token", err: ErrInvalidValue},
 	{key: "redact_query_params", val: "a=b", err: ErrInvalidValue},
+	{key: "redact_query_params", val: "*mytoken*,X_Trace", want: "*mytoken*,x_trace"},
 	{key: "redact_query_params", val: ",", err: ErrInvalidValue},
 
 	{key: "redact_fields", val: "", want: ""},
@@ -310,9 +311,10 @@ var keyCases = []keyCase{
 	{key: "redact_fields", val: "none", want: ""},
 	{key: "redact_fields", val: "user-agent", err: ErrInvalidValue},
 
-	{key: "redact_detectors", val: "", want: "jwt,aws_access_key,bearer,credit_card"},
+	{key: "redact_detectors", val: "", want: "jwt,aws_access_key,bearer,credit_card,github,gitlab,slack,stripe,google_api_key,private_key,url_password,authorization,aws_secret_key"},
 	{key: "redact_detectors", val: "email,ipv4", want: "email,ipv4"},
-	{key: "redact_detectors", val: "default,ipv6", want: "jwt,aws_access_key,bearer,credit_card,ipv6"},
+	{key: "redact_detectors", val: "default,ipv6", want: "jwt,aws_access_key,bearer,credit_card,github,gitlab,slack,stripe,google_api_key,private_key,url_password,authorization,aws_secret_key,ipv6"},
+	{key: "redact_detectors", val: "github, slack", want: "github,slack"},
 	{key: "redact_detectors", val: "none", want: ""},
 	{key: "redact_detectors", val: "ssn", err: ErrInvalidValue},
 	{key: "redact_detectors", val: "none,jwt", err: ErrInvalidValue},

@@ -65,3 +65,70 @@ func lower(c byte) byte {
 	}
 	return c
 }
+
+// Trigger bits: which rules could match a value. One pass over the value
+// ORs the bits of its bytes (triggers); a rule runs only when the bytes it
+// needs are all there, so a value pays one table lookup per byte and then
+// only the scans its bytes call for.
+const (
+	tEq    = 1 << iota // '=': name=value pairs
+	tEsc               // '%', '\\', '&': escapes to see through
+	tPct               // '%': e-mail's %40
+	tJ                 // 'J': a JWT starts "eyJ"
+	tA                 // 'A': AKIA..., AIza...
+	tB                 // 'b', 'B': Bearer, Basic
+	tSep               // ' ', '\t', ':': after an auth scheme
+	tAt                // '@': e-mail, URL userinfo
+	tZ                 // 'z', 'Z': Authorization, AIza
+	tUs                // '_': ghp_, github_pat_, sk_live_
+	tDash              // '-': glpat-, xoxb-, -----BEGIN
+	tX                 // 'x', 'X': xox
+	tG                 // 'g', 'G': gh, gl
+	tK                 // 'k', 'K': sk_, rk_, slack, key, token
+	tColon             // ':'
+	tDot               // '.'
+	tDigit             // '0'-'9'
+	tN                 // 'N': BEGIN
+)
+
+var trig [256]uint32
+
+func init() {
+	set := func(bits uint32, bs string) {
+		for i := 0; i < len(bs); i++ {
+			trig[bs[i]] |= bits
+		}
+	}
+	set(tEq, "=")
+	set(tEsc, "%\\&")
+	set(tPct, "%")
+	set(tJ, "J")
+	set(tA, "A")
+	set(tB, "bB")
+	set(tSep, " \t:")
+	set(tAt, "@")
+	set(tZ, "zZ")
+	set(tUs, "_")
+	set(tDash, "-")
+	set(tX, "xX")
+	set(tG, "gG")
+	set(tK, "kK")
+	set(tColon, ":")
+	set(tDot, ".")
+	set(tDigit, "0123456789")
+	set(tN, "N")
+}
+
+// triggers returns the OR of the trigger bits of the bytes of s.
+func triggers(s []byte) uint32 {
+	var m0, m1 uint32
+	i := 0
+	for ; i+1 < len(s); i += 2 {
+		m0 |= trig[s[i]]
+		m1 |= trig[s[i+1]]
+	}
+	if i < len(s) {
+		m0 |= trig[s[i]]
+	}
+	return m0 | m1
+}

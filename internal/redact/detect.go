@@ -35,10 +35,44 @@ const (
 	// IPv6: an RFC 4291 text address (with "::" and an embedded IPv4 tail),
 	// validated without allocation; the zone (%eth0) is kept.
 	IPv6
+	// GitHub: ghp_, gho_, ghu_, ghs_ or ghr_ then 30 or more letters and
+	// digits; github_pat_ then 40 or more letters, digits and '_'.
+	GitHub
+	// GitLab: glpat- (and the other gl...- token prefixes: gloas, gldt, glrt,
+	// glptt, glcbt, glft, glimt, glsoat) then 20 or more of [A-Za-z0-9_.-].
+	GitLab
+	// Slack: xoxa-, xoxb-, xoxp-, xoxr- or xoxs- then 10 or more of
+	// [A-Za-z0-9-]; and the path of a hooks.slack.com URL (its secret).
+	Slack
+	// Stripe: sk_live_ or rk_live_ then 10 or more letters and digits.
+	Stripe
+	// GoogleAPIKey: AIza then exactly 35 of [A-Za-z0-9_-].
+	GoogleAPIKey
+	// PrivateKey: the body of a PEM block whose label says PRIVATE KEY,
+	// from its BEGIN line to its END line (or, cut off, to a quote or the
+	// end of the value); the BEGIN and END lines are kept.
+	PrivateKey
+	// URLPassword: the password of URL userinfo, scheme://user:password@host
+	// or user:password@host at the start of a value (an authority).
+	URLPassword
+	// Authorization: the credentials of an Authorization or
+	// Proxy-Authorization value (label, then ':' or '=', then any scheme and
+	// ' ', tab or ':' before the credentials; the scheme is kept), and
+	// "Basic <base64 of user:password>" anywhere.
+	Authorization
+	// AWSSecretKey: a value labelled as an AWS secret access key (40 of
+	// [A-Za-z0-9/+]) or session/security token (20 or more of [A-Za-z0-9/+=]):
+	// aws_secret_access_key, SecretAccessKey, aws_session_token, SessionToken,
+	// X-Amz-Security-Token, in any case, with ':' or '=' and quotes between.
+	AWSSecretKey
 	numDetectors
 )
 
-var detectorNames = [numDetectors]string{"jwt", "aws_access_key", "bearer", "credit_card", "email", "ipv4", "ipv6"}
+var detectorNames = [numDetectors]string{
+	"jwt", "aws_access_key", "bearer", "credit_card", "email", "ipv4", "ipv6",
+	"github", "gitlab", "slack", "stripe", "google_api_key", "private_key",
+	"url_password", "authorization", "aws_secret_key",
+}
 
 // String returns the redact_detectors name of d.
 func (d Detector) String() string {
@@ -51,27 +85,50 @@ func (d Detector) String() string {
 // Rule returns the counter rule of d.
 func (d Detector) Rule() Rule { return Rule(d) + RuleJWT }
 
-func (r *Redactor) scanDetectors(sc *Scratch, s []byte) {
-	if r.has(JWT) {
+// scanDetectors runs the enabled detectors whose trigger bytes m has.
+func (r *Redactor) scanDetectors(sc *Scratch, s []byte, m uint32) {
+	d := r.dets
+	if d&(1<<JWT) != 0 && m&tJ != 0 {
 		scanJWT(sc, s)
 	}
-	if r.has(AWSAccessKey) {
-		scanAWSKey(sc, s)
+	if d&(1<<AWSAccessKey|1<<GoogleAPIKey) != 0 && m&tA != 0 {
+		scanA(sc, s, d&(1<<AWSAccessKey) != 0, d&(1<<GoogleAPIKey) != 0 && m&tZ != 0)
 	}
-	if r.has(Bearer) {
+	if d&(1<<Bearer) != 0 && m&(tB|tSep) == tB|tSep {
 		scanBearer(sc, s)
 	}
-	if r.has(CreditCard) {
+	if d&(1<<CreditCard) != 0 && m&tDigit != 0 && len(s) >= minCard {
 		scanCards(sc, s)
 	}
-	if r.has(Email) {
+	if d&(1<<Email) != 0 && m&(tAt|tPct) != 0 {
 		scanEmail(sc, s)
 	}
-	if r.has(IPv4) {
+	if d&(1<<IPv4) != 0 && m&(tDot|tDigit) == tDot|tDigit {
 		scanIPv4(sc, s)
 	}
-	if r.has(IPv6) {
+	if d&(1<<IPv6) != 0 && m&tColon != 0 {
 		scanIPv6(sc, s)
+	}
+	if d&(1<<GitHub|1<<GitLab) != 0 && m&tG != 0 && m&(tUs|tDash) != 0 {
+		scanG(sc, s, d&(1<<GitHub) != 0 && m&tUs != 0, d&(1<<GitLab) != 0 && m&tDash != 0)
+	}
+	if d&(1<<Slack) != 0 && (m&(tX|tDash) == tX|tDash || m&(tK|tDot) == tK|tDot) {
+		scanSlack(sc, s, m)
+	}
+	if d&(1<<Stripe) != 0 && m&(tK|tUs) == tK|tUs {
+		scanStripe(sc, s)
+	}
+	if d&(1<<PrivateKey) != 0 && m&(tDash|tN) == tDash|tN {
+		scanPrivateKey(sc, s)
+	}
+	if d&(1<<URLPassword) != 0 && m&(tAt|tColon) == tAt|tColon {
+		scanURLPassword(sc, s)
+	}
+	if d&(1<<Authorization) != 0 && (m&tZ != 0 && m&(tColon|tEq) != 0 || m&(tB|tSep) == tB|tSep) {
+		scanAuthorization(sc, s, m)
+	}
+	if d&(1<<AWSSecretKey) != 0 && m&tK != 0 && m&(tColon|tEq) != 0 {
+		scanAWSSecret(sc, s)
 	}
 }
 
@@ -123,18 +180,22 @@ func matchJWT(s []byte, st int) (end, next int) {
 	return end, end
 }
 
-// scanAWSKey: trigger 'A'.
-func scanAWSKey(sc *Scratch, s []byte) {
-	const n = 20
-	for i := 0; i+n <= len(s); {
-		j := bytes.IndexByte(s[i:len(s)-n+1], 'A')
+// scanA: trigger 'A', for AWS access key ids and Google API keys.
+func scanA(sc *Scratch, s []byte, aws, google bool) {
+	for i := 0; i+20 <= len(s); {
+		j := bytes.IndexByte(s[i:len(s)-19], 'A')
 		if j < 0 {
 			return
 		}
 		st := i + j
-		if isAWSKey(s, st) {
-			sc.add(st, st+n, RuleAWSAccessKey)
-			i = st + n
+		if aws && isAWSKey(s, st) {
+			sc.add(st, st+20, RuleAWSAccessKey)
+			i = st + 20
+			continue
+		}
+		if google && isGoogleKey(s, st) {
+			sc.add(st, st+googleKeyLen, RuleGoogleAPIKey)
+			i = st + googleKeyLen
 			continue
 		}
 		i = st + 1
@@ -158,40 +219,54 @@ func isAWSKey(s []byte, st int) bool {
 	return true
 }
 
-// scanBearer: trigger ' ' preceded by "bearer" in any case.
+// scanBearer: the word "bearer" in any case, then one or more of ' ',
+// '\t', ':', then the token.
 func scanBearer(sc *Scratch, s []byte) {
-	for i := 6; i < len(s); {
-		j := bytes.IndexByte(s[i:], ' ')
-		if j < 0 {
-			return
+	forWord(s, "bearer", func(st int) int {
+		t := runOf(s, st+6, isSchemeSep)
+		if t == st+6 {
+			return 0
 		}
-		sp := i + j
-		i = sp + 1
-		if lower(s[sp-1]) != 'r' || !foldEqual(s[sp-6:sp], "bearer") || sp > 6 && isAlnum(s[sp-7]) {
-			continue
-		}
-		t := sp + 1
-		for t < len(s) && s[t] == ' ' {
-			t++
-		}
-		e := t
-		for e < len(s) && class[s[e]]&cB64Token != 0 {
-			e++
-		}
+		e := runOf(s, t, func(c byte) bool { return class[c]&cB64Token != 0 })
 		if e == t {
-			continue
+			return 0
 		}
 		te := e
-		for e < len(s) && s[e] == '=' {
-			e++
-		}
+		e = runOf(s, e, func(c byte) bool { return c == '=' })
 		if e == te+1 && e < len(s) && s[e] == '"' && isAuthParam(s[t:te]) {
-			continue
+			return 0
 		}
 		sc.add(t, e, RuleBearer)
-		i = e
+		return e
+	})
+}
+
+// forWord calls match with the start of every occurrence of the lowercase
+// ASCII word w in s, in any case, that is not preceded by a letter or digit
+// and is followed by at least one byte. match returns where to go on (0: the
+// next byte).
+func forWord(s []byte, w string, match func(st int) int) {
+	for _, b := range [2]byte{w[0], w[0] - 'a' + 'A'} {
+		for i := 0; i+len(w) < len(s); {
+			j := bytes.IndexByte(s[i:len(s)-len(w)], b)
+			if j < 0 {
+				break
+			}
+			st := i + j
+			i = st + 1
+			if !foldEqual(s[st:st+len(w)], w) || !wordStart(s, st) {
+				continue
+			}
+			if e := match(st); e > i {
+				i = e
+			}
+		}
 	}
 }
+
+// isSchemeSep reports whether c may separate an auth scheme from its
+// credentials: a space, a tab, or a colon.
+func isSchemeSep(c byte) bool { return c == ' ' || c == '\t' || c == ':' }
 
 // isAuthParam reports whether name is an RFC 6750 challenge parameter,
 // which follows "Bearer " in WWW-Authenticate and is no token.

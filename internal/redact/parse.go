@@ -5,13 +5,22 @@ import (
 	"strings"
 )
 
-// defaultQueryParams is the built-in redact_query_params list of SPEC.md.
+// defaultQueryParams is the built-in redact_query_params list: SPEC.md's
+// names, the names services use for tokens, assertions and one-time codes,
+// and "*part*" entries for any name containing a word that says secret.
+// Names are matched in normal form (see names.go), so hyphen, underscore and
+// case variants of each are covered.
 var defaultQueryParams = [...]string{
 	"token", "access_token", "id_token", "refresh_token", "api_key", "apikey",
 	"key", "password", "passwd", "pwd", "secret", "client_secret", "session",
 	"session_id", "sessionid", "sid", "sig", "signature", "x-amz-signature",
 	"x-amz-credential", "x-amz-security-token", "code", "auth", "authorization",
 	"jwt", "credential", "private_key",
+	"auth_token", "access-token", "oauth_token", "session_token", "api-key",
+	"x-api-key", "client_assertion", "samlresponse", "samlrequest",
+	"code_verifier", "otp", "pass", "hmac", "x-goog-signature", "x-goog-credential",
+	"*token*", "*secret*", "*passw*", "*signature*", "*credential*", "*api_key*",
+	"*private_key*", "*session*",
 }
 
 // DefaultQueryParams returns a new copy of the built-in list of sensitive
@@ -19,10 +28,31 @@ var defaultQueryParams = [...]string{
 func DefaultQueryParams() []string { return append([]string(nil), defaultQueryParams[:]...) }
 
 // DefaultDetectors returns a new copy of the redact_detectors default:
-// jwt, aws_access_key, bearer, credit_card.
-func DefaultDetectors() []Detector { return []Detector{JWT, AWSAccessKey, Bearer, CreditCard} }
+// every detector but the personal-data ones (email, ipv4, ipv6), which are
+// on request.
+func DefaultDetectors() []Detector {
+	var out []Detector
+	for d := range numDetectors {
+		if d != Email && d != IPv4 && d != IPv6 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
-const detectorsAllowed = "jwt, aws_access_key, bearer, credit_card, email, ipv4, ipv6, or none"
+// DetectorNames returns the redact_detectors names of all detectors.
+func DetectorNames() []string { return append([]string(nil), detectorNames[:]...) }
+
+// DefaultDetectorNames returns the names of DefaultDetectors.
+func DefaultDetectorNames() []string {
+	var out []string
+	for _, d := range DefaultDetectors() {
+		out = append(out, d.String())
+	}
+	return out
+}
+
+var detectorsAllowed = strings.Join(detectorNames[:], ", ") + ", or none"
 
 // ParseDetectors parses a redact_detectors value: a comma list of detector
 // names (any case, spaces ignored), or "none" for no detector (an empty,
@@ -36,7 +66,7 @@ func ParseDetectors(csv string) ([]Detector, error) {
 	if len(items) == 1 && items[0] == "none" {
 		return out, nil
 	}
-	var seen uint8
+	var seen uint32
 	for _, it := range items {
 		d := Detector(0)
 		for d < numDetectors && detectorNames[d] != it {
@@ -65,7 +95,7 @@ func ParseQueryParams(csv string) (names []string, all bool, err error) {
 		return nil, false, nil
 	}
 	for _, it := range items {
-		name, a, err := checkParam(it)
+		_, _, a, err := checkParam(it)
 		if err != nil {
 			return nil, false, err
 		}
@@ -73,7 +103,7 @@ func ParseQueryParams(csv string) (names []string, all bool, err error) {
 			all = true
 			continue
 		}
-		names = append(names, name)
+		names = append(names, it)
 	}
 	return names, all, nil
 }
@@ -110,17 +140,4 @@ func splitList(csv, key, allowed string, bad error) ([]string, error) {
 		}
 	}
 	return items, nil
-}
-
-// checkParam normalises one parameter name: trimmed and lowercase; "*"
-// means all.
-func checkParam(p string) (name string, all bool, err error) {
-	name = strings.ToLower(strings.TrimSpace(p))
-	if name == "*" {
-		return "", true, nil
-	}
-	if name == "" || len(name) > maxParamLen || strings.ContainsAny(name, "&=?# \t\r\n") {
-		return "", false, fmt.Errorf("%w %q; use a parameter name of at most %d bytes without & = ? # or spaces, * for all, or none", ErrBadQueryParam, p, maxParamLen)
-	}
-	return name, false, nil
 }

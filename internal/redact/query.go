@@ -2,91 +2,77 @@ package redact
 
 import "bytes"
 
-// Query strings.
+// name=value pairs: query strings, ;parameters and #fragments.
 //
-// A query is split into pairs on '&' and also on '?', so the parameters of a
-// URL nested unescaped in a value (?next=/a?token=x) are judged too. A pair
-// without '=' or with an empty value has nothing to hide and stays. A name is
-// compared after decoding valid %XX escapes and '+' and folding ASCII case,
-// so %74oken is token; a malformed escape (%zz) stays literal and the name is
-// still judged, and so is a value containing one. Names must match exactly:
-// keyboard is not key. Only the value is replaced; names, separators and
-// order are kept. Parameters separated by ';', and queries inside
-// percent-encoded URLs (%3F), are not recognised.
+// Every '=' of a value is a candidate. Its name is the run of name bytes
+// (letters, digits, - _ . % + [ ] ~) before it; its value runs to the next
+// '&' or '#', whitespace, quote, '<', '>', '`' or '\\' (so the escaped quote
+// that closes a JSON string is never part of it); in a request path (Path)
+// only '&' and '#' end it. The value of a ;parameter also ends at '?', '/'
+// and ';'. A pair is in a query when its
+// name follows '?', '&', ';' or '#': a query string (also one nested
+// unescaped in a value, ?next=/a?token=x), path parameters (;jsessionid=),
+// OAuth's implicit-flow fragment (#access_token=), or &amp;token= with its
+// HTML escape. In a query, a name in the list (names.go: exact or "*part*",
+// in normal form, %XX decoded) has its value replaced; "*" replaces every
+// value. Outside a query (name=value in a log line) only the "*part*"
+// entries apply, so password=... is caught and status code=200 stays.
+//
+// A pair without a value has nothing to hide; a value that already is a
+// replacement stays. Only the value is replaced: names, separators and order
+// are kept. Escaped queries (%3Ftoken%3D, \u0026token=) are found in the
+// decodings of the value (decode.go).
 
-// scanPathQuery finds the query of a request path: from the first '?' up to
-// the first '#' (the fragment is no part of the query).
-func (r *Redactor) scanPathQuery(sc *Scratch, s []byte) {
-	q := bytes.IndexByte(s, '?')
-	if q < 0 || bytes.IndexByte(s[:q], '#') >= 0 {
-		return
+var nameByte, valueEnd, pathValueEnd [256]bool
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		nameByte[c] = isAlnum(b) || bytes.IndexByte([]byte("-_.%+[]~"), b) >= 0
+		valueEnd[c] = b <= ' ' || b == 0x7f || bytes.IndexByte([]byte("&#\"'<>`\\"), b) >= 0
+		pathValueEnd[c] = b == '&' || b == '#'
 	}
-	q++
-	end := len(s)
-	if h := bytes.IndexByte(s[q:], '#'); h >= 0 {
-		end = q + h
-	}
-	r.scanPairs(sc, s, q, end)
 }
 
-// scanTextQueries finds every query inside free text: from a '?' up to
-// whitespace, a quote, '<', '>', '`', '\\' or '#', whatever precedes the '?'
-// (a URL, a path, a Referer value or nothing).
-func (r *Redactor) scanTextQueries(sc *Scratch, s []byte) {
+// maxNameScan bounds how far back a name is looked for.
+const maxNameScan = 256
+
+func (r *Redactor) scanPairs(sc *Scratch, s []byte, path bool) {
+	end := &valueEnd
+	if path {
+		end = &pathValueEnd
+	}
 	for i := 0; i < len(s); {
-		j := bytes.IndexByte(s[i:], '?')
+		j := bytes.IndexByte(s[i:], '=')
 		if j < 0 {
 			return
 		}
-		q := i + j + 1
-		end := q
-		for end < len(s) && class[s[end]]&cTextQueryEnd == 0 {
-			end++
+		eq := i + j
+		i = eq + 1
+		a := eq
+		for a > 0 && eq-a < maxNameScan && nameByte[s[a-1]] {
+			a--
 		}
-		r.scanPairs(sc, s, q, end)
-		i = end
-	}
-}
-
-// scanPairs judges the name=value pairs of s[q:end].
-func (r *Redactor) scanPairs(sc *Scratch, s []byte, q, end int) {
-	for p := q; p < end; {
-		e, eq := p, -1
-		for ; e < end; e++ {
-			c := s[e]
-			if c == '&' || c == '?' {
-				break
-			}
-			if c == '=' && eq < 0 {
-				eq = e
-			}
+		e := eq + 1
+		param := a > 0 && s[a-1] == ';' // a path parameter ends at the query or the next segment
+		for e < len(s) && !end[s[e]] && !(param && (s[e] == '?' || s[e] == '/' || s[e] == ';')) {
+			e++
 		}
-		if eq >= 0 && eq+1 < e && (r.allParams || r.paramMatch(s[p:eq])) && !isMarker(s[eq+1:e]) {
-			sc.add(eq+1, e, RuleQueryParam)
+		if a == eq || e == eq+1 {
+			continue
 		}
-		p = e + 1
-	}
-}
-
-// paramMatch reports whether the raw parameter name is in the list.
-func (r *Redactor) paramMatch(name []byte) bool {
-	var buf [maxParamLen]byte
-	n := 0
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+		inQuery := a > 0 && (s[a-1] == '?' || s[a-1] == '&' || s[a-1] == ';' || s[a-1] == '#')
+		name := s[a:eq]
 		switch {
-		case c == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]):
-			c = unhex(name[i+1])<<4 | unhex(name[i+2])
-			i += 2
-		case c == '+':
-			c = ' '
+		case inQuery && (r.allParams || r.params.Match(name)):
+		case !inQuery && r.params.MatchPart(name):
+		default:
+			continue
 		}
-		if n == r.maxParam {
-			return false
+		if isMarker(s[eq+1 : e]) {
+			continue
 		}
-		buf[n] = lower(c)
-		n++
+		sc.add(eq+1, e, RuleQueryParam)
+		i = e
 	}
-	_, ok := r.params[string(buf[:n])]
-	return ok
 }

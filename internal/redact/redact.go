@@ -96,6 +96,15 @@ const (
 	RuleEmail
 	RuleIPv4
 	RuleIPv6
+	RuleGitHub
+	RuleGitLab
+	RuleSlack
+	RuleStripe
+	RuleGoogleAPIKey
+	RulePrivateKey
+	RuleURLPassword
+	RuleAuthorization
+	RuleAWSSecretKey
 	RuleField
 	RuleIPTruncate
 	NumRules
@@ -103,7 +112,9 @@ const (
 
 var ruleNames = [NumRules]string{
 	"query_param", "jwt", "aws_access_key", "bearer", "credit_card",
-	"email", "ipv4", "ipv6", "field", "ip_truncate",
+	"email", "ipv4", "ipv6", "github", "gitlab", "slack", "stripe",
+	"google_api_key", "private_key", "url_password", "authorization",
+	"aws_secret_key", "field", "ip_truncate",
 }
 
 // String returns the rule's name as the stats line prints it.
@@ -166,7 +177,8 @@ func appendUint(dst []byte, n uint64) []byte {
 // Whole for those fields.
 type Config struct {
 	// QueryParams are parameter names whose values are replaced, compared
-	// case-insensitively after percent-decoding; "*" means all.
+	// in normal form (names.go); "*part*" entries match names containing
+	// part, and "*" means all.
 	QueryParams []string
 	// AllQueryParams replaces the value of every parameter.
 	AllQueryParams bool
@@ -183,11 +195,10 @@ type Config struct {
 // Redactor applies one Config. It is immutable after New and safe for
 // concurrent use; give each goroutine its own Scratch.
 type Redactor struct {
-	params     map[string]struct{}
-	maxParam   int
+	params     *Names
 	allParams  bool
 	queryOn    bool
-	dets       uint8 // bit d set when Detector d is enabled
+	dets       uint32 // bit d set when Detector d is enabled
 	textActive bool
 	mode       Mode
 	key        []byte
@@ -211,25 +222,12 @@ func New(c Config) (*Redactor, error) {
 	default:
 		return nil, ErrUnknownMode
 	}
-	for _, p := range c.QueryParams {
-		name, all, err := checkParam(p)
-		if err != nil {
-			return nil, err
-		}
-		if all {
-			r.allParams = true
-			continue
-		}
-		if r.params == nil {
-			r.params = make(map[string]struct{}, len(c.QueryParams))
-		}
-		r.params[name] = struct{}{}
-		r.maxParam = max(r.maxParam, len(name))
+	var err error
+	if r.params, err = NewNames(c.QueryParams); err != nil {
+		return nil, err
 	}
-	if r.allParams {
-		r.params = nil
-	}
-	r.queryOn = r.allParams || len(r.params) > 0
+	r.allParams = r.allParams || r.params.All()
+	r.queryOn = r.allParams || !r.params.Empty()
 	for _, d := range c.Detectors {
 		if d >= numDetectors {
 			return nil, ErrUnknownDetector
@@ -260,17 +258,17 @@ func (r *Redactor) Counts() Counts {
 func (r *Redactor) has(d Detector) bool { return r.dets&(1<<d) != 0 }
 
 // String redacts free text: detectors, and the values of sensitive
-// parameters of every query string ('?' up to whitespace, a quote, '<', '>',
-// '`', '\\' or '#') inside it. It appends the result to dst; when nothing
-// matches, that is s byte for byte. dst must not overlap s.
+// name=value pairs (query strings, ;parameters, #fragments; see query.go),
+// on the text as written and through its escapes (decode.go). It appends
+// the result to dst; when nothing matches, that is s byte for byte. dst must
+// not overlap s.
 func (r *Redactor) String(sc *Scratch, dst, s []byte) []byte {
 	return r.run(sc, dst, s, false)
 }
 
-// Path redacts a request path: the values of sensitive parameters of its
-// query (first '?' up to '#'), then detectors over all of it, fragment
-// included. It appends the result to dst; when nothing matches, that is s
-// byte for byte. dst must not overlap s.
+// Path redacts a request path like String, except that a value of a pair
+// ends only at '&' or '#' (a path holds no free text, so a space is part of
+// the value).
 func (r *Redactor) Path(sc *Scratch, dst, s []byte) []byte {
 	return r.run(sc, dst, s, true)
 }
@@ -309,25 +307,57 @@ func (r *Redactor) run(sc *Scratch, dst, s []byte, path bool) []byte {
 	return r.replace(sc, dst, s)
 }
 
-// find collects the spans of s that rules match into sc.spans, sorted and
-// merged, and reports whether there is any.
+// find collects the spans of s that rules match, as written and through
+// up to maxLevels layers of escapes, into sc.spans, sorted and merged, and
+// reports whether there is any.
 func (r *Redactor) find(sc *Scratch, s []byte, path bool) bool {
 	sc.spans = sc.spans[:0]
-	if r.queryOn {
-		if path {
-			r.scanPathQuery(sc, s)
-		} else {
-			r.scanTextQueries(sc, s)
-		}
-	}
-	if r.dets != 0 {
-		r.scanDetectors(sc, s)
+	m := triggers(s)
+	r.scanView(sc, s, m, path)
+	if hasEscape(s, m) {
+		r.scanDecoded(sc, s, path)
 	}
 	if len(sc.spans) == 0 {
 		return false
 	}
 	sc.merge()
 	return true
+}
+
+// scanView runs every enabled rule over v, whose trigger mask is m.
+func (r *Redactor) scanView(sc *Scratch, v []byte, m uint32, path bool) {
+	if r.queryOn && m&tEq != 0 {
+		r.scanPairs(sc, v, path)
+	}
+	if r.dets != 0 {
+		r.scanDetectors(sc, v, m)
+	}
+}
+
+// scanDecoded runs the rules over the decodings of s and maps what they
+// find back to the escapes of s it was decoded from.
+func (r *Redactor) scanDecoded(sc *Scratch, s []byte, path bool) {
+	v, orig := s, []int32(nil)
+	for k := range maxLevels {
+		buf, off := &sc.lv[k%2], &sc.lo[k%2]
+		*buf, *off = decodeOnce((*buf)[:0], (*off)[:0], v, true)
+		if orig != nil {
+			for i, o := range *off {
+				(*off)[i] = orig[o]
+			}
+		}
+		v, orig = *buf, *off
+		from := len(sc.spans)
+		m := triggers(v)
+		r.scanView(sc, v, m, path)
+		for i := from; i < len(sc.spans); i++ {
+			sp := &sc.spans[i]
+			sp.start, sp.end = orig[sp.start], orig[sp.end]
+		}
+		if !hasEscape(v, m) {
+			return
+		}
+	}
 }
 
 // emit appends s to dst with every span of sc.spans replaced.
@@ -338,7 +368,7 @@ func (r *Redactor) emit(sc *Scratch, dst, s []byte) []byte {
 		dst = append(dst, s[prev:sp.start]...)
 		v := s[sp.start:sp.end]
 		if sp.rule == RuleCreditCard && r.mode == ModeHash {
-			v = sc.digits(v)
+			v = sc.digits(sc.plain(v))
 		}
 		dst = r.replace(sc, dst, v)
 		r.counts[sp.rule].Add(1)

@@ -22,7 +22,11 @@ func mustNew(t testing.TB, c Config) *Redactor {
 }
 
 func allDetectors() []Detector {
-	return []Detector{JWT, AWSAccessKey, Bearer, CreditCard, Email, IPv4, IPv6}
+	var all []Detector
+	for d := range numDetectors {
+		all = append(all, d)
+	}
+	return all
 }
 
 func TestNewErrors(t *testing.T) {
@@ -58,7 +62,7 @@ func TestParseDetectors(t *testing.T) {
 	if err != nil || len(d) != 3 || d[0] != JWT || d[1] != Email || d[2] != IPv6 {
 		t.Errorf("list: %v %v", d, err)
 	}
-	def, err := ParseDetectors("jwt,aws_access_key,bearer,credit_card")
+	def, err := ParseDetectors(strings.Join(DefaultDetectorNames(), ","))
 	if err != nil || len(def) != len(DefaultDetectors()) {
 		t.Fatalf("default: %v %v", def, err)
 	}
@@ -113,12 +117,25 @@ func TestParseQueryParamsAndMode(t *testing.T) {
 	}
 }
 
-// Every built-in name is redacted, in any case; a longer or shorter name is not.
+// paramName turns a list entry into a parameter name it covers: the name
+// itself, or for "*part*" the part inside a longer name.
+func paramName(entry string) string {
+	if strings.HasPrefix(entry, "*") {
+		return "my_" + strings.Trim(entry, "*") + "_x"
+	}
+	return entry
+}
+
+// Every built-in name is redacted in any case and with '-' and '_'
+// swapped; a longer or shorter name is not, unless it contains a "*part*"
+// entry; words that merely resemble them stay.
 func TestDefaultQueryParams(t *testing.T) {
 	r := mustNew(t, Config{QueryParams: DefaultQueryParams()})
 	var sc Scratch
-	for _, name := range DefaultQueryParams() {
-		for _, n := range []string{name, strings.ToUpper(name)} {
+	swap := strings.NewReplacer("_", "-", "-", "_")
+	for _, entry := range DefaultQueryParams() {
+		name := paramName(entry)
+		for _, n := range []string{name, strings.ToUpper(name), swap.Replace(name), strings.ReplaceAll(name, "_", "")} {
 			in := "/p?a=1&" + n + "=v4lue&z=2"
 			want := "/p?a=1&" + n + "=" + Mask + "&z=2"
 			if got := string(r.Path(&sc, nil, []byte(in))); got != want {
@@ -127,12 +144,19 @@ func TestDefaultQueryParams(t *testing.T) {
 		}
 		for _, n := range []string{name + "x", "x" + name, name[1:]} {
 			in := "/p?" + n + "=v4lue"
-			if isDefaultParam(n) {
+			if isDefaultParam(n) || r.params.MatchPart([]byte(n)) {
 				continue
 			}
 			if got := string(r.Path(&sc, nil, []byte(in))); got != in {
 				t.Errorf("Path(%q) = %q, want unchanged", in, got)
 			}
+		}
+	}
+	for _, n := range []string{"page", "author", "state", "sort", "limit", "q", "keyboard", "monkey", "key_id", "pkey",
+		"sidebar", "code_style", "passage", "compass", "otpx", "hmacs", "tok", "sess", "sign", "creed", "api", "private"} {
+		in := "/p?" + n + "=v4lue&x=" + n
+		if got := string(r.Path(&sc, nil, []byte(in))); got != in {
+			t.Errorf("Path(%q) = %q, want unchanged", in, got)
 		}
 	}
 	// The returned list is a copy.

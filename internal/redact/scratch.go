@@ -17,7 +17,11 @@ type Scratch struct {
 	groups []cardGroup
 	fields []int32
 	a, b   []byte // outputs of successive passes
-	dec    []byte // percent-decoded secret, input of the pseudonym
+	dec    []byte // decoded secret, input of the pseudonym
+	dec2   []byte
+	lv     [2][]byte  // decodings of a value (decode.go)
+	lo     [2][]int32 // their offsets in the value
+	ctx    []byte     // a JSON number with its key (json.go)
 	mac    hash.Hash
 	macFor *Redactor // the Redactor whose key mac holds
 	sum    [sha256.Size]byte
@@ -65,7 +69,8 @@ func (sc *Scratch) merge() {
 	sc.spans = out
 }
 
-// pseudonym appends [h:<16 hex>] of HMAC-SHA256(r.key, unescaped v).
+// pseudonym appends [h:<16 hex>] of HMAC-SHA256(r.key, v decoded), so
+// the pseudonym of a token does not depend on how it was escaped.
 func (sc *Scratch) pseudonym(r *Redactor, dst, v []byte) []byte {
 	if sc.macFor != r {
 		sc.mac = hmac.New(sha256.New, r.key)
@@ -73,37 +78,11 @@ func (sc *Scratch) pseudonym(r *Redactor, dst, v []byte) []byte {
 	} else {
 		sc.mac.Reset()
 	}
-	sc.mac.Write(sc.unescape(v))
+	sc.mac.Write(sc.plain(v))
 	sum := sc.mac.Sum(sc.sum[:0])
 	dst = append(dst, hashPrefix...)
 	dst = hex.AppendEncode(dst, sum[:hashHexLen/2])
 	return append(dst, ']')
-}
-
-// unescape decodes valid %XX escapes of v (into sc.dec when there is any),
-// so the pseudonym of a token does not depend on how it was escaped.
-// Invalid escapes and '+' stay as they are.
-func (sc *Scratch) unescape(v []byte) []byte {
-	i := 0
-	for i < len(v) && !(v[i] == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2])) {
-		i++
-	}
-	if i == len(v) {
-		return v
-	}
-	d := append(sc.dec[:0], v[:i]...)
-	for i < len(v) {
-		c := v[i]
-		if c == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
-			d = append(d, unhex(v[i+1])<<4|unhex(v[i+2]))
-			i += 3
-			continue
-		}
-		d = append(d, c)
-		i++
-	}
-	sc.dec = d
-	return d
 }
 
 // digits returns the digits of v (into sc.dec), so a card number has one

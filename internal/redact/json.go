@@ -1,0 +1,233 @@
+package redact
+
+// JSON values.
+//
+// JSON redacts a JSON text (an object, array, string, number or literal)
+// recursively and keeps it valid JSON with the same structure:
+//   - every string, object keys included, goes through String on its
+//     escaped form (String sees through the escapes and keeps them);
+//   - an integer of 13 or more digits is checked by the detectors with the
+//     key it belongs to as context (a card number sent as a JSON number);
+//     a match becomes the replacement as a JSON string;
+//   - with keys, the whole value of a member whose key keys matches
+//     (password, token, ...) becomes the replacement as a JSON string,
+//     whatever its type; an empty string or null stays (nothing to hide).
+//
+// Text that is not valid JSON, or nested deeper than maxJSONDepth, is
+// redacted as one string (String) instead: never dropped, never a panic.
+
+const maxJSONDepth = 64
+
+// JSON appends the redaction of the JSON text v to dst (see above); keys
+// may be nil. It allocates nothing once sc has grown. dst must not overlap v.
+func (r *Redactor) JSON(sc *Scratch, dst, v []byte, keys *Names) []byte {
+	start := len(dst)
+	j := jsonRun{r: r, sc: sc, keys: keys, s: v}
+	out, ok := j.value(j.ws(dst), nil, 0)
+	if ok {
+		if out = j.ws(out); j.p == len(v) {
+			return out
+		}
+	}
+	return r.String(sc, out[:start], v)
+}
+
+type jsonRun struct {
+	r    *Redactor
+	sc   *Scratch
+	keys *Names
+	s    []byte
+	p    int
+	dry  bool // copy values unchanged (validating them): under a secret key
+}
+
+// ws appends the whitespace at j.p.
+func (j *jsonRun) ws(dst []byte) []byte {
+	a := j.p
+	for j.p < len(j.s) {
+		switch j.s[j.p] {
+		case ' ', '\t', '\n', '\r':
+			j.p++
+			continue
+		}
+		break
+	}
+	return append(dst, j.s[a:j.p]...)
+}
+
+// value appends the value at j.p; key is the member name it belongs to
+// (raw, escaped), for context.
+func (j *jsonRun) value(dst, key []byte, depth int) ([]byte, bool) {
+	if j.p >= len(j.s) || depth > maxJSONDepth {
+		return dst, false
+	}
+	switch c := j.s[j.p]; {
+	case c == '{':
+		return j.object(dst, depth)
+	case c == '[':
+		return j.array(dst, depth)
+	case c == '"':
+		a, b, ok := j.str()
+		if !ok {
+			return dst, false
+		}
+		if j.dry {
+			return append(dst, j.s[a-1:b+1]...), true
+		}
+		dst = append(dst, '"')
+		dst = j.r.String(j.sc, dst, j.s[a:b])
+		return append(dst, '"'), true
+	case c == '-' || isDigit(c):
+		a := j.p
+		for j.p < len(j.s) && (isDigit(j.s[j.p]) || j.s[j.p] == '-' || j.s[j.p] == '+' || j.s[j.p] == '.' || j.s[j.p] == 'e' || j.s[j.p] == 'E') {
+			j.p++
+		}
+		if j.dry {
+			return append(dst, j.s[a:j.p]...), true
+		}
+		return j.number(dst, key, j.s[a:j.p]), true
+	default:
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(j.s)-j.p >= len(lit) && string(j.s[j.p:j.p+len(lit)]) == lit {
+				j.p += len(lit)
+				return append(dst, lit...), true
+			}
+		}
+	}
+	return dst, false
+}
+
+// str scans the string at j.p and returns its content's bounds.
+func (j *jsonRun) str() (a, b int, ok bool) {
+	a = j.p + 1
+	for i := a; i < len(j.s); i++ {
+		switch j.s[i] {
+		case '\\':
+			i++
+		case '"':
+			j.p = i + 1
+			return a, i, true
+		}
+	}
+	return 0, 0, false
+}
+
+func (j *jsonRun) object(dst []byte, depth int) ([]byte, bool) {
+	return j.seq(dst, '}', func(dst []byte) ([]byte, bool) {
+		if j.p >= len(j.s) || j.s[j.p] != '"' {
+			return dst, false
+		}
+		a, b, ok := j.str()
+		if !ok {
+			return dst, false
+		}
+		key := j.s[a:b]
+		if j.dry {
+			dst = append(dst, j.s[a-1:b+1]...)
+		} else {
+			dst = append(dst, '"')
+			dst = j.r.String(j.sc, dst, key)
+			dst = append(dst, '"')
+		}
+		dst = j.ws(dst)
+		if j.p >= len(j.s) || j.s[j.p] != ':' {
+			return dst, false
+		}
+		j.p++
+		dst = j.ws(append(dst, ':'))
+		if !j.dry && j.keys != nil && j.keys.Match(key) {
+			return j.whole(dst, depth)
+		}
+		return j.value(dst, key, depth+1)
+	})
+}
+
+func (j *jsonRun) array(dst []byte, depth int) ([]byte, bool) {
+	return j.seq(dst, ']', func(dst []byte) ([]byte, bool) { return j.value(dst, nil, depth+1) })
+}
+
+// seq appends the object or array at j.p: its opening byte, members
+// (appended by member) separated by ',', and close.
+func (j *jsonRun) seq(dst []byte, close byte, member func([]byte) ([]byte, bool)) ([]byte, bool) {
+	dst = append(dst, j.s[j.p])
+	j.p++
+	dst = j.ws(dst)
+	if j.p < len(j.s) && j.s[j.p] == close {
+		j.p++
+		return append(dst, close), true
+	}
+	for {
+		var ok bool
+		if dst, ok = member(j.ws(dst)); !ok {
+			return dst, false
+		}
+		if dst = j.ws(dst); j.p >= len(j.s) {
+			return dst, false
+		}
+		switch j.s[j.p] {
+		case ',':
+			j.p++
+			dst = append(dst, ',')
+		case close:
+			j.p++
+			return append(dst, close), true
+		default:
+			return dst, false
+		}
+	}
+}
+
+// whole replaces the value at j.p (of a secret-named key) as a JSON string.
+func (j *jsonRun) whole(dst []byte, depth int) ([]byte, bool) {
+	a := j.p
+	// Validate and skip it: copied unchanged (dry), then cut off.
+	mark := len(dst)
+	j.dry = true
+	tmp, ok := j.value(dst, nil, depth+1)
+	j.dry = false
+	if !ok {
+		return tmp, false
+	}
+	v := j.s[a:j.p]
+	dst = tmp[:mark]
+	if string(v) == "null" || string(v) == `""` || isMarkerJSON(v) {
+		return append(dst, v...), true
+	}
+	j.r.counts[RuleField].Add(1)
+	dst = append(dst, '"')
+	if v[0] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	dst = j.r.replace(j.sc, dst, v)
+	return append(dst, '"'), true
+}
+
+func isMarkerJSON(v []byte) bool { return len(v) > 2 && v[0] == '"' && isMarker(v[1:len(v)-1]) }
+
+// number appends the number n, replaced when the detectors match it with
+// its key as context.
+func (j *jsonRun) number(dst, key, n []byte) []byte {
+	digits := 0
+	for _, c := range n {
+		if isDigit(c) {
+			digits++
+		}
+	}
+	if digits < minCard || !j.r.textActive {
+		return append(dst, n...)
+	}
+	sc := j.sc
+	sc.ctx = append(append(append(sc.ctx[:0], key...), ' '), n...)
+	off := len(sc.ctx) - len(n)
+	if j.r.find(sc, sc.ctx, false) {
+		for _, sp := range sc.spans {
+			if int(sp.end) > off {
+				j.r.counts[sp.rule].Add(1)
+				dst = append(dst, '"')
+				dst = j.r.replace(sc, dst, n)
+				return append(dst, '"')
+			}
+		}
+	}
+	return append(dst, n...)
+}

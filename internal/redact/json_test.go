@@ -1,0 +1,105 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func jsonKeys(t testing.TB) *Names {
+	k, err := NewNames([]string{"password", "*token*", "*secret*", "authorization"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestJSON(t *testing.T) {
+	r := mustNew(t, defaultConfig())
+	keys := jsonKeys(t)
+	for _, tc := range []struct{ in, want string }{
+		// Nested objects and arrays: keys and values, at any depth.
+		{`{"a":{"Password":"hunter2","n":[1,{"access-token":{"x":1}}]},"url":"/p?token=abc&page=2"}`,
+			`{"a":{"Password":"[REDACTED]","n":[1,{"access-token":"[REDACTED]"}]},"url":"/p?token=[REDACTED]&page=2"}`},
+		// A card number as a JSON number, with its key as context.
+		{`{"card_number":4111111111111111,"order":4111111111111112,"n":-1.5e3}`,
+			`{"card_number":"[REDACTED]","order":4111111111111112,"n":-1.5e3}`},
+		// Secrets in keys, escaped values, whitespace kept.
+		{"{ \"ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\" : [ \"a\\u0026token=xyz\" , null ] }",
+			"{ \"[REDACTED]\" : [ \"a\\u0026token=[REDACTED]\" , null ] }"},
+		// Nothing to hide: null, "" and a replacement stay.
+		{`{"password":null,"secret":"","token":"[REDACTED]"}`, `{"password":null,"secret":"","token":"[REDACTED]"}`},
+		// Scalars.
+		{`"Bearer abc.def"`, `"Bearer [REDACTED]"`},
+		{`true`, `true`},
+		// Not JSON: redacted as text.
+		{`{"token": "abc"`, `{"token": "abc"`},
+		{`token=abc&x=1 {`, `token=[REDACTED]&x=1 {`},
+	} {
+		var sc Scratch
+		got := string(r.JSON(&sc, []byte("keep:"), []byte(tc.in), keys))
+		if got != "keep:"+tc.want {
+			t.Errorf("JSON(%s)\n got: %s\nwant: keep:%s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Valid JSON stays valid, redaction is idempotent, and JSON without secrets
+// comes out byte for byte, allocating nothing.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2,{"b":"c"}]}`, `{"password":"x","t":"Bearer abc"}`, `[4111111111111111]`, `"\ud83d\ude00 \u0026token=1"`, `{"k":{"secret":[1,{"x":"y"}]}}`} {
+		f.Add([]byte(s))
+	}
+	rs := fuzzRedactors(f)
+	keys := jsonKeys(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, r := range rs {
+			var sc Scratch
+			out := r.JSON(&sc, nil, in, keys)
+			if json.Valid(in) && !json.Valid(out) {
+				t.Fatalf("invalid JSON out of valid input:\n in: %s\nout: %s", in, out)
+			}
+			if again := r.JSON(&sc, nil, out, keys); !bytes.Equal(again, out) {
+				t.Fatalf("not idempotent:\n in: %s\nout: %s\n 2x: %s", in, out, again)
+			}
+		}
+	})
+}
+
+func TestJSONZeroAllocs(t *testing.T) {
+	r := mustNew(t, defaultConfig())
+	keys := jsonKeys(t)
+	in := []byte(`{"user":"bob","items":[{"sku":"A-1","qty":2}],"path":"/api/v1/orders?page=2","ts":1700000000000}`)
+	var sc Scratch
+	dst := make([]byte, 0, 1024)
+	if a := testing.AllocsPerRun(100, func() { dst = r.JSON(&sc, dst[:0], in, keys) }); a != 0 {
+		t.Errorf("%v allocs", a)
+	}
+	if !bytes.Equal(dst, in) {
+		t.Errorf("changed: %s", dst)
+	}
+}
+
+func TestNames(t *testing.T) {
+	n, err := NewNames([]string{"x-api-key", "*passw*", "code"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"x-api-key": true, "X_API_KEY": true, "xApiKey": true, "x%2Dapi%2Dkey": true, "x%252Dapi-key": true,
+		"userPassword": true, "PASSWD": true, "code": true, "CODE": true, "co-de": true,
+		"codes": false, "api-key": false, "pass": false, "": false,
+	} {
+		if got := n.Match([]byte(name)); got != want {
+			t.Errorf("Match(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if n.MatchPart([]byte("code")) || !n.MatchPart([]byte("my-password")) {
+		t.Error("MatchPart")
+	}
+	for _, bad := range []string{"", "**", "a=b", "*a*b*", "a b"} {
+		if _, err := NewNames([]string{bad}); err == nil {
+			t.Errorf("NewNames(%q) accepted", bad)
+		}
+	}
+}

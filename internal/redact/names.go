@@ -1,0 +1,168 @@
+package redact
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Sensitive names: query parameters and (for callers) JSON keys.
+//
+// A name is compared in a normal form: valid %XX escapes decoded (twice, so
+// the double-encoded %2574oken is token), HTML's &amp; kept out of it by the
+// callers, ASCII letters folded to lower case, and '-', '_', '+' and spaces
+// dropped. So x-api-key, X_API_KEY, xApiKey and x%2Dapi%2Dkey are one name,
+// and session_id is sessionid. A list entry is either a name, matched
+// exactly in that form, or "*part*", matched when the normal form of a name
+// contains part: "*token*" covers private_token, oauth_token and
+// accessToken, while author, page and state stay.
+
+// maxNameLen bounds a name's normal form; a longer name is judged on its
+// first maxNameLen bytes (parts only: it equals no listed name).
+const maxNameLen = 128
+
+// Names is a compiled list of sensitive names. It is immutable and safe for
+// concurrent use; Match allocates nothing.
+type Names struct {
+	exact    map[string]struct{}
+	parts    []string // normal forms of the "*part*" entries
+	first    [256]bool
+	maxExact int
+	all      bool
+}
+
+// NewNames compiles a list of names: exact names, "*part*" entries, or "*"
+// for every name. Entries are normalised as names are (see the package
+// rules), so "api_key" and "api-key" are one entry.
+func NewNames(list []string) (*Names, error) {
+	n := &Names{}
+	for _, e := range list {
+		norm, part, all, err := checkParam(e)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case all:
+			n.all = true
+		case part:
+			n.parts = append(n.parts, norm)
+			n.first[norm[0]] = true
+		default:
+			if n.exact == nil {
+				n.exact = make(map[string]struct{}, len(list))
+			}
+			n.exact[norm] = struct{}{}
+			n.maxExact = max(n.maxExact, len(norm))
+		}
+	}
+	return n, nil
+}
+
+// All reports whether the list is "*" (every name).
+func (n *Names) All() bool { return n != nil && n.all }
+
+// Empty reports whether the list matches no name.
+func (n *Names) Empty() bool { return n == nil || !n.all && len(n.exact) == 0 && len(n.parts) == 0 }
+
+// Match reports whether the raw name (as written: escaped, any case) is in
+// the list.
+func (n *Names) Match(name []byte) bool {
+	if n == nil {
+		return false
+	}
+	if n.all {
+		return true
+	}
+	var buf [maxNameLen]byte
+	k, long := normName(&buf, name)
+	return !long && n.exactMatch(buf[:k]) || n.partMatch(buf[:k])
+}
+
+// MatchPart reports whether the raw name contains one of the "*part*"
+// entries ("*" alone is no part).
+func (n *Names) MatchPart(name []byte) bool {
+	if n == nil || len(n.parts) == 0 {
+		return false
+	}
+	var buf [maxNameLen]byte
+	k, _ := normName(&buf, name)
+	return n.partMatch(buf[:k])
+}
+
+func (n *Names) exactMatch(norm []byte) bool {
+	if len(norm) == 0 || len(norm) > n.maxExact {
+		return false
+	}
+	_, ok := n.exact[string(norm)]
+	return ok
+}
+
+func (n *Names) partMatch(norm []byte) bool {
+	if len(n.parts) == 0 {
+		return false
+	}
+	for i, c := range norm {
+		if !n.first[c] {
+			continue
+		}
+		for _, p := range n.parts {
+			if p[0] == c && len(norm)-i >= len(p) && string(norm[i:i+len(p)]) == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normName writes the normal form of name into buf and returns its length,
+// and whether it was cut at maxNameLen.
+func normName(buf *[maxNameLen]byte, name []byte) (int, bool) {
+	k := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '%' {
+			if i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]) {
+				c = unhex(name[i+1])<<4 | unhex(name[i+2])
+				i += 2
+				// %25XX: a double-encoded byte.
+				if c == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]) {
+					c = unhex(name[i+1])<<4 | unhex(name[i+2])
+					i += 2
+				}
+			}
+		}
+		switch c {
+		case '-', '_', '+', ' ':
+			continue
+		}
+		if k == maxNameLen {
+			return k, true
+		}
+		buf[k] = lower(c)
+		k++
+	}
+	return k, false
+}
+
+// checkParam validates one list entry and returns its normal form: a name,
+// a part ("*part*" gives part) or all ("*").
+func checkParam(p string) (norm string, part, all bool, err error) {
+	name := strings.ToLower(strings.TrimSpace(p))
+	if name == "*" {
+		return "", false, true, nil
+	}
+	bad := func() (string, bool, bool, error) {
+		return "", false, false, fmt.Errorf("%w %q; use a parameter name of at most %d bytes without & = ? # or spaces, *part* for names containing part, * for all, or none", ErrBadQueryParam, p, maxParamLen)
+	}
+	if len(name) > 2 && name[0] == '*' && name[len(name)-1] == '*' {
+		name, part = name[1:len(name)-1], true
+	}
+	if name == "" || len(name) > maxParamLen || strings.ContainsAny(name, "&=?#* \t\r\n") {
+		return bad()
+	}
+	var buf [maxNameLen]byte
+	k, _ := normName(&buf, []byte(name))
+	if k == 0 {
+		return bad()
+	}
+	return string(buf[:k]), part, false, nil
+}

@@ -1,0 +1,442 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+)
+
+// Credentials with unmistakable shapes: vendor token prefixes, PEM private
+// keys, URL passwords, Authorization values and labelled AWS secrets. Each
+// is found by a trigger byte or literal and validated by its shape; a token
+// must not be glued to letters or digits before it (word-bounded).
+
+func wordStart(s []byte, st int) bool { return st == 0 || !isAlnum(s[st-1]) }
+
+// runOf returns the end of the run of bytes from p on that ok accepts.
+func runOf(s []byte, p int, ok func(byte) bool) int {
+	for p < len(s) && ok(s[p]) {
+		p++
+	}
+	return p
+}
+
+func isAlnumUs(c byte) bool { return isAlnum(c) || c == '_' }
+func isB64URLDot(c byte) bool {
+	return isB64URL(c) || c == '.'
+}
+
+const googleKeyLen = 39 // "AIza" + 35
+
+func isGoogleKey(s []byte, st int) bool {
+	if st+googleKeyLen > len(s) || string(s[st:st+4]) != "AIza" || !wordStart(s, st) {
+		return false
+	}
+	e := runOf(s, st+4, isB64URL)
+	return e == st+googleKeyLen
+}
+
+// scanG: trigger 'g', for GitHub (gh?_, github_pat_) and GitLab (gl...-).
+func scanG(sc *Scratch, s []byte, github, gitlab bool) {
+	for i := 0; i+4 < len(s); {
+		j := bytes.IndexByte(s[i:len(s)-4], 'g')
+		if j < 0 {
+			return
+		}
+		st := i + j
+		i = st + 1
+		if !wordStart(s, st) {
+			continue
+		}
+		if github && (s[st+1] == 'h' || s[st+1] == 'i') {
+			if e := githubToken(s, st); e > 0 {
+				sc.add(st, e, RuleGitHub)
+				i = e
+			}
+			continue
+		}
+		if gitlab && s[st+1] == 'l' {
+			if e := gitlabToken(s, st); e > 0 {
+				sc.add(st, e, RuleGitLab)
+				i = e
+			}
+		}
+	}
+}
+
+func githubToken(s []byte, st int) int {
+	if st+4 <= len(s) && s[st+3] == '_' {
+		switch s[st+2] {
+		case 'p', 'o', 'u', 's', 'r':
+			if e := runOf(s, st+4, isAlnum); e-(st+4) >= 30 && (e == len(s) || !isAlnumUs(s[e])) {
+				return e
+			}
+		}
+		return 0
+	}
+	if bytes.HasPrefix(s[st:], []byte("github_pat_")) {
+		if e := runOf(s, st+11, isAlnumUs); e-(st+11) >= 40 && (e == len(s) || !isAlnum(s[e])) {
+			return e
+		}
+	}
+	return 0
+}
+
+var gitlabPrefixes = [...]string{"glpat-", "gloas-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glimt-", "glsoat-"}
+
+func gitlabToken(s []byte, st int) int {
+	for _, p := range gitlabPrefixes {
+		if !bytes.HasPrefix(s[st:], []byte(p)) {
+			continue
+		}
+		b := st + len(p)
+		e := runOf(s, b, isB64URLDot)
+		for e > b && s[e-1] == '.' {
+			e--
+		}
+		if e-b >= 20 {
+			return e
+		}
+		return 0
+	}
+	return 0
+}
+
+// scanSlack: "xox?-" tokens, and the path of hooks.slack.com URLs.
+func scanSlack(sc *Scratch, s []byte, m uint32) {
+	if m&(tX|tDash) == tX|tDash {
+		for i := 0; i+5 < len(s); {
+			j := bytes.Index(s[i:], []byte("xox"))
+			if j < 0 {
+				break
+			}
+			st := i + j
+			i = st + 3
+			if st+5 > len(s) || s[st+4] != '-' || !wordStart(s, st) {
+				continue
+			}
+			switch s[st+3] {
+			case 'a', 'b', 'p', 'r', 's':
+			default:
+				continue
+			}
+			e := runOf(s, st+5, func(c byte) bool { return isAlnum(c) || c == '-' })
+			if e-(st+5) >= 10 {
+				sc.add(st, e, RuleSlack)
+				i = e
+			}
+		}
+	}
+	if m&(tK|tDot) == tK|tDot {
+		const host = "hooks.slack.com/"
+		for i := 0; i < len(s); {
+			j := bytes.Index(s[i:], []byte(host))
+			if j < 0 {
+				break
+			}
+			b := i + j + len(host)
+			e := runOf(s, b, func(c byte) bool { return isB64URL(c) || c == '/' || c == '%' })
+			i = b
+			if e > b && !isMarker(s[b:e]) {
+				sc.add(b, e, RuleSlack)
+				i = e
+			}
+		}
+	}
+}
+
+// scanStripe: trigger '_' of sk_live_ and rk_live_.
+func scanStripe(sc *Scratch, s []byte) {
+	for i := 2; i+6 < len(s); {
+		j := bytes.Index(s[i:], []byte("_live_"))
+		if j < 0 {
+			return
+		}
+		u := i + j
+		i = u + 1
+		st := u - 2
+		if st < 0 || s[st+1] != 'k' || s[st] != 's' && s[st] != 'r' || !wordStart(s, st) {
+			continue
+		}
+		b := u + 6
+		if e := runOf(s, b, isAlnum); e-b >= 10 {
+			sc.add(st, e, RuleStripe)
+			i = e
+		}
+	}
+}
+
+// scanPrivateKey: trigger "-----BEGIN ".
+func scanPrivateKey(sc *Scratch, s []byte) {
+	const begin, dashes = "-----BEGIN ", "-----"
+	for i := 0; i < len(s); {
+		j := bytes.Index(s[i:], []byte(begin))
+		if j < 0 {
+			return
+		}
+		st := i + j
+		i = st + len(begin)
+		// The label: up to the closing dashes, on one line.
+		k := bytes.Index(s[i:min(len(s), i+64)], []byte(dashes))
+		if k < 0 || !bytes.Contains(s[i:i+k], []byte("PRIVATE KEY")) {
+			continue
+		}
+		b := i + k + len(dashes)
+		e := len(s)
+		if x := bytes.Index(s[b:], []byte("-----END ")); x >= 0 {
+			e = b + x
+		} else if q := bytes.IndexAny(s[b:], "\"'"); q >= 0 {
+			e = b + q
+		}
+		if e > b && !isMarker(s[b:e]) {
+			sc.add(b, e, RulePrivateKey)
+		}
+		i = max(e, b)
+	}
+}
+
+// userinfo reports whether c may be in URL userinfo (RFC 3986, and '@',
+// which real passwords contain unescaped).
+func userinfo(c byte) bool {
+	return isAlnum(c) || bytes.IndexByte([]byte("-._~%!$&'()*+,;=:@"), c) >= 0
+}
+
+// uriSchemes are schemes whose "scheme:x@host" is an address, not userinfo.
+var uriSchemes = [...]string{"mailto", "sip", "sips", "tel", "xmpp", "im", "pres", "urn", "news"}
+
+// scanURLPassword: trigger '@'. The password is between the first ':' of
+// the userinfo and its '@'; the userinfo follows "//" or starts the value.
+func scanURLPassword(sc *Scratch, s []byte) {
+	for i := 0; i < len(s); {
+		j := bytes.IndexByte(s[i:], '@')
+		if j < 0 {
+			return
+		}
+		at := i + j
+		i = at + 1
+		a := at
+		for a > 0 && at-a < 512 && userinfo(s[a-1]) && !(s[a-1] == '/') {
+			a--
+		}
+		// Host after '@'.
+		h := runOf(s, at+1, func(c byte) bool { return isAlnum(c) || c == '-' || c == '.' || c == '[' || c == ']' || c == '%' })
+		if h == at+1 {
+			continue
+		}
+		switch {
+		case a >= 2 && s[a-1] == '/' && s[a-2] == '/':
+		case a == 0:
+			// An authority: user:password@host[:port][/...], nothing else.
+			if h < len(s) && s[h] != ':' && s[h] != '/' {
+				continue
+			}
+		default:
+			continue
+		}
+		c := bytes.IndexByte(s[a:at], ':')
+		if c < 0 {
+			continue
+		}
+		c += a
+		if a == 0 {
+			user := s[:c]
+			skip := false
+			for _, sch := range uriSchemes {
+				skip = skip || foldEqual(user, sch)
+			}
+			if skip {
+				continue
+			}
+		}
+		if c+1 < at && !isMarker(s[c+1:at]) {
+			sc.add(c+1, at, RuleURLPassword)
+		}
+	}
+}
+
+// scanAuthorization: "authorization" labels (trigger 'z'/'Z') and
+// unlabelled "Basic <base64 user:password>" (trigger 'b'/'B').
+func scanAuthorization(sc *Scratch, s []byte, m uint32) {
+	if m&tZ != 0 && m&(tColon|tEq) != 0 {
+		for _, z := range [2]byte{'z', 'Z'} {
+			for i := 7; i+6 <= len(s); {
+				j := bytes.IndexByte(s[i:len(s)-5], z)
+				if j < 0 {
+					break
+				}
+				p := i + j
+				i = p + 1
+				st := p - 7
+				if !foldEqual(s[st:p+6], "authorization") || p+6 < len(s) && isAlnum(s[p+6]) {
+					continue
+				}
+				v := labelValue(s, p+6)
+				if v < 0 {
+					continue
+				}
+				if e := authCredentials(sc, s, v); e > 0 {
+					i = e
+				}
+			}
+		}
+	}
+	if m&(tB|tSep) == tB|tSep {
+		forWord(s, "basic", func(st int) int {
+			if !isSchemeSep(s[st+5]) {
+				return 0
+			}
+			t := runOf(s, st+5, isSchemeSep)
+			e := runOf(s, t, isStdB64)
+			if e < len(s) && isAlnum(s[e]) {
+				return 0
+			}
+			// A '/' may be base64 or the end of a path segment.
+			for e > t && !isBasicCreds(s[t:e]) {
+				e = t + max(0, bytes.LastIndexByte(s[t:e], '/'))
+			}
+			if e == t {
+				return 0
+			}
+			sc.add(t, e, RuleAuthorization)
+			return e
+		})
+	}
+}
+
+// labelValue returns where the value of a label ending at p starts: after
+// an optional closing quote (or \"), spaces, then ':' or '=', then spaces
+// and an optional opening quote (or \"). -1 when no ':' or '=' follows.
+func labelValue(s []byte, p int) int {
+	p = skipQuote(s, p)
+	p = runOf(s, p, func(c byte) bool { return c == ' ' || c == '\t' })
+	if p >= len(s) || s[p] != ':' && s[p] != '=' {
+		return -1
+	}
+	p = runOf(s, p+1, func(c byte) bool { return c == ' ' || c == '\t' })
+	return skipQuote(s, p)
+}
+
+func skipQuote(s []byte, p int) int {
+	switch {
+	case p < len(s) && (s[p] == '"' || s[p] == '\''):
+		return p + 1
+	case p+1 < len(s) && s[p] == '\\' && s[p+1] == '"':
+		return p + 2
+	}
+	return p
+}
+
+// credByte: bytes of credentials in a header value as logs carry it.
+func credByte(c byte) bool {
+	return c > ' ' && c < 0x7f && bytes.IndexByte([]byte("\"'\\,;&<>`"), c) < 0
+}
+
+// authCredentials adds the credentials of the Authorization value at v: the
+// scheme is kept when a separator and credentials follow it; a lone token
+// is replaced whole. It returns the end of what it replaced (0 if nothing).
+func authCredentials(sc *Scratch, s []byte, v int) int {
+	w := runOf(s, v, func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' })
+	if w > v && w < len(s) && isSchemeSep(s[w]) {
+		t := runOf(s, w, isSchemeSep)
+		if e := runOf(s, t, credByte); e > t {
+			if isMarker(s[t:e]) {
+				return 0
+			}
+			sc.add(t, e, RuleAuthorization)
+			return e
+		}
+	}
+	e := runOf(s, v, credByte)
+	if e > v && !isMarker(s[v:e]) {
+		sc.add(v, e, RuleAuthorization)
+		return e
+	}
+	return 0
+}
+
+func isStdB64(c byte) bool { return isAlnum(c) || c == '+' || c == '/' || c == '=' }
+
+// isBasicCreds reports whether b is base64 of printable "user:password".
+func isBasicCreds(b []byte) bool {
+	if len(b) < 4 || len(b) > 684 || len(b)%4 != 0 {
+		return false
+	}
+	var buf [512]byte
+	n, err := base64.StdEncoding.Decode(buf[:], b)
+	if err != nil || n < 2 {
+		return false
+	}
+	colon := false
+	for _, c := range buf[:n] {
+		if c < ' ' || c == 0x7f {
+			return false
+		}
+		colon = colon || c == ':'
+	}
+	return colon
+}
+
+// awsLabels are the normal forms (names.go) of labels naming an AWS secret
+// access key (want 40 bytes) or a session token (want 20 or more).
+var awsLabels = [...]struct {
+	suffix string
+	exact  int // length the value must have; 0: at least 20
+}{
+	{"secretaccesskey", 40}, {"awssecretkey", 40}, {"sessiontoken", 0}, {"securitytoken", 0},
+}
+
+// scanAWSSecret: trigger ':' and '=' after a label that names an AWS
+// secret.
+func scanAWSSecret(sc *Scratch, s []byte) {
+	for _, sep := range [2]byte{':', '='} {
+		for i := 0; i < len(s); {
+			j := bytes.IndexByte(s[i:], sep)
+			if j < 0 {
+				break
+			}
+			p := i + j
+			i = p + 1
+			// Back over spaces and a closing quote to the label.
+			q := p
+			for q > 0 && (s[q-1] == ' ' || s[q-1] == '\t') {
+				q--
+			}
+			if q > 0 && (s[q-1] == '"' || s[q-1] == '\'') {
+				q--
+				if q > 0 && s[q-1] == '\\' {
+					q--
+				}
+			}
+			a := q
+			for a > 0 && q-a < maxNameLen && (isAlnum(s[a-1]) || s[a-1] == '_' || s[a-1] == '-') {
+				a--
+			}
+			if a == q {
+				continue
+			}
+			var buf [maxNameLen]byte
+			k, _ := normName(&buf, s[a:q])
+			want := -1
+			for _, l := range awsLabels {
+				if k >= len(l.suffix) && string(buf[k-len(l.suffix):k]) == l.suffix {
+					want = l.exact
+				}
+			}
+			if want < 0 {
+				continue
+			}
+			v := labelValue(s, q)
+			if v < 0 {
+				continue
+			}
+			e := runOf(s, v, isStdB64)
+			if want > 0 && e-v > want && s[v+want] == '/' {
+				e = v + want // a key then a path separator
+			}
+			if want > 0 && e-v != want || want == 0 && e-v < 20 || e < len(s) && isAlnum(s[e]) {
+				continue
+			}
+			sc.add(v, e, RuleAWSSecretKey)
+			i = e
+		}
+	}
+}
