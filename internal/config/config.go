@@ -34,6 +34,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
@@ -195,6 +196,14 @@ type Config struct {
 
 	StatsInterval        time.Duration // 0 = no summary
 	CloudWatchPricePerGB float64       // USD; 0 = the region's list price
+
+	Metrics             bool            // metrics emf
+	MetricsLogGroupName string          // required with Metrics
+	MetricsLogGroup     *keyformat.Name // MetricsLogGroupName compiled
+	MetricsNamespace    string
+	MetricsDimensions   []string      // emf.DimNames, de-duplicated
+	MetricsResolution   time.Duration // time.Minute or time.Second
+	MetricsMaxRoutes    int
 }
 
 // Defaults and vocabularies, exported so the pipeline and the README use the
@@ -296,7 +305,19 @@ var Keys = []Key{
 	{Name: "ip_anonymize", Default: "`off`", def: "off", Help: "`off` or `truncate` (IPv4 to /24, IPv6 to /48).", parse: (*parser).ipAnonymize},
 	{Name: "stats_interval", Default: "`60s`", def: "60s", Help: "How often a one-line summary is logged; `0` turns it off.", parse: (*parser).statsInterval},
 	{Name: "cloudwatch_price_per_gb", Default: "price of the region", Help: "USD per GB of CloudWatch Logs ingestion, used only for the cost line of the summary; `0` = the region's list price.", parse: (*parser).cloudWatchPrice},
+	{Name: "metrics", Default: "`off`", def: "off", Help: "`off` or `emf`: per-interval route metrics (requests, status classes, latency distributions, bytes) as CloudWatch Embedded Metric Format events; see Route metrics.", parse: (*parser).metrics},
+	{Name: "metrics_log_group_name", Default: "none", Help: "CloudWatch Logs group the EMF events go to; required with `metrics emf`. Takes the variables of `log_group_name`. Created with `auto_create_group`, `log_retention_days` and `log_group_class`.", parse: (*parser).metricsLogGroupName},
+	{Name: "metrics_namespace", Default: "`" + DefaultMetricsNamespace + "`", def: DefaultMetricsNamespace, Help: "CloudWatch namespace of the metrics: 1 to 255 letters, digits and `. - _ / # :` or spaces, not starting with `AWS/`.", parse: (*parser).metricsNamespace},
+	{Name: "metrics_dimensions", Default: "`cluster,family,authority`", def: "cluster,family,authority", Help: "Comma list of dimensions of every metric: " + orList(emf.DimNames[:]) + ". TCP metrics use only cluster and family.", parse: (*parser).metricsDimensions},
+	{Name: "metrics_resolution", Default: "`60s`", def: "60s", Help: "Interval of the metrics: `60s`, or `1s` for high-resolution metrics (60 times the events).", parse: (*parser).metricsResolution},
+	{Name: "metrics_max_routes", Default: "`100`", def: "100", Help: "Routes (and authorities) named per interval, 1 to 10000: the busiest keep their name, the rest are counted under `other`.", parse: (*parser).metricsMaxRoutes},
 }
+
+// DefaultMetricsNamespace is metrics_namespace's default.
+const DefaultMetricsNamespace = "ServiceConnect/AccessLogs"
+
+// MaxMetricsRoutes bounds metrics_max_routes (and with it the metrics' cost).
+const MaxMetricsRoutes = 10000
 
 // fluentBitKeys are handled by Fluent Bit's core for every output; they may
 // appear in the property list but are not ours to check.
@@ -759,16 +780,21 @@ func (p *parser) otherLogs(v string) error {
 
 // logGroupName accepts the record variables of s3_key_format ($CLUSTER, $TASK_ID, ...)
 // and checks the rest against CloudWatch's rules; values are made safe when expanded.
-func (p *parser) logGroupName(v string) error {
+func (p *parser) logGroupName(v string) (err error) {
+	p.c.LogGroup, err = p.groupName(v)
+	p.c.LogGroupName = v
+	return err
+}
+
+func (p *parser) groupName(v string) (*keyformat.Name, error) {
 	n, err := keyformat.CompileName(v)
 	if err != nil {
-		return p.invalid(v, err.Error())
+		return nil, p.invalid(v, err.Error())
 	}
 	if lit := n.Literal(); (lit == v && !reLogGroup.MatchString(v)) || !reLogGroupChars.MatchString(lit) {
-		return p.invalid(v, "use 1 to 512 letters, digits and . _ - / #, and the variables $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER")
+		return nil, p.invalid(v, "use 1 to 512 letters, digits and . _ - / #, and the variables $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER")
 	}
-	p.c.LogGroupName, p.c.LogGroup = v, n
-	return nil
+	return n, nil
 }
 
 func (p *parser) streamName(v string) (string, error) {
@@ -937,6 +963,53 @@ func (p *parser) cloudWatchPrice(v string) error {
 	return nil
 }
 
+func (p *parser) metrics(v string) error {
+	s, err := p.enum(v, []string{"off", "emf"})
+	p.c.Metrics = s == "emf"
+	return err
+}
+
+func (p *parser) metricsLogGroupName(v string) (err error) {
+	p.c.MetricsLogGroup, err = p.groupName(v)
+	p.c.MetricsLogGroupName = v
+	return err
+}
+
+var reNamespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#: ]{1,255}$`)
+
+func (p *parser) metricsNamespace(v string) error {
+	if !reNamespace.MatchString(v) || strings.HasPrefix(v, "AWS/") {
+		return p.invalid(v, "use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with AWS/")
+	}
+	p.c.MetricsNamespace = v
+	return nil
+}
+
+func (p *parser) metricsDimensions(v string) (err error) {
+	p.c.MetricsDimensions, err = p.list(v, nil, "", nil, func(name string) error {
+		return p.member(v, name, emf.DimNames[:], "a metrics dimension")
+	})
+	return err
+}
+
+func (p *parser) metricsResolution(v string) error {
+	d, ok := ParseDuration(v)
+	if !ok || (d != time.Second && d != time.Minute) {
+		return p.invalid(v, "use 60s (standard resolution) or 1s (high resolution)")
+	}
+	p.c.MetricsResolution = d
+	return nil
+}
+
+func (p *parser) metricsMaxRoutes(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxMetricsRoutes {
+		return p.invalid(v, "use a number of routes from 1 to 10000, such as 100")
+	}
+	p.c.MetricsMaxRoutes = n
+	return nil
+}
+
 // conflict reports a rule that spans keys; key is the one to change.
 func conflict(key, msg string) error {
 	return &Error{Key: key, err: ErrConflict, msg: msg}
@@ -995,8 +1068,20 @@ func (p *parser) crossCheck() error {
 		}
 	} else {
 		for _, k := range []string{"log_group_name", "log_stream_name", "log_stream_prefix", "auto_create_group", "log_retention_days", "log_group_class"} {
-			if p.set[k] {
+			// Group creation settings serve metrics_log_group_name too.
+			shared := c.Metrics && (k == "auto_create_group" || k == "log_retention_days" || k == "log_group_class")
+			if p.set[k] && !shared {
 				return conflict(k, k+" is set but other_logs is "+string(c.OtherLogs)+": set other_logs cloudwatch, or remove "+k)
+			}
+		}
+	}
+	if c.Metrics && c.MetricsLogGroupName == "" {
+		return &Error{Key: "metrics_log_group_name", err: ErrMissing, msg: "metrics emf needs metrics_log_group_name: set it, e.g. metrics_log_group_name /ecs/my-service/metrics"}
+	}
+	if !c.Metrics {
+		for _, k := range []string{"metrics_log_group_name", "metrics_namespace", "metrics_dimensions", "metrics_resolution", "metrics_max_routes"} {
+			if p.set[k] {
+				return conflict(k, k+" is set but metrics is off: set metrics emf, or remove "+k)
 			}
 		}
 	}

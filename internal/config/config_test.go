@@ -96,6 +96,12 @@ var fields = map[string]func(c *Config) any{
 	"ip_anonymize":            func(c *Config) any { return c.IPAnonymize },
 	"stats_interval":          func(c *Config) any { return c.StatsInterval },
 	"cloudwatch_price_per_gb": func(c *Config) any { return c.CloudWatchPricePerGB },
+	"metrics":                 func(c *Config) any { return c.Metrics },
+	"metrics_log_group_name":  func(c *Config) any { return c.MetricsLogGroupName },
+	"metrics_namespace":       func(c *Config) any { return c.MetricsNamespace },
+	"metrics_dimensions":      func(c *Config) any { return strings.Join(c.MetricsDimensions, ",") },
+	"metrics_resolution":      func(c *Config) any { return c.MetricsResolution },
+	"metrics_max_routes":      func(c *Config) any { return c.MetricsMaxRoutes },
 }
 
 const (
@@ -104,9 +110,10 @@ const (
 )
 
 var (
-	cw   = []string{"other_logs", "cloudwatch", "log_group_name", "/ecs/x"}
-	kms  = []string{"server_side_encryption", "aws:kms"}
-	role = []string{"role_arn", "arn:aws:iam::123456789012:role/w"}
+	cw    = []string{"other_logs", "cloudwatch", "log_group_name", "/ecs/x"}
+	kms   = []string{"server_side_encryption", "aws:kms"}
+	role  = []string{"role_arn", "arn:aws:iam::123456789012:role/w"}
+	emfOn = []string{"metrics", "emf", "metrics_log_group_name", "/ecs/x/metrics"}
 )
 
 // keyCase sets key to val (val "" = unset) along with `with`, and expects
@@ -344,6 +351,43 @@ var keyCases = []keyCase{
 	{key: "cloudwatch_price_per_gb", val: "-1", err: ErrInvalidValue},
 	{key: "cloudwatch_price_per_gb", val: "NaN", err: ErrInvalidValue},
 	{key: "cloudwatch_price_per_gb", val: "cheap", err: ErrInvalidValue},
+
+	{key: "metrics", val: "", want: false},
+	{key: "metrics", val: "EMF", with: []string{"metrics_log_group_name", "/m"}, want: true},
+	{key: "metrics", val: "emf", err: ErrMissing, blame: "metrics_log_group_name"},
+	{key: "metrics", val: "prometheus", err: ErrInvalidValue},
+
+	{key: "metrics_log_group_name", val: "/ecs/$CLUSTER/$FAMILY/metrics", with: []string{"metrics", "emf"}, want: "/ecs/$CLUSTER/$FAMILY/metrics"},
+	{key: "metrics_log_group_name", val: "bad group", with: []string{"metrics", "emf"}, err: ErrInvalidValue},
+	{key: "metrics_log_group_name", val: "/m", err: ErrConflict},
+
+	{key: "metrics_namespace", val: "", want: DefaultMetricsNamespace},
+	{key: "metrics_namespace", val: "Acme/Proxy", with: emfOn, want: "Acme/Proxy"},
+	{key: "metrics_namespace", val: "AWS/ECS", with: emfOn, err: ErrInvalidValue},
+	{key: "metrics_namespace", val: "a\"b", with: emfOn, err: ErrInvalidValue},
+	{key: "metrics_namespace", val: "Acme", err: ErrConflict},
+
+	{key: "metrics_dimensions", val: "", want: "cluster,family,authority"},
+	{key: "metrics_dimensions", val: "Route, status_class,route", with: emfOn, want: "route,status_class"},
+	{key: "metrics_dimensions", val: "path", with: emfOn, err: ErrInvalidValue},
+	{key: "metrics_dimensions", val: "route", err: ErrConflict},
+
+	{key: "metrics_resolution", val: "", want: time.Minute},
+	{key: "metrics_resolution", val: "1s", with: emfOn, want: time.Second},
+	{key: "metrics_resolution", val: "1m", with: emfOn, want: time.Minute},
+	{key: "metrics_resolution", val: "5s", with: emfOn, err: ErrInvalidValue},
+	{key: "metrics_resolution", val: "1s", err: ErrConflict},
+
+	{key: "metrics_max_routes", val: "", want: 100},
+	{key: "metrics_max_routes", val: "20", with: emfOn, want: 20},
+	{key: "metrics_max_routes", val: "0", with: emfOn, err: ErrInvalidValue},
+	{key: "metrics_max_routes", val: "100000", with: emfOn, err: ErrInvalidValue},
+	{key: "metrics_max_routes", val: "20", err: ErrConflict},
+
+	// Group creation settings serve the metrics group too.
+	{key: "auto_create_group", val: "true", with: emfOn, want: true},
+	{key: "log_retention_days", val: "14", with: emfOn, want: 14},
+	{key: "log_group_class", val: "INFREQUENT_ACCESS", with: emfOn, want: "INFREQUENT_ACCESS"},
 }
 
 func TestKeys(t *testing.T) {
@@ -468,6 +512,8 @@ func TestDefaultsParse(t *testing.T) {
 		LogGroupClass: "STANDARD", RedactQueryParams: DefaultRedactQueryParams,
 		RedactDetectors: DefaultRedactDetectors, RedactMode: RedactMask,
 		IPAnonymize: IPAnonymizeOff, StatsInterval: time.Minute,
+		MetricsNamespace: DefaultMetricsNamespace, MetricsDimensions: []string{"cluster", "family", "authority"},
+		MetricsResolution: time.Minute, MetricsMaxRoutes: 100,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)

@@ -7,7 +7,10 @@
 // price. They are estimates for a log line, not a bill.
 package cost
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Prices of one region.
 type Prices struct {
@@ -66,4 +69,46 @@ func (e Estimate) S3() float64 { return e.S3Storage + e.S3Puts }
 func (e Estimate) Text() string {
 	return fmt.Sprintf("cloudwatch_usd=%.6f s3_usd=%.6f (storage_month=%.6f puts=%.6f) saved_usd=%.6f",
 		e.CloudWatch, e.S3(), e.S3Storage, e.S3Puts, e.CloudWatch-e.S3())
+}
+
+// CustomMetricPerMonth is CloudWatch's list price of one custom metric (a metric
+// name with one set of dimension values) for a month, first 10,000 metrics.
+const CustomMetricPerMonth = 0.30
+
+// Month is the length of a month in AWS's pricing (730 hours).
+const Month = 730 * time.Hour
+
+// MetricsEstimate is a month of route metrics (metrics emf) against a month of
+// ingesting the access lines they summarise into CloudWatch Logs.
+type MetricsEstimate struct {
+	Metrics     int     // custom metrics (series × metric names) of one interval
+	MetricsUSD  float64 // Metrics at CustomMetricPerMonth
+	IngestUSD   float64 // ingesting the EMF events, at the rate seen so far
+	ReplacedUSD float64 // ingesting the access lines instead, at the rate seen so far
+}
+
+// Total is the metrics' monthly cost.
+func (e MetricsEstimate) Total() float64 { return e.MetricsUSD + e.IngestUSD }
+
+// ComputeMetrics extrapolates to a month what elapsed produced: metrics custom
+// metrics per interval, events EMF events of eventBytes, summarising lines access
+// lines of lineBytes. pricePerGB, when > 0, replaces the region's ingestion price.
+func ComputeMetrics(p Prices, pricePerGB float64, metrics int, events, eventBytes, lines, lineBytes int64, elapsed time.Duration) MetricsEstimate {
+	if pricePerGB <= 0 {
+		pricePerGB = p.CloudWatchIngestPerGB
+	}
+	e := MetricsEstimate{Metrics: metrics, MetricsUSD: float64(metrics) * CustomMetricPerMonth}
+	if elapsed < time.Second {
+		return e
+	}
+	perMonth := float64(Month) / float64(elapsed)
+	e.IngestUSD = float64(eventBytes+events*CloudWatchEventOverhead) * perMonth / gb * pricePerGB
+	e.ReplacedUSD = float64(lineBytes+lines*CloudWatchEventOverhead) * perMonth / gb * pricePerGB
+	return e
+}
+
+// Text renders the estimate for the stats line.
+func (e MetricsEstimate) Text() string {
+	return fmt.Sprintf("metrics_usd_month=%.2f (custom_metrics=%d at %.2f, emf_ingest=%.2f) replaces_cloudwatch_lines_usd_month=%.2f",
+		e.Total(), e.Metrics, e.MetricsUSD, e.IngestUSD, e.ReplacedUSD)
 }

@@ -3,6 +3,7 @@ package cost
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -43,5 +44,27 @@ func TestText(t *testing.T) {
 	want := "cloudwatch_usd=1.500000 s3_usd=0.030000 (storage_month=0.020000 puts=0.010000) saved_usd=1.470000"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// Ten routes with the default metric set at standard resolution: 90 custom metrics
+// are $27 a month; the events' ingestion is extrapolated from the rate seen.
+func TestComputeMetrics(t *testing.T) {
+	p, _ := For("us-east-1")
+	// One hour: 60 intervals × 10 events of 1,000 bytes, summarising 3.6 M lines of 180 bytes.
+	e := ComputeMetrics(p, 0, 90, 600, 600_000, 3_600_000, 648_000_000, time.Hour)
+	if e.MetricsUSD != 27 {
+		t.Errorf("90 metrics cost %v a month, want 27", e.MetricsUSD)
+	}
+	wantIngest := float64(600_000+600*CloudWatchEventOverhead) * 730 / (1 << 30) * 0.50
+	wantLines := float64(648_000_000+3_600_000*CloudWatchEventOverhead) * 730 / (1 << 30) * 0.50
+	if math.Abs(e.IngestUSD-wantIngest) > 1e-9 || math.Abs(e.ReplacedUSD-wantLines) > 1e-9 || e.Total() != e.MetricsUSD+e.IngestUSD {
+		t.Errorf("estimate %+v, want ingest %v, lines %v", e, wantIngest, wantLines)
+	}
+	if e.ReplacedUSD < 5*e.Total() {
+		t.Errorf("metrics ($%.2f) should cost a fifth or less of the lines ($%.2f)", e.Total(), e.ReplacedUSD)
+	}
+	if z := ComputeMetrics(p, 0, 5, 1, 100, 1, 100, 0); z.IngestUSD != 0 || z.MetricsUSD != 1.5 {
+		t.Errorf("no elapsed time: %+v", z)
 	}
 }

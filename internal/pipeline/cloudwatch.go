@@ -49,7 +49,7 @@ func cwOptions(cfg *config.Config, log *flblog.Logger) cwlogs.Options {
 
 // limitsOf gives CloudWatch batches their own limits; objects use the configuration's.
 func (p *Pipeline) limitsOf(m *batch.Meta) (int64, time.Duration) {
-	if m.Stream == streamCloudWatch {
+	if isCloudWatch(m.Stream) {
 		return cloudWatchMaxRaw, cloudWatchMaxAge
 	}
 	return p.cfg.TotalFileSize, p.cfg.UploadTimeout
@@ -69,9 +69,19 @@ func (p *Pipeline) cwNames(v *keyformat.Vars) (group, stream string) {
 	return group, cwlogs.StreamName(&o, string(v.Tag))
 }
 
-// cwMetaNames are cwNames for a batch, from its first record.
-func (p *Pipeline) cwMetaNames(m *batch.Meta) (group, stream string) {
-	return p.cwNames(&keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)})
+// cwDest is where a CloudWatch batch goes: the client, log group and stream of
+// its stream kind (other records or metrics), named from its first record.
+func (p *Pipeline) cwDest(m *batch.Meta) (c *cwlogs.Client, group, stream string) {
+	v := &keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
+	if m.Stream == streamMetrics {
+		if p.metrics == nil {
+			return nil, "", ""
+		}
+		group, stream = p.metrics.names(v)
+		return p.metrics.cw, group, stream
+	}
+	group, stream = p.cwNames(v)
+	return p.cw, group, stream
 }
 
 // compileStreamNames prepares log_stream_name / log_stream_prefix (validated by config).
@@ -86,7 +96,11 @@ func (p *Pipeline) compileStreamNames() (err error) {
 
 // sendCloudWatch delivers a sealed CloudWatch batch: its {t,m} lines, as both stores
 // keep them.
-func (p *Pipeline) sendCloudWatch(ctx context.Context, group, stream string, body []byte) error {
+func (p *Pipeline) sendCloudWatch(ctx context.Context, c *cwlogs.Client, group, stream string, body []byte) error {
+	if c == nil {
+		// Spooled by an earlier configuration that sent this stream to CloudWatch.
+		return errNoCloudWatch
+	}
 	events := make([]cwlogs.Event, 0, bytes.Count(body, []byte{'\n'}))
 	for len(body) > 0 {
 		line, rest, _ := bytes.Cut(body, []byte{'\n'})
@@ -98,5 +112,19 @@ func (p *Pipeline) sendCloudWatch(ctx context.Context, group, stream string, bod
 		}
 		events = append(events, cwlogs.Event{Time: time.UnixMilli(l.T), Message: []byte(l.M)})
 	}
-	return p.cw.PutTo(ctx, group, stream, events)
+	return c.PutTo(ctx, group, stream, events)
+}
+
+// errNoCloudWatch: a spooled CloudWatch batch whose kind the current configuration
+// no longer sends (other_logs or metrics changed). It stays in store_dir.
+var errNoCloudWatch = noCloudWatchError{}
+
+type noCloudWatchError struct{}
+
+func (noCloudWatchError) Error() string {
+	return "store_dir holds CloudWatch events from an earlier configuration that this one does not send"
+}
+
+func (noCloudWatchError) PermanentRemedy() (string, bool) {
+	return "turn other_logs cloudwatch or metrics emf back on to send them, or delete their files from store_dir", true
 }

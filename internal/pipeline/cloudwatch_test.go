@@ -19,7 +19,7 @@ import (
 )
 
 // cwEnv starts a loopback CloudWatch Logs server and points the SDK at it.
-func cwEnv(t *testing.T) *cwserver.Server {
+func cwEnv(t testing.TB) *cwserver.Server {
 	t.Helper()
 	srv := cwserver.New()
 	t.Cleanup(srv.Close)

@@ -40,7 +40,11 @@ const (
 	streamAccess     uint8 = 'a'
 	streamOther      uint8 = 'o'
 	streamCloudWatch uint8 = 'c' // other records bound for CloudWatch Logs
+	streamMetrics    uint8 = 'm' // EMF events of metrics emf, bound for CloudWatch Logs
 )
+
+// isCloudWatch reports whether batches of stream are sent with PutLogEvents.
+func isCloudWatch(stream uint8) bool { return stream == streamCloudWatch || stream == streamMetrics }
 
 // Options carry what is not configuration: identity, logging, and seams for tests.
 type Options struct {
@@ -70,6 +74,7 @@ type Pipeline struct {
 	cwOpt                 cwlogs.Options
 	cwStreamName          *keyformat.Name // log_stream_name, compiled
 	cwStreamPrefix        *keyformat.Name // log_stream_prefix, compiled
+	metrics               *metricsSink    // metrics emf; nil when off
 	pool                  *delivery.Pool
 	workers               sync.Pool
 	stats                 stats.Counters
@@ -116,6 +121,11 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		defer cancel()
 		if p.cw, err = cwlogs.New(ctx, p.cwOpt); err != nil {
 			return nil, fmt.Errorf("envoy_s3: %w", err)
+		}
+	}
+	if cfg.Metrics {
+		if p.metrics, err = newMetricsSink(p); err != nil {
+			return nil, err
 		}
 	}
 	put := opt.Putter
@@ -220,8 +230,8 @@ func (p *Pipeline) backpressure(full bool, held int64) {
 // objectKey renders the key of a batch from its first record; a CloudWatch batch is
 // named by its log stream.
 func (p *Pipeline) objectKey(m *batch.Meta) string {
-	if m.Stream == streamCloudWatch {
-		group, stream := p.cwMetaNames(m)
+	if isCloudWatch(m.Stream) {
+		_, group, stream := p.cwDest(m)
 		return "cloudwatch:" + group + ":" + stream
 	}
 	tmpl := p.access
@@ -263,11 +273,17 @@ func (p *Pipeline) tick() {
 	every := min(time.Second, max(p.cfg.UploadTimeout/4, 10*time.Millisecond))
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var statsC <-chan time.Time
+	var statsC, metricsC <-chan time.Time
 	if p.cfg.StatsInterval > 0 {
 		st := time.NewTicker(p.cfg.StatsInterval)
 		defer st.Stop()
 		statsC = st.C
+	}
+	if p.metrics != nil {
+		// An interval is sent within a quarter of its length (at most 1 s) of closing.
+		mt := time.NewTicker(min(time.Second, p.cfg.MetricsResolution/4))
+		defer mt.Stop()
+		metricsC = mt.C
 	}
 	for {
 		select {
@@ -277,6 +293,8 @@ func (p *Pipeline) tick() {
 			p.store.tick()
 		case <-statsC:
 			p.log.Infof("stats: %s", p.StatsLine())
+		case <-metricsC:
+			p.metrics.roll(p.now(), false)
 		}
 	}
 }
@@ -303,6 +321,9 @@ func (p *Pipeline) StatsLine() string {
 		extra = append(extra, fmt.Sprintf("cloudwatch_events=%d cloudwatch_empty_skipped=%d cloudwatch_truncated=%d cloudwatch_clamped=%d cloudwatch_rejected=%d",
 			c.Events, c.Empty, c.Truncated, c.Clamped, c.Rejected))
 	}
+	if p.metrics != nil {
+		extra = append(extra, p.metrics.text(p.cfg.Region, p.cfg.CloudWatchPricePerGB))
+	}
 	return s.Line(append(extra, est.Text(),
 		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))...)
 }
@@ -314,6 +335,9 @@ func (p *Pipeline) Close(ctx context.Context) {
 	}
 	close(p.stop)
 	p.ticker.Wait()
+	if p.metrics != nil {
+		p.metrics.roll(p.now(), true) // the open interval
+	}
 	p.store.sealAll()
 	left := p.pool.Close(ctx)
 	p.store.close()

@@ -145,11 +145,11 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 				}
 			},
 		}
-		if b.Meta.Stream == streamCloudWatch {
-			group, stream := s.p.cwMetaNames(batchMeta(&b.Meta))
+		if isCloudWatch(b.Meta.Stream) {
+			c, group, stream := s.p.cwDest(batchMeta(&b.Meta))
 			j.Prepare = func() ([]byte, error) { return s.raw(b) }
 			j.Send = func(ctx context.Context, body []byte) error {
-				return s.p.sendCloudWatch(ctx, group, stream, body)
+				return s.p.sendCloudWatch(ctx, c, group, stream, body)
 			}
 		}
 		s.p.submit(j)

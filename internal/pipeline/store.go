@@ -41,7 +41,7 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 		Now:         now,
 		LimitsOf:    p.limitsOf,
 		EncoderOf: func(m *batch.Meta) batch.FrameEncoder {
-			if m.Stream == streamCloudWatch {
+			if isCloudWatch(m.Stream) {
 				return plainFrames{}
 			}
 			return enc
@@ -84,9 +84,9 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
 	j := &delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }}
-	if s.Meta.Stream == streamCloudWatch {
-		group, stream := m.p.cwMetaNames(&s.Meta)
-		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, group, stream, b) }
+	if isCloudWatch(s.Meta.Stream) {
+		c, group, stream := m.p.cwDest(&s.Meta)
+		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, c, group, stream, b) }
 	}
 	m.p.submit(j)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/firelens"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -94,6 +95,15 @@ type worker struct {
 	touched []*part
 	f       fields
 	last    lastPart
+	// metrics emf: the source of the last records and the tag and metadata it was
+	// made from (copies, so it serves flush after flush), the request handed to the
+	// aggregator, and scratch.
+	msrc   *emf.Source
+	mtag   []byte
+	mmeta  [metaSource][]byte
+	mreq   emf.Request
+	msc    emf.Scratch
+	marena []byte
 }
 
 // lastPart remembers the previous record's partition: records of one chunk nearly
@@ -190,6 +200,9 @@ func (w *worker) record(p *Pipeline) {
 	}
 	w.line = append(w.line, '\n')
 	w.place(stream)
+	if access && p.metrics != nil {
+		w.observe()
+	}
 }
 
 // place appends w.line to the partition the record's key prefix names.
