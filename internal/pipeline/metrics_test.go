@@ -123,23 +123,7 @@ func BenchmarkFlushMetrics(b *testing.B) {
 				kv = map[string]string{"compression": "gzip", "metrics": "emf", "metrics_log_group_name": "/m",
 					"auto_create_group": "true", "metrics_dimensions": c.dims, "metrics_max_routes": "1000"}
 			}
-			p := newPipeline(b, kv, nopPut{})
-			lines := gen.New(42).Mixed(1000)
-			data := chunkOf(b, lines)
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			p.Flush(data, "tag") // warm: series exist
-			b.ResetTimer()
-			cpu0 := processCPU()
-			for i := 0; i < b.N; i++ {
-				p.Flush(data, "ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
-			}
-			cpu := processCPU() - cpu0
-			b.StopTimer()
-			records := float64(b.N * len(lines))
-			b.ReportMetric(float64(cpu.Nanoseconds())/records, "cpu-ns/record")
-			b.ReportMetric(float64(b.N*len(lines))/float64(b.N), "records/op")
-			p.Close(context.Background())
+			benchFlush(b, kv)
 		})
 	}
 }
