@@ -220,7 +220,8 @@ func isAWSKey(s []byte, st int) bool {
 }
 
 // scanBearer: the word "bearer" in any case, then one or more of ' ',
-// '\t', ':', then the token.
+// '\t', ':', then the token. A token of lower-case letters only is a word
+// of prose unless "bearer" starts a header value.
 func scanBearer(sc *Scratch, s []byte) {
 	forWord(s, "bearer", func(st int) int {
 		t := runOf(s, st+6, isSchemeSep)
@@ -236,9 +237,33 @@ func scanBearer(sc *Scratch, s []byte) {
 		if e == te+1 && e < len(s) && s[e] == '"' && isAuthParam(s[t:te]) {
 			return 0
 		}
+		if e == te && isWord(s[t:te]) && !headerStart(s, st) {
+			return 0 // prose: "the bearer of", "token_type=bearer in"
+		}
 		sc.add(t, e, RuleBearer)
 		return e
 	})
+}
+
+// isWord reports whether b is only lower-case letters, as words of prose
+// are and tokens rarely are.
+func isWord(b []byte) bool {
+	for _, c := range b {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// headerStart reports whether s[st:] starts a header value: at the start of
+// s, or after ':' (and spaces or a quote).
+func headerStart(s []byte, st int) bool {
+	p := st
+	for p > 0 && (s[p-1] == ' ' || s[p-1] == '\t' || s[p-1] == '"' || s[p-1] == '\'') {
+		p--
+	}
+	return p == 0 || s[p-1] == ':'
 }
 
 // forWord calls match with the start of every occurrence of the lowercase

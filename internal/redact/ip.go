@@ -92,9 +92,59 @@ func ipv4Region(sc *Scratch, s []byte, a, b int) {
 				continue
 			}
 		}
+		if versionContext(s, int(f[k]), end) {
+			continue
+		}
 		sc.add(int(f[k]), end, RuleIPv4)
 		k += 3
 	}
+}
+
+// versionWords, as the word before a dotted quad, make it a version.
+var versionWords = [...]string{"version", "ver", "release", "build", "rev", "revision", "firmware", "fw", "patch", "sdk", "update", "agent"}
+
+// versionContext reports whether the dotted quad s[st:end] is written as a
+// 4-part version: after "Product/" (Chrome/120.0.0.0), after a version word
+// (version 1.2.3.4, app_version=1.2.3.4; every part but the last below
+// 100, as versions have), or followed by a pre-release or
+// build suffix (1.2.3.4-beta, 1.2.3.4+b7).
+func versionContext(s []byte, st, end int) bool {
+	if st >= 2 && s[st-1] == '/' && isAlnum(s[st-2]) {
+		// A product token (Chrome/, grpc-go/) starts the value or follows
+		// a space; a path segment (/orders/) follows a '/'.
+		p := st - 2
+		for p > 0 && (isAlnum(s[p-1]) || s[p-1] == '-' || s[p-1] == '_' || s[p-1] == '.') {
+			p--
+		}
+		return p == 0 || s[p-1] != '/'
+	}
+	if end+1 < len(s) && (s[end] == '-' || s[end] == '+') && isLetter(s[end+1]) {
+		return true
+	}
+	// The word before, over at most two separators.
+	e := st
+	for e > 0 && st-e < 2 && !isAlnum(s[e-1]) {
+		e--
+	}
+	b := e
+	for b > 0 && e-b < 32 && isLetter(s[b-1]) {
+		b--
+	}
+	w := s[b:e]
+	// Versions after a word are small: every part but the last below 100.
+	for p, k := st, 0; k < 3; k++ {
+		d := bytes.IndexByte(s[p:end], '.')
+		if d > 2 {
+			return false
+		}
+		p += d + 1
+	}
+	for _, v := range versionWords {
+		if len(w) >= len(v) && foldEqual(w[len(w)-len(v):], v) {
+			return true
+		}
+	}
+	return false
 }
 
 // octet parses a decimal octet; leading zeros are accepted only if lenient.
@@ -230,8 +280,9 @@ func scanIPv6(sc *Scratch, s []byte) {
 	}
 }
 
-// ipv6Region judges the region s[a:b]. It must be word-bounded, and must not
-// start with a single ':' (host:port text, or the rest after a replacement).
+// ipv6Region judges the region s[a:b]. It must be word-bounded, must not
+// start with a single ':' (host:port text, or the rest after a replacement),
+// and must hold a decimal digit or four or more groups.
 // A final '.' or single ':' is punctuation unless '[' follows.
 func ipv6Region(sc *Scratch, s []byte, a, b int) {
 	if a > 0 && (isAlnum(s[a-1]) || s[a-1] == ']') || b < len(s) && isAlnum(s[b]) {
@@ -249,14 +300,16 @@ func ipv6Region(sc *Scratch, s []byte, a, b int) {
 			y--
 		}
 	}
-	digits := false
-	for _, c := range s[a:y] {
-		if isHex(c) {
-			digits = true
-			break
+	// Words of hex letters joined by colons (bad::add, cafe:face::bead) are
+	// code or prose: an address has a decimal digit or at least four groups.
+	digits, groups := false, 1
+	for i, c := range s[a:y] {
+		digits = digits || isDigit(c)
+		if c == ':' && i > 0 && s[a+i-1] != ':' {
+			groups++
 		}
 	}
-	if !digits {
+	if !digits && groups < 4 {
 		return
 	}
 	if _, ok := parseIPv6(s[a:y]); ok {

@@ -78,6 +78,7 @@ func cardNumber(rng *rand.Rand) string {
 	}
 	sep := []string{"", " ", "-"}[rng.IntN(3)]
 	if sep == "" {
+		// A run without separators is a card where a card word labels it.
 		return string(d)
 	}
 	var sizes []int
@@ -119,6 +120,9 @@ func secret(rng *rand.Rand, k int) planted {
 		return planted{randCase(rng, "bearer") + strings.Repeat(" ", 1+rng.IntN(2)) + tok, tok}
 	case 3:
 		c := cardNumber(rng)
+		if !strings.ContainsAny(c, " -") {
+			return planted{cardLabels[rng.IntN(len(cardLabels))] + c, c}
+		}
 		return planted{c, c}
 	case 4:
 		e := randFrom(rng, "abcdefghijklmnopqrstuvwxyz0123456789", 1+rng.IntN(10)) + randFrom(rng, "._+-", 1) +
@@ -163,6 +167,9 @@ func secret(rng *rand.Rand, k int) planted {
 		return planted{u, v}
 	}
 }
+
+// cardLabels put a card word before a card number without separators.
+var cardLabels = []string{"card ", "cc=", "card_number: ", `"cardNumber":"`, "/pay/", "Visa ", "PAN ", "credit card no. ", "amex:"}
 
 var wrappers = []string{"%s", "(%s)", `"%s"`, "'%s'", "<%s>", "[%s]", "%s,", "%s.", "%s;", "=%s", "key: %s", `{"v":"%s"}`}
 

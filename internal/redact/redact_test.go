@@ -215,7 +215,7 @@ func TestCountsAndActive(t *testing.T) {
 	}
 	r := mustNew(t, Config{QueryParams: DefaultQueryParams(), Detectors: allDetectors(), IPTruncate: true})
 	var sc Scratch
-	in := "/p?token=x&sig=y eyJhbGciOiJIUzI1NiJ9.e30.s AKIAIOSFODNN7EXAMPLE Bearer t 4111111111111111 a@b.io 10.0.0.1 2001:db8::1"
+	in := "/p?token=x&sig=y eyJhbGciOiJIUzI1NiJ9.e30.s AKIAIOSFODNN7EXAMPLE Bearer t0k card 4111111111111111 a@b.io 10.0.0.1 2001:db8::1"
 	r.String(&sc, nil, []byte(in))
 	r.Whole(&sc, nil, []byte("ua"))
 	r.IP(&sc, nil, []byte("10.0.0.1, 2001:db8::1"))

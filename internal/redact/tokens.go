@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/base64"
+	"unicode/utf8"
 )
 
 // Credentials with unmistakable shapes: vendor token prefixes, PEM private
@@ -327,7 +328,7 @@ func skipQuote(s []byte, p int) int {
 
 // credByte: bytes of credentials in a header value as logs carry it.
 func credByte(c byte) bool {
-	return c > ' ' && c < 0x7f && bytes.IndexByte([]byte("\"'\\,;&<>`"), c) < 0
+	return c > ' ' && c < 0x7f && bytes.IndexByte([]byte("\"'\\,;&<>`()[]{}"), c) < 0
 }
 
 // authCredentials adds the credentials of the Authorization value at v: the
@@ -335,9 +336,19 @@ func credByte(c byte) bool {
 // is replaced whole. It returns the end of what it replaced (0 if nothing).
 func authCredentials(sc *Scratch, s []byte, v int) int {
 	w := runOf(s, v, func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' })
+	if isNoValue(s[v:w]) {
+		return 0
+	}
 	if w > v && w < len(s) && isSchemeSep(s[w]) {
 		t := runOf(s, w, isSchemeSep)
-		if e := runOf(s, t, credByte); e > t {
+		if markerAt(s, t) {
+			return 0
+		}
+		e := authParams(s, t)
+		if e < 0 {
+			e = runOf(s, t, credByte)
+		}
+		if e > t {
 			if isMarker(s[t:e]) {
 				return 0
 			}
@@ -346,16 +357,60 @@ func authCredentials(sc *Scratch, s []byte, v int) int {
 		}
 	}
 	e := runOf(s, v, credByte)
-	if e > v && !isMarker(s[v:e]) {
+	if e > v && !markerAt(s, v) && !isNoValue(s[v:e]) {
 		sc.add(v, e, RuleAuthorization)
 		return e
 	}
 	return 0
 }
 
+// markerAt reports whether a replacement starts at s[p:].
+func markerAt(s []byte, p int) bool {
+	return bytes.HasPrefix(s[p:], []byte(Mask)) || p+hashLen <= len(s) && isMarker(s[p:p+hashLen])
+}
+
+// isNoValue reports whether a lone value says there is none.
+func isNoValue(v []byte) bool {
+	for _, w := range [...]string{"null", "none", "-", "undefined", "nil"} {
+		if foldEqual(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// authParams returns the end of the auth-param list at t (Digest
+// username="bob", realm="x", response="..."), or -1 when there is none.
+func authParams(s []byte, t int) int {
+	end := -1
+	for p := t; ; {
+		n := runOf(s, p, func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' })
+		if n == p || n >= len(s) || s[n] != '=' {
+			return end
+		}
+		p = n + 1
+		if p < len(s) && s[p] == '"' {
+			q := bytes.IndexByte(s[p+1:], '"')
+			if q < 0 {
+				return end
+			}
+			p += q + 2
+		} else {
+			p = runOf(s, p, credByte)
+		}
+		end = p
+		c := runOf(s, p, func(c byte) bool { return c == ',' || c == ' ' })
+		if c == p || bytes.IndexByte(s[p:c], ',') < 0 {
+			return end
+		}
+		p = c
+	}
+}
+
 func isStdB64(c byte) bool { return isAlnum(c) || c == '+' || c == '/' || c == '=' }
 
-// isBasicCreds reports whether b is base64 of printable "user:password".
+// isBasicCreds reports whether b is base64 of "user:password" in printable
+// UTF-8.
 func isBasicCreds(b []byte) bool {
 	if len(b) < 4 || len(b) > 684 || len(b)%4 != 0 {
 		return false
@@ -372,7 +427,7 @@ func isBasicCreds(b []byte) bool {
 		}
 		colon = colon || c == ':'
 	}
-	return colon
+	return colon && utf8.Valid(buf[:n])
 }
 
 // awsLabels are the normal forms (names.go) of labels naming an AWS secret
