@@ -204,7 +204,7 @@ func encode(rng *rand.Rand, p planted) (text, secret string) {
 }
 
 type rate struct {
-	c                  rateCorpus
+	c                   rateCorpus
 	found, pos, fp, neg int
 }
 
@@ -293,4 +293,3 @@ func TestDetectorRates(t *testing.T) {
 	}
 	t.Errorf("README.md's detector rates differ from this test's; run UPDATE_README=1 go test ./internal/redact -run TestDetectorRates")
 }
-
