@@ -30,16 +30,24 @@ type StringFilter func(dst, s []byte) []byte
 //     inside such a key stay unquoted ({{1: 2}: "v"} renders as
 //     {"{1:2}":"v"}), so the output grows linearly with the input.
 //   - duplicate map keys are kept, in order, as encoded.
+//   - with FilterKeys, str and bin map keys go through Filter too.
+//   - when SecretKey reports a str or bin map key secret, every string and
+//     number below it goes through Secret instead (a number as its JSON text,
+//     written as a string); true, false and null stay.
 type JSONEncoder struct {
-	Filter StringFilter
+	Filter     StringFilter
+	FilterKeys bool
+	SecretKey  func(key []byte) bool
+	Secret     StringFilter
 
 	filtered []byte // Filter output
 	keyText  []byte // JSON text of a non-string key
+	number   []byte // JSON text of a secret number
 }
 
 // AppendValue appends v as JSON to dst.
 func (e *JSONEncoder) AppendValue(dst []byte, v Value) []byte {
-	return e.value(dst, v.b, 0, e.Filter, false)
+	return e.value(dst, v.b, 0, e.Filter, false, false)
 }
 
 // AppendMap appends m as a JSON object to dst.
@@ -62,8 +70,17 @@ func (e *JSONEncoder) str(dst, s []byte, filter StringFilter) []byte {
 
 // value appends the JSON of the encoded value b. inKey is set while
 // rendering the text of a non-string map key (see key).
-func (e *JSONEncoder) value(dst, b []byte, depth int, filter StringFilter, inKey bool) []byte {
+func (e *JSONEncoder) value(dst, b []byte, depth int, filter StringFilter, inKey, secret bool) []byte {
 	v := Value{b: b}
+	if secret {
+		switch v.Kind() {
+		case KindInt, KindUint, KindFloat:
+			n := len(dst)
+			dst = e.value(dst, b, depth, nil, inKey, false)
+			e.number = append(e.number[:0], dst[n:]...)
+			return e.str(dst[:n], e.number, e.Secret)
+		}
+	}
 	switch v.Kind() {
 	case KindNil:
 		return append(dst, "null"...)
@@ -104,7 +121,7 @@ func (e *JSONEncoder) value(dst, b []byte, depth int, filter StringFilter, inKey
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = e.value(dst, it.v.b, depth+1, filter, inKey)
+			dst = e.value(dst, it.v.b, depth+1, filter, inKey, secret)
 		}
 		return append(dst, ']')
 	case KindMap:
@@ -120,14 +137,20 @@ func (e *JSONEncoder) value(dst, b []byte, depth int, filter StringFilter, inKey
 			}
 			dst = e.key(dst, it.k, depth, inKey)
 			dst = append(dst, ':')
-			dst = e.value(dst, it.v.b, depth+1, filter, inKey)
+			vfilter, vsecret := filter, secret
+			if !vsecret && !inKey && e.SecretKey != nil {
+				if kk := it.k.Kind(); (kk == KindStr || kk == KindBin) && e.SecretKey(it.k.Bytes()) {
+					vfilter, vsecret = e.Secret, true
+				}
+			}
+			dst = e.value(dst, it.v.b, depth+1, vfilter, inKey, vsecret)
 		}
 		return append(dst, '}')
 	}
 	return append(dst, "null"...)
 }
 
-// key appends a map key as a JSON string, unfiltered. A key that is not a
+// key appends a map key as a JSON string, filtered only with FilterKeys. A key that is not a
 // str or bin is rendered as JSON text and that text quoted. Inside such a
 // key (inKey), further non-string keys are left unquoted: quoting at every
 // level would double the escapes per level, and a few dozen nested keys
@@ -135,14 +158,17 @@ func (e *JSONEncoder) value(dst, b []byte, depth int, filter StringFilter, inKey
 func (e *JSONEncoder) key(dst []byte, k Value, depth int, inKey bool) []byte {
 	switch k.Kind() {
 	case KindStr, KindBin:
+		if e.FilterKeys && e.Filter != nil && !inKey {
+			return e.str(dst, k.Bytes(), e.Filter)
+		}
 		return jsonstr.Append(dst, k.Bytes())
 	}
 	if inKey {
-		return e.value(dst, k.b, depth+1, nil, true)
+		return e.value(dst, k.b, depth+1, nil, true, false)
 	}
 	// Render the key's text in place, move it aside, and quote it.
 	n := len(dst)
-	dst = e.value(dst, k.b, depth+1, nil, true)
+	dst = e.value(dst, k.b, depth+1, nil, true, false)
 	e.keyText = append(e.keyText[:0], dst[n:]...)
 	return jsonstr.Append(dst[:n], e.keyText)
 }

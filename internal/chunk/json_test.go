@@ -185,3 +185,22 @@ func TestJSONNestedKeysLinear(t *testing.T) {
 		t.Errorf("innermost key escaped other than twice: %.200s", got)
 	}
 }
+
+// TestJSONFilterKeysAndSecret: FilterKeys sends str keys through Filter; below a key
+// SecretKey accepts, every string and number goes through Secret (numbers as text,
+// written as strings), while true/false/null and the structure stay.
+func TestJSONFilterKeysAndSecret(t *testing.T) {
+	e := JSONEncoder{
+		Filter:     func(dst, s []byte) []byte { return append(dst, strings.ToUpper(string(s))...) },
+		FilterKeys: true,
+		SecretKey:  func(k []byte) bool { return string(k) == "password" },
+		Secret:     func(dst, s []byte) []byte { return append(append(dst, 'X'), s...) },
+	}
+	in := must(AppendAny(nil, []KV{{"user", "bob"}, {"password", "pw"}, {"n", 5},
+		{"password", []any{"a", int64(-7), 1.5, true, nil, []KV{{"k", "v"}}}}, {"m", []KV{{"password", uint64(9)}}}}))
+	got := e.AppendValue(nil, read(t, in))
+	want := `{"USER":"BOB","PASSWORD":"Xpw","N":5,"PASSWORD":["Xa","X-7","X1.5",true,null,{"K":"Xv"}],"M":{"PASSWORD":"X9"}}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -190,6 +190,7 @@ type Config struct {
 	RedactAllQueryParams bool
 	RedactFields         []string // SchemaFields names
 	RedactDetectors      []string // Detectors names
+	RedactJSONKeys       []string // key names whose values are replaced in JSON lines
 	RedactMode           RedactMode
 	RedactHashKey        []byte // secret; set only in hash mode
 	IPAnonymize          IPAnonymize
@@ -222,6 +223,9 @@ var (
 	Detectors = redact.DetectorNames()
 	// DefaultRedactDetectors are on unless redact_detectors says otherwise.
 	DefaultRedactDetectors = redact.DefaultDetectorNames()
+
+	// DefaultRedactJSONKeys are the built-in secret key names of redact_json_keys.
+	DefaultRedactJSONKeys = redact.DefaultJSONKeys()
 
 	// SchemaFields are the normalised field names (SPEC "What lands in S3"),
 	// the names redact_fields accepts.
@@ -300,6 +304,7 @@ var Keys = []Key{
 	{Name: "redact_query_params", Default: "built-in list", def: "default", Help: "Comma list of query, `;`parameter and `#`fragment names whose values are replaced, compared ignoring case, `-`, `_` and %-escapes; `*part*` matches names containing part; `*` for all, `none` to turn off, `default` for the built-in list: `" + strings.Join(DefaultRedactQueryParams, "`, `") + "`.", parse: (*parser).redactQueryParams},
 	{Name: "redact_fields", Default: "none", Help: "Comma list of normalised fields whose whole value is replaced, e.g. `forwarded_for,user_agent`.", parse: (*parser).redactFields},
 	{Name: "redact_detectors", Default: "`" + strings.Join(DefaultRedactDetectors, ",") + "`", def: "default", Help: "Comma list of detectors applied to every string written: " + orList(Detectors) + "; `default` for the default set, `none` to turn off.", parse: (*parser).redactDetectors},
+	{Name: "redact_json_keys", Default: "built-in list", def: "default", Help: "Comma list of key names whose values are replaced, at any depth, in JSON log lines that are not access logs (and in the extra keys of customised JSON access formats); names compare ignoring case, `-`, `_` and %-escapes, and `*part*` matches keys containing part (`*passw*` covers `db_password` and `dbPassword`); `none` to turn off, `default` for the built-in list: " + strings.Join(DefaultRedactJSONKeys, ", ") + ".", parse: (*parser).redactJSONKeys},
 	{Name: "redact_mode", Default: "`mask`", def: "mask", Help: "`mask` (replace with `[REDACTED]`) or `hash` (keyed HMAC-SHA256 pseudonym; needs `redact_hash_key`).", parse: (*parser).redactMode},
 	{Name: "redact_hash_key", Default: "none", Help: "Secret key (at least 16 bytes) for `redact_mode hash`; pass it with FireLens `secretOptions`. Never logged.", secret: true, parse: (*parser).redactHashKey},
 	{Name: "ip_anonymize", Default: "`off`", def: "off", Help: "`off` or `truncate` (IPv4 to /24, IPv6 to /48).", parse: (*parser).ipAnonymize},
@@ -917,6 +922,16 @@ func (p *parser) redactFields(v string) (err error) {
 func (p *parser) redactDetectors(v string) (err error) {
 	p.c.RedactDetectors, err = p.list(v, DefaultRedactDetectors, "", nil, func(name string) error {
 		return p.member(v, name, Detectors, "a detector")
+	})
+	return err
+}
+
+func (p *parser) redactJSONKeys(v string) (err error) {
+	p.c.RedactJSONKeys, err = p.list(v, DefaultRedactJSONKeys, "", nil, func(name string) error {
+		if _, err := redact.NewNames([]string{name}); err != nil || name == "*" {
+			return p.invalid(v, "use key names of at most 64 bytes without & = ? # or spaces, or *part* for names containing part")
+		}
+		return nil
 	})
 	return err
 }

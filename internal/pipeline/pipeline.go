@@ -68,6 +68,8 @@ type Pipeline struct {
 	codec                 compress.Codec
 	format                accesslog.Format
 	redactor              *redact.Redactor
+	jsonKeys              *redact.Names // redact_json_keys; nil when none
+	textRules             bool          // a rule could change a string: redactor or jsonKeys
 	fields                fieldRules
 	store                 store
 	cw                    *cwlogs.Client // other_logs cloudwatch
@@ -109,6 +111,12 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if p.redactor, err = redact.New(redactConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("envoy_s3: %w", err)
 	}
+	if len(cfg.RedactJSONKeys) > 0 {
+		if p.jsonKeys, err = redact.NewNames(cfg.RedactJSONKeys); err != nil {
+			return nil, fmt.Errorf("envoy_s3: redact_json_keys: %w", err)
+		}
+	}
+	p.textRules = p.redactor.Active() || !p.jsonKeys.Empty()
 	if p.fields, err = newFieldRules(cfg); err != nil {
 		return nil, err
 	}

@@ -22,13 +22,15 @@ type fieldRules struct {
 }
 
 // requestFields carry what a client sent (or addresses), so secrets can hide there.
-// The others are written by Envoy or FireLens themselves (timestamps, status codes,
-// flags, stream ids, termination details, ECS metadata): running detectors over them
-// only finds false positives, such as a 19-digit stream id that passes Luhn.
+// connection_termination_details is written by Envoy but quotes what filters saw of
+// the connection, client data included. The others are written by Envoy or FireLens
+// themselves (timestamps, status codes, flags, stream ids, ECS metadata): running
+// detectors over them only finds false positives, such as a 19-digit stream id that
+// passes Luhn.
 var requestFields = []accesslog.FieldID{
 	accesslog.Method, accesslog.Path, accesslog.Protocol, accesslog.ForwardedFor,
 	accesslog.UserAgent, accesslog.RequestID, accesslog.Authority, accesslog.UpstreamHost,
-	accesslog.DownstreamRemoteAddress,
+	accesslog.DownstreamRemoteAddress, accesslog.ConnectionTerminationDetails,
 }
 
 func newFieldRules(cfg *config.Config) (fieldRules, error) {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
@@ -84,9 +85,10 @@ type worker struct {
 	json    chunk.JSONEncoder // redacting
 	plain   chunk.JSONEncoder // verbatim, for the parser
 	sc      redact.Scratch
+	num     []byte // an integer's digits
 	arena   []byte
 	spans   [accesslog.NumFields][2]int
-	xspans  [][3]int // extra field, start, end in arena
+	xspans  []xspan // rewritten extra keys and values in arena
 	line    []byte
 	rec     []byte
 	pkey    []byte
@@ -120,10 +122,32 @@ type lastPart struct {
 func (p *Pipeline) newWorker() *worker {
 	w := &worker{p: p, parts: make(map[string]*part)}
 	w.parser.Format = p.format
-	if p.redactor.Active() {
-		w.json.Filter = func(dst, s []byte) []byte { return p.redactor.String(&w.sc, dst, s) }
+	if p.textRules {
+		// Other records: every string, keys included, and JSON text inside strings
+		// (an app's JSON log line) value by value.
+		w.json.Filter = w.redactText
+		w.json.FilterKeys = true
+	}
+	if !p.jsonKeys.Empty() {
+		// A record parsed upstream: its own secret-named keys.
+		w.json.SecretKey = p.jsonKeys.Match
+		w.json.Secret = func(dst, s []byte) []byte { return p.redactor.Whole(&w.sc, dst, s) }
 	}
 	return w
+}
+
+// redactText redacts a string value: JSON text (an object or array, such as an app's
+// JSON log line) value by value with the secret-named keys, anything else as text.
+func (w *worker) redactText(dst, s []byte) []byte {
+	p := w.p
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	if i < len(s) && (s[i] == '{' || s[i] == '[') {
+		return p.redactor.JSON(&w.sc, dst, s, p.jsonKeys)
+	}
+	return p.redactor.String(&w.sc, dst, s)
 }
 
 // begin resets per-flush state; partitions not used by the last flush are forgotten
@@ -170,7 +194,7 @@ func (w *worker) record(p *Pipeline) {
 	switch {
 	case access && p.cfg.OutputFormat == config.OutputRaw:
 		p.stats.Access.Add(1)
-		w.line = p.redactor.String(&w.sc, w.line, raw)
+		w.line = w.redactText(w.line, raw)
 	case access:
 		p.stats.Access.Add(1)
 		w.metaFields()
@@ -188,8 +212,8 @@ func (w *worker) record(p *Pipeline) {
 			w.rec = w.plain.AppendMap(w.rec[:0], rec)
 			msg = w.rec
 		}
-		if p.redactor.Active() {
-			w.arena = p.redactor.String(&w.sc, w.arena[:0], msg)
+		if p.textRules {
+			w.arena = w.redactText(w.arena[:0], msg)
 			msg = w.arena
 		}
 		w.line = appendCloudWatchLine(w.line, w.ev.Time, msg)
@@ -304,7 +328,7 @@ const (
 // are pointed at only after the last append, since appends may move the arena.
 func (w *worker) redactEntry() {
 	p := w.p
-	if !p.fields.any && !p.redactor.Active() {
+	if !p.fields.any && !p.textRules {
 		return
 	}
 	w.arena = w.arena[:0]
@@ -330,23 +354,83 @@ func (w *worker) redactEntry() {
 		}
 		w.spans[id] = [2]int{start, len(w.arena)}
 	}
-	// Keys of a customised format are client data too: detectors apply.
-	w.xspans = w.xspans[:0]
-	for i := range e.Extra {
-		if x := &e.Extra[i]; x.Val.Kind == accesslog.String && p.redactor.Active() {
-			start := len(w.arena)
-			w.arena = p.redactor.String(&w.sc, w.arena, x.Val.Str)
-			w.xspans = append(w.xspans, [3]int{i, start, len(w.arena)})
-		}
-	}
+	w.redactExtras()
 	for id := range w.spans {
 		if s := w.spans[id]; s[0] >= 0 {
 			e.Fields[id].Str = w.arena[s[0]:s[1]]
 		}
 	}
 	for _, x := range w.xspans {
-		e.Extra[x[0]].Val.Str = w.arena[x[1]:x[2]]
+		switch xs := &e.Extra[x.i]; {
+		case x.key:
+			xs.Key = w.arena[x.start:x.end]
+		case x.raw:
+			xs.RawJSON, xs.Val = w.arena[x.start:x.end], accesslog.Field{}
+		default:
+			xs.Val = accesslog.Field{Kind: accesslog.String, Str: w.arena[x.start:x.end]}
+		}
 	}
+}
+
+// redactExtras rewrites the keys of a customised format that the schema lacks: they
+// are client data, so every string in them, keys included and at any depth, and every
+// integer (a card number sent as a number) goes through the rules, and the values of
+// secret-named keys are replaced. Only what changed gets a span in the arena.
+func (w *worker) redactExtras() {
+	p, e := w.p, &w.entry
+	w.xspans = w.xspans[:0]
+	if len(e.Extra) == 0 || !p.textRules {
+		return
+	}
+	// keep records the arena from start as x's new key or value when it differs
+	// from orig, and forgets it otherwise.
+	keep := func(start int, orig []byte, x xspan) {
+		if bytes.Equal(w.arena[start:], orig) {
+			w.arena = w.arena[:start]
+			return
+		}
+		x.start, x.end = start, len(w.arena)
+		w.xspans = append(w.xspans, x)
+	}
+	for i := range e.Extra {
+		x := &e.Extra[i]
+		secret := p.jsonKeys.Match(x.Key)
+		start := len(w.arena)
+		w.arena = p.redactor.String(&w.sc, w.arena, x.Key)
+		keep(start, x.Key, xspan{i: i, key: true})
+		start = len(w.arena)
+		switch {
+		case len(x.RawJSON) > 0 && secret:
+			w.arena = append(p.redactor.Whole(&w.sc, append(w.arena, '"'), x.RawJSON), '"')
+			keep(start, x.RawJSON, xspan{i: i, raw: true})
+		case len(x.RawJSON) > 0:
+			w.arena = p.redactor.JSON(&w.sc, w.arena, x.RawJSON, p.jsonKeys)
+			keep(start, x.RawJSON, xspan{i: i, raw: true})
+		case x.Val.Kind == accesslog.String && secret:
+			w.arena = p.redactor.Whole(&w.sc, w.arena, x.Val.Str)
+			keep(start, x.Val.Str, xspan{i: i})
+		case x.Val.Kind == accesslog.String:
+			w.arena = p.redactor.String(&w.sc, w.arena, x.Val.Str)
+			keep(start, x.Val.Str, xspan{i: i})
+		case x.Val.Kind == accesslog.Int:
+			// A number: checked as JSON (a card number sent as a number), and
+			// written as the replacement string when it matches.
+			w.num = strconv.AppendInt(w.num[:0], x.Val.Int, 10)
+			if secret {
+				w.arena = append(p.redactor.Whole(&w.sc, append(w.arena, '"'), w.num), '"')
+			} else {
+				w.arena = p.redactor.JSON(&w.sc, w.arena, w.num, nil)
+			}
+			keep(start, w.num, xspan{i: i, raw: true})
+		}
+	}
+}
+
+// xspan locates a rewritten part of extra key i in the arena: its key, its RawJSON,
+// or its value (which becomes a string).
+type xspan struct {
+	i, start, end int
+	key, raw      bool
 }
 
 // setString stores b in *s, allocating only when the value changed.

@@ -1,5 +1,7 @@
 package redact
 
+import "bytes"
+
 // JSON values.
 //
 // JSON redacts a JSON text (an object, array, string, number or literal)
@@ -135,11 +137,21 @@ func (j *jsonRun) object(dst []byte, depth int) ([]byte, bool) {
 		}
 		j.p++
 		dst = j.ws(append(dst, ':'))
-		if !j.dry && j.keys != nil && j.keys.Match(key) {
+		if !j.dry && j.keys != nil && j.keys.Match(j.keyName(key)) {
 			return j.whole(dst, depth)
 		}
 		return j.value(dst, key, depth+1)
 	})
+}
+
+// keyName returns a member name with its JSON escapes decoded, so an escaped
+// name ("pass\u0077ord") is judged as the name it is.
+func (j *jsonRun) keyName(key []byte) []byte {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return key
+	}
+	j.sc.ctx, _ = decodeOnce(j.sc.ctx[:0], nil, key, false)
+	return j.sc.ctx
 }
 
 func (j *jsonRun) array(dst []byte, depth int) ([]byte, bool) {
@@ -211,6 +223,10 @@ func (j *jsonRun) number(dst, key, n []byte) []byte {
 	for _, c := range n {
 		if isDigit(c) {
 			digits++
+		} else if c != '-' {
+			// A fraction or exponent is a measurement, not an identifier: a
+			// card detector would find Luhn-valid runs among its digits.
+			return append(dst, n...)
 		}
 	}
 	if digits < minCard || !j.r.textActive {
