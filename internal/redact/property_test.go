@@ -180,6 +180,9 @@ func benignLine(rng *rand.Rand) []string {
 		switch rng.IntN(4) {
 		case 0: // a UUID or a hex id, with a letter first so no digit run forms
 			toks[i] = randFrom(rng, "abcdef", 1) + randFrom(rng, "0123456789abcdef", 7+rng.IntN(24))
+		case 1: // a look-alike of one detector's class
+			c := rateCorpora[rng.IntN(len(rateCorpora))]
+			toks[i] = c.neg(rng)
 		default:
 			toks[i] = benign[rng.IntN(len(benign))]
 		}
@@ -211,7 +214,19 @@ func TestPlantedSecrets(t *testing.T) {
 
 			var secrets []string
 			for range 1 + rng.IntN(4) {
-				p := secret(rng, rng.IntN(8))
+				// The classes of secret(), then those of the credential
+				// detectors, as written or in an encoding.
+				var p planted
+				if k := rng.IntN(8 + len(rateCorpora)); k < 8 {
+					p = secret(rng, k)
+				} else if c := rateCorpora[k-8]; c.pos != nil {
+					p = c.pos(rng)
+				} else {
+					p = secret(rng, 3)
+				}
+				if rng.IntN(3) == 0 {
+					p.text, p.secret = encode(rng, p)
+				}
 				text := fmt.Sprintf(wrappers[rng.IntN(len(wrappers))], p.text)
 				at := rng.IntN(len(toks) + 1)
 				toks = append(toks[:at], append([]string{text}, toks[at:]...)...)

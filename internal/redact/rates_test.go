@@ -71,7 +71,7 @@ var rateCorpora = []rateCorpus{
 	{"bearer", Bearer, func(rng *rand.Rand) planted { return secret(rng, 2) },
 		func(rng *rand.Rand) string {
 			return pick(rng, "bearer-token", `WWW-Authenticate: Bearer realm="api", error="invalid_token"`, "unbearer "+randFrom(rng, alnum, 10),
-				"token_type=bearer", "Bearer;", "the bearer of bad news")
+				`"token_type":"Bearer",`, "Bearer;", "the bearer of bad news")
 		}, "challenges, words"},
 	{"credit_card", CreditCard, func(rng *rand.Rand) planted { return secret(rng, 3) },
 		func(rng *rand.Rand) string { return idContext(rng, randID(rng, 16)) }, "random 16-digit ids"},
@@ -142,8 +142,9 @@ var rateCorpora = []rateCorpus{
 		pw := randFrom(rng, alnum+"!$*", 8+rng.IntN(12))
 		return planted{pick(rng, "postgres", "https", "redis", "amqp") + "://" + randFrom(rng, letters, 5) + ":" + pw + "@" + randFrom(rng, letters, 6) + ".internal:5432/db", pw}
 	}, func(rng *rand.Rand) string {
-		return pick(rng, "https://"+randFrom(rng, letters, 5)+"@example.com/x", "mailto:"+randFrom(rng, letters, 5)+"@example.com",
-			randFrom(rng, letters, 6)+".local:8080", "tcp://10.0.0.1:80", "sip:"+randFrom(rng, letters, 5)+"@example.com")
+		// Hosts without a TLD, so the e-mail detector has nothing to find either.
+		return pick(rng, "ssh://"+randFrom(rng, letters, 5)+"@"+randFrom(rng, letters, 6)+"/x", "mailto:"+randFrom(rng, letters, 5)+"@intranet",
+			randFrom(rng, letters, 6)+":8080", "tcp://backend:80", "sip:"+randFrom(rng, letters, 5)+"@pbx", randFrom(rng, letters, 5)+"@"+randFrom(rng, letters, 5))
 	}, "user without password, mailto:, host:port"},
 	{"authorization", Authorization, func(rng *rand.Rand) planted {
 		cred := randFrom(rng, alnum, 12+rng.IntN(30))
@@ -160,7 +161,7 @@ var rateCorpora = []rateCorpus{
 		v := randFrom(rng, b64std, 100+rng.IntN(200))
 		return planted{pick(rng, "aws_session_token=", `"SessionToken": "`, "AWS_SESSION_TOKEN=", "X-Amz-Security-Token: ") + v, v}
 	}, func(rng *rand.Rand) string {
-		return pick(rng, "commit="+randFrom(rng, alnum, 40), "aws_secret_access_key=short", "session_token_ttl=3600", "sha1: "+randFrom(rng, hexLow, 40))
+		return pick(rng, "commit="+randFrom(rng, alnum, 40), "aws_secret_access_key: short", "session_token_ttl: 3600", "sha1: "+randFrom(rng, hexLow, 40))
 	}, "other labels, short values"},
 }
 

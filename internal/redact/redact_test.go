@@ -331,6 +331,10 @@ func TestZeroAllocs(t *testing.T) {
 			[]byte("/api/v1/users/12345?page=2&sort=asc"),
 			[]byte("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109"),
 			[]byte("/p?token=abc&x=1 Bearer t0k AKIAIOSFODNN7EXAMPLE 4111111111111111 a@b.io 10.0.0.1 ::1 eyJhbGciOiJIUzI1NiJ9.e30.s"),
+			// Escapes and the credential detectors: still nothing allocated once sc has grown.
+			[]byte(`/cb?next=%2Fp%3Ftoken%3Dabc%26x%3D1&u=%2574oken%253Dx {"log":"a\u0026token=x\/y"} &amp;sid=1 ;jsessionid=2 #access_token=3`),
+			[]byte(`ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8 glpat-xYz12AbCdEfGhIjKlMn0 xoxb-123456789012-abcdefghij sk_live_4eC39HqLyjWDarjtT1zdp7dc AIzaSyD-1234567890abcdefghijklmnopqrstu`),
+			[]byte(`{"authorization":"Basic dXNlcjpwYXNz","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"} postgres://a:pw@db/x -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----`),
 		}
 		ips := []byte("10.0.0.1, [2001:db8::1]:443")
 		run := func() {
