@@ -229,7 +229,7 @@ func TestDetectorsSkipEnvoyGeneratedFields(t *testing.T) {
 	put := &memPut{}
 	p := newPipeline(t, map[string]string{"compression": "none", "other_logs": "drop"}, put)
 	const card = "4111111111111111"
-	line := `[2026-11-24T10:00:00.000Z] "POST /pay?card=` + card + ` HTTP/2" 200 0 11 1 1 "-" "agent ` + card + `" "req" "backend" "10.0.0.1:80" "4111111111111111110"`
+	line := `[2026-11-24T10:00:00.000Z] "POST /pay?card=` + card + ` HTTP/2" 200 0 11 1 1 "-" "agent card ` + card + `" "req" "backend" "10.0.0.1:80" "4111111111111111110"`
 	data, err := chunkgen.Chunk(chunk.Encoder{}, chunkgen.DefaultTask(), []gen.Labeled{{Line: []byte(line), IsAccess: true}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestDetectorsSkipEnvoyGeneratedFields(t *testing.T) {
 		t.Fatalf("want one object, got %d", len(put.objs))
 	}
 	for _, body := range put.objs {
-		for _, want := range []string{`"stream_id":"4111111111111111110"`, `"path":"/pay?card=[REDACTED]"`, `"user_agent":"agent [REDACTED]"`} {
+		for _, want := range []string{`"stream_id":"4111111111111111110"`, `"path":"/pay?card=[REDACTED]"`, `"user_agent":"agent card [REDACTED]"`} {
 			if !bytes.Contains(body, []byte(want)) {
 				t.Errorf("object lacks %s:\n%s", want, body)
 			}

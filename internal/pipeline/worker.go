@@ -404,13 +404,13 @@ func (w *worker) redactExtras() {
 			w.arena = append(p.redactor.Whole(&w.sc, append(w.arena, '"'), x.RawJSON), '"')
 			keep(start, x.RawJSON, xspan{i: i, raw: true})
 		case len(x.RawJSON) > 0:
-			w.arena = p.redactor.JSON(&w.sc, w.arena, x.RawJSON, p.jsonKeys)
+			w.arena = p.redactor.JSONValue(&w.sc, w.arena, x.Key, x.RawJSON, p.jsonKeys)
 			keep(start, x.RawJSON, xspan{i: i, raw: true})
 		case x.Val.Kind == accesslog.String && secret:
 			w.arena = p.redactor.Whole(&w.sc, w.arena, x.Val.Str)
 			keep(start, x.Val.Str, xspan{i: i})
 		case x.Val.Kind == accesslog.String:
-			w.arena = p.redactor.String(&w.sc, w.arena, x.Val.Str)
+			w.arena = p.redactor.Value(&w.sc, w.arena, x.Key, x.Val.Str)
 			keep(start, x.Val.Str, xspan{i: i})
 		case x.Val.Kind == accesslog.Int:
 			// A number: checked as JSON (a card number sent as a number), and
@@ -419,7 +419,7 @@ func (w *worker) redactExtras() {
 			if secret {
 				w.arena = append(p.redactor.Whole(&w.sc, append(w.arena, '"'), w.num), '"')
 			} else {
-				w.arena = p.redactor.JSON(&w.sc, w.arena, w.num, nil)
+				w.arena = p.redactor.JSONValue(&w.sc, w.arena, x.Key, w.num, nil)
 			}
 			keep(start, w.num, xspan{i: i, raw: true})
 		}

@@ -103,7 +103,7 @@ func cardRegion(sc *Scratch, s []byte, a, b int) {
 				best = j
 			}
 		}
-		if best >= 0 && (best > i || cardLabelled(s, st)) {
+		if best >= 0 && (best > i || sc.cardKey || cardLabelled(s, st)) {
 			sc.add(st, int(g[best].end), RuleCreditCard)
 			i = best + 1
 			continue
@@ -189,7 +189,7 @@ func cardLabelled(s []byte, st int) bool {
 			e--
 		}
 		b := e
-		for b > 0 && isLetter(s[b-1]) && !(isUpper(s[b]) && !isUpper(s[b-1]) && b < e) {
+		for b > 0 && isLetter(s[b-1]) && !(b < e && isUpper(s[b]) && !isUpper(s[b-1])) {
 			b--
 		}
 		if b == e {

@@ -23,9 +23,31 @@ const maxJSONDepth = 64
 // JSON appends the redaction of the JSON text v to dst (see above); keys
 // may be nil. It allocates nothing once sc has grown. dst must not overlap v.
 func (r *Redactor) JSON(sc *Scratch, dst, v []byte, keys *Names) []byte {
+	return r.JSONValue(sc, dst, nil, v, keys)
+}
+
+// Value redacts the string s that is the value of key (a JSON member, an
+// extra field) like String, with key as context: a card number without
+// separators under a key that names a card ("cc", "card_number") is found
+// without a card word in s.
+func (r *Redactor) Value(sc *Scratch, dst, key, s []byte) []byte {
+	sc.cardKey = cardKey(key)
+	dst = r.String(sc, dst, s)
+	sc.cardKey = false
+	return dst
+}
+
+// cardKey reports whether a key names a card.
+func cardKey(key []byte) bool { return len(key) > 0 && cardLabelled(key, len(key)) }
+
+// JSONValue is JSON for the value v of the member (or extra field) named
+// key: key is the context of v's numbers and strings, so a card number
+// under a key that names a card ("card_number": 4111111111111111) is found.
+// It does not judge key itself against keys; the caller does.
+func (r *Redactor) JSONValue(sc *Scratch, dst, key, v []byte, keys *Names) []byte {
 	start := len(dst)
 	j := jsonRun{r: r, sc: sc, keys: keys, s: v}
-	out, ok := j.value(j.ws(dst), nil, 0)
+	out, ok := j.value(j.ws(dst), key, 0)
 	if ok {
 		if out = j.ws(out); j.p == len(v) {
 			return out
@@ -77,7 +99,7 @@ func (j *jsonRun) value(dst, key []byte, depth int) ([]byte, bool) {
 			return append(dst, j.s[a-1:b+1]...), true
 		}
 		dst = append(dst, '"')
-		dst = j.r.String(j.sc, dst, j.s[a:b])
+		dst = j.r.Value(j.sc, dst, key, j.s[a:b])
 		return append(dst, '"'), true
 	case c == '-' || isDigit(c):
 		a := j.p
@@ -233,17 +255,14 @@ func (j *jsonRun) number(dst, key, n []byte) []byte {
 		return append(dst, n...)
 	}
 	sc := j.sc
-	sc.ctx = append(append(append(sc.ctx[:0], key...), ' '), n...)
-	off := len(sc.ctx) - len(n)
-	if j.r.find(sc, sc.ctx, false) {
-		for _, sp := range sc.spans {
-			if int(sp.end) > off {
-				j.r.counts[sp.rule].Add(1)
-				dst = append(dst, '"')
-				dst = j.r.replace(sc, dst, n)
-				return append(dst, '"')
-			}
-		}
+	sc.cardKey = cardKey(key)
+	found := j.r.find(sc, n, false)
+	sc.cardKey = false
+	if found {
+		j.r.counts[sc.spans[0].rule].Add(1)
+		dst = append(dst, '"')
+		dst = j.r.replace(sc, dst, n)
+		return append(dst, '"')
 	}
 	return append(dst, n...)
 }

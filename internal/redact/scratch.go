@@ -13,18 +13,19 @@ import (
 // use; keep one per goroutine (it is not safe for concurrent use) and reuse it
 // so steady-state redaction allocates nothing.
 type Scratch struct {
-	spans  []span
-	groups []cardGroup
-	fields []int32
-	a, b   []byte // outputs of successive passes
-	dec    []byte // decoded secret, input of the pseudonym
-	dec2   []byte
-	lv     [2][]byte  // decodings of a value (decode.go)
-	lo     [2][]int32 // their offsets in the value
-	ctx    []byte     // a JSON number with its key (json.go)
-	mac    hash.Hash
-	macFor *Redactor // the Redactor whose key mac holds
-	sum    [sha256.Size]byte
+	spans   []span
+	groups  []cardGroup
+	fields  []int32
+	a, b    []byte // outputs of successive passes
+	dec     []byte // decoded secret, input of the pseudonym
+	dec2    []byte
+	lv      [2][]byte  // decodings of a value (decode.go)
+	lo      [2][]int32 // their offsets in the value
+	ctx     []byte     // a JSON member name, decoded (json.go)
+	cardKey bool       // the value redacted belongs to a key that names a card
+	mac     hash.Hash
+	macFor  *Redactor // the Redactor whose key mac holds
+	sum     [sha256.Size]byte
 }
 
 // span is a byte range [start, end) of a value that a rule matched.
