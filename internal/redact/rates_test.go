@@ -245,13 +245,13 @@ func measureRates(t *testing.T) []rate {
 
 func ratesTable(rs []rate) string {
 	var b strings.Builder
-	b.WriteString("| detector | recall | positives | false positives | negatives |\n|---|---|---|---|---|\n")
+	b.WriteString("| detector | recall (positives planted in every encoding) | false positives | negatives |\n|---|---|---|---|\n")
 	for _, r := range rs {
 		rec := "–"
 		if r.pos > 0 {
 			rec = fmt.Sprintf("%.1f%% of %d", 100*float64(r.found)/float64(r.pos), r.pos)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | planted in every encoding | %.2f%% of %d | %s |\n", r.c.name, rec, 100*float64(r.fp)/float64(r.neg), r.neg, r.c.desc)
+		fmt.Fprintf(&b, "| `%s` | %s | %.2f%% of %d | %s |\n", r.c.name, rec, 100*float64(r.fp)/float64(r.neg), r.neg, r.c.desc)
 	}
 	return b.String()
 }
