@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -119,7 +121,7 @@ func TestDecodeTimestamps(t *testing.T) {
 	const (
 		ok = iota
 		group
-		bad
+		badTime // kept, with TimeInvalid
 	)
 	u64 := func(tag byte, v uint64, n int) []byte {
 		b := binary.BigEndian.AppendUint64(nil, v)
@@ -136,7 +138,7 @@ func TestDecodeTimestamps(t *testing.T) {
 		{"uint16", u64(0xcd, 60000, 2), ok, time.Unix(60000, 0)},
 		{"uint32", u64(0xce, 1762846846, 4), ok, time.Unix(1762846846, 0)},
 		{"uint64", u64(0xcf, 1762846846, 8), ok, time.Unix(1762846846, 0)},
-		{"uint64 beyond int64", u64(0xcf, math.MaxUint64, 8), bad, time.Time{}},
+		{"uint64 beyond int64", u64(0xcf, math.MaxUint64, 8), badTime, time.Time{}},
 		{"int8 positive", u64(0xd0, 100, 1), ok, time.Unix(100, 0)},
 		{"int16 positive", u64(0xd1, 30000, 2), ok, time.Unix(30000, 0)},
 		{"int32 positive", u64(0xd2, 1762846846, 4), ok, time.Unix(1762846846, 0)},
@@ -144,36 +146,45 @@ func TestDecodeTimestamps(t *testing.T) {
 		{"negfixint -1 group start", hexTS(0xff), group, time.Time{}},
 		{"int8 -2 group end", hexTS(0xd0, 0xfe), group, time.Time{}},
 		{"int64 -1 group start", u64(0xd3, math.MaxUint64, 8), group, time.Time{}},
-		{"negfixint -3", hexTS(0xfd), bad, time.Time{}},
-		{"int32 -100", u64(0xd2, uint64(0xffffff9c), 4), bad, time.Time{}},
+		{"negfixint -3", hexTS(0xfd), badTime, time.Time{}},
+		{"int32 -100", u64(0xd2, uint64(0xffffff9c), 4), badTime, time.Time{}},
 		{"float32", AppendFloat32(nil, 1.5), ok, time.Unix(1, 5e8)},
 		{"float64", AppendFloat(nil, 1762846846.25), ok, time.Unix(1762846846, 25e7)},
 		{"float64 zero", AppendFloat(nil, 0), ok, time.Unix(0, 0)},
 		{"float64 -1 group start", AppendFloat(nil, -1), group, time.Time{}},
 		{"float32 -2 group end", AppendFloat32(nil, -2), group, time.Time{}},
-		{"float64 -0.5", AppendFloat(nil, -0.5), bad, time.Time{}},
-		{"float64 NaN", AppendFloat(nil, math.NaN()), bad, time.Time{}},
-		{"float64 +Inf", AppendFloat(nil, math.Inf(1)), bad, time.Time{}},
-		{"float64 1e300", AppendFloat(nil, 1e300), bad, time.Time{}},
+		{"float64 -0.5", AppendFloat(nil, -0.5), badTime, time.Time{}},
+		{"float64 NaN", AppendFloat(nil, math.NaN()), badTime, time.Time{}},
+		{"float64 +Inf", AppendFloat(nil, math.Inf(1)), badTime, time.Time{}},
+		{"float64 1e300", AppendFloat(nil, 1e300), badTime, time.Time{}},
 		{"eventtime fixext8", eventTime(1762846846, 216000123), ok, time.Unix(1762846846, 216000123)},
 		{"eventtime ext8 len 8", append([]byte{0xc7, 8, 0}, eventTime(7, 9)[2:]...), ok, time.Unix(7, 9)},
 		{"eventtime 0xfffffffd is 2106", eventTime(0xfffffffd, 0), ok, time.Unix(0xfffffffd, 0)},
 		{"eventtime group start", eventTime(0xffffffff, 0), group, time.Time{}},
 		{"eventtime group end", eventTime(0xfffffffe, 0), group, time.Time{}},
-		{"eventtime group start with nsec", eventTime(0xffffffff, 5), bad, time.Time{}},
-		{"eventtime nsec 1e9", eventTime(1, 1e9), bad, time.Time{}},
-		{"ext0 len 4", AppendExt(nil, 0, []byte{0, 0, 0, 1}), bad, time.Time{}},
-		{"ext0 len 12", AppendExt(nil, 0, make([]byte, 12)), bad, time.Time{}},
-		{"ext0 len 16", AppendExt(nil, 0, make([]byte, 16)), bad, time.Time{}},
-		{"ext type 1 len 8", AppendExt(nil, 1, make([]byte, 8)), bad, time.Time{}},
-		{"ext -1 (msgpack timestamp)", AppendExt(nil, -1, make([]byte, 8)), bad, time.Time{}},
-		{"str", AppendString(nil, "1762846846"), bad, time.Time{}},
-		{"nil", AppendNil(nil), bad, time.Time{}},
-		{"map", AppendMapHeader(nil, 0), bad, time.Time{}},
+		{"eventtime group start with nsec", eventTime(0xffffffff, 5), badTime, time.Time{}},
+		{"eventtime nsec 1e9", eventTime(1, 1e9), badTime, time.Time{}},
+		{"ext0 len 4", AppendExt(nil, 0, []byte{0, 0, 0, 1}), badTime, time.Time{}},
+		{"ext0 len 12", AppendExt(nil, 0, make([]byte, 12)), badTime, time.Time{}},
+		{"ext0 len 16", AppendExt(nil, 0, make([]byte, 16)), badTime, time.Time{}},
+		{"ext type 1 len 8", AppendExt(nil, 1, make([]byte, 8)), badTime, time.Time{}},
+		{"ext -1 (msgpack timestamp)", AppendExt(nil, -1, make([]byte, 8)), badTime, time.Time{}},
+		{"str", AppendString(nil, "1762846846"), badTime, time.Time{}},
+		{"int milliseconds as seconds", u64(0xd3, 1764640000000, 8), badTime, time.Time{}},
+		{"uint milliseconds as seconds", u64(0xcf, 1764640000000, 8), badTime, time.Time{}},
+		{"float milliseconds as seconds", AppendFloat(nil, 1764640000000.5), badTime, time.Time{}},
+		{"int last second of 9999", u64(0xd3, MaxUnix, 8), ok, time.Unix(MaxUnix, 0)},
+		{"int first second of 10000", u64(0xd3, MaxUnix+1, 8), badTime, time.Time{}},
+		{"nil", AppendNil(nil), badTime, time.Time{}},
+		{"map", AppendMapHeader(nil, 0), badTime, time.Time{}},
+		{"array (v2 only: in the legacy form it reads as a broken v2 header)", append([]byte{0x91}, eventTime(1, 0)...), badTime, time.Time{}},
 	}
 	for _, form := range []Form{FormV2, FormLegacy} {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("form%d/%s", form, tt.name), func(t *testing.T) {
+				if form == FormLegacy && tt.ts[0] == 0x91 {
+					t.Skip("a legacy event whose timestamp is an array is a v2 event with a broken header")
+				}
 				rec := must(AppendAny(nil, []KV{{"n", 2}}))
 				data := goodEvent(nil, 1)
 				data = Encoder{Form: form}.AppendEventRaw(data, tt.ts, nil, rec)
@@ -185,24 +196,21 @@ func TestDecodeTimestamps(t *testing.T) {
 				for d.Next(&ev) {
 					n, _ := must2(ev.Record.Get("n")).Int()
 					got = append(got, n)
-					if n == 2 && !ev.Time.Equal(tt.want) {
-						t.Errorf("time = %v, want %v", ev.Time, tt.want.UTC())
+					if n == 2 && (!ev.Time.Equal(tt.want) || ev.TimeInvalid != (tt.class == badTime) || !bytes.Equal(ev.TimeValue.Raw(), tt.ts)) {
+						t.Errorf("time = %v invalid=%v value=%x, want %v invalid=%v value=%x", ev.Time, ev.TimeInvalid, ev.TimeValue.Raw(), tt.want.UTC(), tt.class == badTime, tt.ts)
 					}
 				}
-				want := []int64{1, 3}
-				if tt.class == ok {
-					want = []int64{1, 2, 3}
-				}
-				wantGroups, wantBad := 0, 0
+				want := []int64{1, 2, 3}
+				wantGroups, wantBadTime := 0, 0
 				switch tt.class {
 				case group:
-					wantGroups = 1
-				case bad:
-					wantBad = 1
+					want, wantGroups = []int64{1, 3}, 1
+				case badTime:
+					wantBadTime = 1
 				}
-				if fmt.Sprint(got) != fmt.Sprint(want) || d.Groups() != wantGroups || d.Bad() != wantBad || d.Err() != nil {
-					t.Errorf("events %v groups=%d bad=%d err=%v; want %v groups=%d bad=%d",
-						got, d.Groups(), d.Bad(), d.Err(), want, wantGroups, wantBad)
+				if fmt.Sprint(got) != fmt.Sprint(want) || d.Groups() != wantGroups || d.BadTime() != wantBadTime || d.Bad() != 0 || d.Err() != nil {
+					t.Errorf("events %v groups=%d bad=%d badtime=%d err=%v; want %v groups=%d badtime=%d",
+						got, d.Groups(), d.Bad(), d.BadTime(), d.Err(), want, wantGroups, wantBadTime)
 				}
 			})
 		}
@@ -273,7 +281,6 @@ func TestDecodeBadShapes(t *testing.T) {
 		{"record array", v2(v2(ts, AppendMapHeader(nil, 0)), v2(AppendString(nil, "n")))},
 		{"record nil legacy", v2(ts, AppendNil(nil))},
 		{"legacy record bin", v2(ts, AppendBin(nil, rec))},
-		{"header ts is array", v2(v2(v2(ts), AppendMapHeader(nil, 0)), rec)},
 		{"too deep", v2(v2(ts, AppendMapHeader(nil, 0)), deep(MaxDepth))},
 		{"far too deep", v2(v2(ts, AppendMapHeader(nil, 0)), deep(100000))},
 		{"group marker with bad record", v2(v2(eventTime(0xffffffff, 0), AppendMapHeader(nil, 0)), AppendNil(nil))},
@@ -432,4 +439,60 @@ func TestDecodeNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, run); n != 0 {
 		t.Errorf("%v allocations per chunk, want 0", n)
 	}
+}
+
+// A byte flipped at random in a random event of a chunk loses that event only:
+// the decoder resynchronises on the next good event, and what it lost is
+// reported (Lost counts at least the events missing).
+func TestDecodeFlippedByteResynchronises(t *testing.T) {
+	const events = 200
+	var data []byte
+	var starts []int
+	for i := range events {
+		starts = append(starts, len(data))
+		data = must(Encoder{Form: Form(i % 2)}.AppendEvent(data, t0.Add(time.Duration(i)*time.Millisecond), []KV{{"m", "x"}},
+			[]KV{{"n", i}, {"log", strings.Repeat("line ", 5+i%17)}, {"ecs_cluster", "prod"}, {"f", 1.5}}))
+	}
+	starts = append(starts, len(data))
+	neighbourLosses := 0
+	for seed := range 2000 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		k := rng.IntN(events)
+		at := starts[k] + rng.IntN(starts[k+1]-starts[k])
+		bad := bytes.Clone(data)
+		bad[at] ^= byte(1 + rng.IntN(255))
+		var d Decoder
+		var ev Event
+		d.Reset(bad)
+		seen := map[int64]bool{}
+		decoded := 0
+		for d.Next(&ev) {
+			decoded++
+			if v, ok := ev.Record.Get("n"); ok {
+				n, _ := v.Int()
+				seen[n] = true
+			}
+		}
+		missing := 0
+		for i := range events {
+			if seen[int64(i)] {
+				continue
+			}
+			missing++
+			if i != k {
+				if i != k+1 {
+					t.Fatalf("seed %d: flipping byte %d of event %d lost event %d", seed, at, k, i)
+				}
+				neighbourLosses++
+			}
+		}
+		// The damaged event may still decode, changed (its "n" key hit).
+		if d.Lost() < events-decoded {
+			t.Fatalf("seed %d: %d events missing, %d reported lost", seed, events-decoded, d.Lost())
+		}
+		if d.Offset() != len(bad) {
+			t.Fatalf("seed %d: stopped at %d of %d", seed, d.Offset(), len(bad))
+		}
+	}
+	t.Logf("the event after the damaged one was lost in %d of 2000 cases", neighbourLosses)
 }

@@ -40,8 +40,8 @@ func FuzzDecoder(f *testing.F) {
 				t.Fatalf("event %d: Raw is not the data at [%d:%d]", events, start, end)
 			}
 			prevEnd = end
-			if ev.Time.Location() != time.UTC || ev.Time.Unix() < 0 {
-				t.Fatalf("event %d: time %v", events, ev.Time)
+			if ev.TimeInvalid != ev.Time.IsZero() || !ev.TimeInvalid && (ev.Time.Location() != time.UTC || ev.Time.Unix() < 0 || ev.Time.Unix() > MaxUnix) {
+				t.Fatalf("event %d: time %v (invalid %v)", events, ev.Time, ev.TimeInvalid)
 			}
 			for _, m := range []Map{ev.Record, ev.Meta} {
 				js := plain.AppendMap(nil, m)

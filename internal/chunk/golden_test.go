@@ -48,11 +48,17 @@ func describe(data []byte) []byte {
 		if ev.Legacy {
 			form = "legacy"
 		}
-		fmt.Fprintf(&out, "event %d %s time=%s raw=%d\n", n, form, ev.Time.Format(time.RFC3339Nano), len(ev.Raw))
+		when := ev.Time.Format(time.RFC3339Nano)
+		if ev.TimeInvalid {
+			when = fmt.Sprintf("invalid(%x)", ev.TimeValue.Raw())
+		}
+		fmt.Fprintf(&out, "event %d %s time=%s raw=%d\n", n, form, when, len(ev.Raw))
 		fmt.Fprintf(&out, "  meta   %s\n", e.AppendMap(nil, ev.Meta))
 		fmt.Fprintf(&out, "  record %s\n", e.AppendMap(nil, ev.Record))
 	}
-	fmt.Fprintf(&out, "bad=%d groups=%d err=%v consumed=%d/%d\n", d.Bad(), d.Groups(), d.Err(), d.Offset(), len(data))
+	skipped, regions, first := d.Skipped()
+	fmt.Fprintf(&out, "bad=%d badtime=%d groups=%d err=%v consumed=%d/%d\n", d.Bad(), d.BadTime(), d.Groups(), d.Err(), d.Offset(), len(data))
+	fmt.Fprintf(&out, "skipped=%d regions=%d first=%d lost=%d\n", skipped, regions, first, d.Lost())
 	return out.Bytes()
 }
 

@@ -31,6 +31,9 @@ var (
 	ErrTruncated = errors.New("chunk: msgpack value truncated (chunk ends inside a value)")
 	// ErrInvalid means the data holds the byte 0xc1, which msgpack never uses.
 	ErrInvalid = errors.New("chunk: invalid msgpack type byte 0xc1")
+	// ErrGarbled means malformed events follow one another with no good event
+	// between them: bytes of a damaged event read out of step.
+	ErrGarbled = errors.New("chunk: malformed bytes between events (a damaged event)")
 	// ErrTooDeep means arrays and maps nest deeper than MaxDepth.
 	ErrTooDeep = errors.New("chunk: msgpack value nested deeper than MaxDepth")
 )
