@@ -42,33 +42,45 @@ const gb = 1 << 30
 
 // Estimate compares the two destinations for the same data.
 type Estimate struct {
-	CloudWatch float64 // ingesting the log lines into CloudWatch Logs (Standard)
+	CloudWatch float64 // ingesting the accepted log lines into CloudWatch Logs (Standard)
+	Stored     float64 // ingesting the part of them now stored in S3
 	S3Storage  float64 // one month of S3 Standard for the objects
 	S3Puts     float64 // the PUT requests
 }
 
-// Compute estimates costs for logBytes of log lines in events events (as CloudWatch
-// would count them), stored as storedBytes in puts objects. pricePerGB, when > 0,
-// replaces the region's ingestion price.
-func Compute(p Prices, pricePerGB float64, events, logBytes, storedBytes, puts int64) Estimate {
+// Compute estimates costs for logBytes of log lines in events accepted events (as
+// CloudWatch would count them), of which storedEvents are in puts objects of
+// storedBytes. The log bytes of the stored events are estimated at the average of
+// the accepted ones, so that the saving counts only what has reached S3, not what
+// waits in store_dir. pricePerGB, when > 0, replaces the region's ingestion price.
+func Compute(p Prices, pricePerGB float64, events, logBytes, storedEvents, storedBytes, puts int64) Estimate {
 	if pricePerGB <= 0 {
 		pricePerGB = p.CloudWatchIngestPerGB
 	}
-	ingested := float64(logBytes + events*CloudWatchEventOverhead)
-	return Estimate{
-		CloudWatch: ingested / gb * pricePerGB,
+	ingest := func(events int64, logBytes float64) float64 {
+		return (logBytes + float64(events*CloudWatchEventOverhead)) / gb * pricePerGB
+	}
+	e := Estimate{
+		CloudWatch: ingest(events, float64(logBytes)),
 		S3Storage:  float64(storedBytes) / gb * p.S3StoragePerGBMonth,
 		S3Puts:     float64(puts) / 1000 * p.S3PutPer1000,
 	}
+	if events > 0 {
+		e.Stored = ingest(storedEvents, float64(logBytes)*float64(storedEvents)/float64(events))
+	}
+	return e
 }
 
 // S3 is the S3 side of the estimate.
 func (e Estimate) S3() float64 { return e.S3Storage + e.S3Puts }
 
+// Saved is what the objects in S3 saved against ingesting their lines into CloudWatch.
+func (e Estimate) Saved() float64 { return e.Stored - e.S3() }
+
 // Text renders the estimate for the stats line.
 func (e Estimate) Text() string {
 	return fmt.Sprintf("cloudwatch_usd=%.6f s3_usd=%.6f (storage_month=%.6f puts=%.6f) saved_usd=%.6f",
-		e.CloudWatch, e.S3(), e.S3Storage, e.S3Puts, e.CloudWatch-e.S3())
+		e.CloudWatch, e.S3(), e.S3Storage, e.S3Puts, e.Saved())
 }
 
 // CustomMetricPerMonth is CloudWatch's list price of one custom metric (a metric

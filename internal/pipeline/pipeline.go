@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
@@ -81,6 +83,7 @@ type Pipeline struct {
 	workers               sync.Pool
 	stats                 stats.Counters
 	index                 atomic.Uint64
+	badTimeLogged         atomic.Bool
 	indexFile             *indexFile // $INDEX persisted in store_dir (nil when store_dir is off)
 	limit                 int64
 	full                  atomic.Bool
@@ -159,6 +162,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 				return
 			}
 			p.stats.Objects.Add(1)
+			p.stats.StoredRecords.Add(int64(j.Records))
 			p.stats.StoredBytes.Add(int64(len(j.Body)))
 		},
 		Failed: func(*delivery.Job, error) { p.stats.Retries.Add(1) },
@@ -204,23 +208,68 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	for w.dec.Next(&w.ev) {
 		w.record(p)
 	}
-	if bad := w.dec.Bad(); bad > 0 {
-		p.stats.Bad.Add(int64(bad))
-		p.log.Warnf("skipped %d undecodable event(s) in a chunk of %d bytes (tag %q)", bad, len(data), tag)
-	}
-	if len(w.touched) == 0 {
-		return false, nil
-	}
-	if err := p.store.add(w.touched); err != nil {
-		if errors.Is(err, ErrBufferFull) {
-			p.stats.Backpressure.Add(1)
+	if len(w.touched) > 0 {
+		if err := p.store.add(w.touched); err != nil {
+			if errors.Is(err, ErrBufferFull) {
+				p.stats.Backpressure.Add(1)
+			}
+			w.sc.Discard()
+			return true, err
 		}
-		return true, err
 	}
+	p.accepted(w, len(data), tag)
+	return false, nil
+}
+
+// accepted counts a flush that Fluent Bit will not send again, and reports what
+// its chunk lost to broken bytes and which records got their time of arrival.
+func (p *Pipeline) accepted(w *worker, size int, tag string) {
+	n := &w.n
+	p.stats.RecordsIn.Add(n.records)
+	p.stats.Access.Add(n.access)
+	p.stats.Other.Add(n.other)
+	p.stats.Dropped.Add(n.dropped)
+	p.stats.LogBytes.Add(n.logBytes)
 	for _, pt := range w.touched {
 		p.stats.RawBytes.Add(int64(len(pt.lines)))
 	}
-	return false, nil
+	p.redactor.Commit(&w.sc)
+	if lost := w.dec.Lost(); lost > 0 {
+		p.stats.Bad.Add(int64(lost))
+		skipped, regions, first := w.dec.Skipped()
+		if skipped > 0 {
+			p.log.Errorf("chunk of %d bytes (tag %q) is damaged: skipped %d byte(s) in %d place(s) from offset %d (%v): about %d event(s) lost; the %d good event(s) around them are kept",
+				size, tag, skipped, regions, first, w.dec.Err(), lost, n.records)
+		} else {
+			p.log.Warnf("skipped %d malformed event(s) in a chunk of %d bytes (tag %q); the %d good event(s) are kept", lost, size, tag, n.records)
+		}
+	}
+	if n.badTime > 0 {
+		p.stats.BadTime.Add(n.badTime)
+		if p.badTimeLogged.CompareAndSwap(false, true) {
+			p.log.Warnf("%d record(s) of a chunk (tag %q) have an event time that is no time between 1970 and 9999 (the first: %s): they are stored with their time of arrival instead (records unchanged); further ones are only counted (bad_time in the stats line)",
+				n.badTime, tag, describeTime(n.badTimeValue))
+		}
+	}
+}
+
+// describeTime renders an unusable event time for the log: numbers as they are,
+// other values by type only (never their content).
+func describeTime(v chunk.Value) string {
+	switch v.Kind() {
+	case chunk.KindInt, chunk.KindUint:
+		if i, ok := v.Int(); ok {
+			return strconv.FormatInt(i, 10) + " (integer seconds)"
+		}
+		return "an integer beyond int64"
+	case chunk.KindFloat:
+		f, _ := v.Float()
+		return strconv.FormatFloat(f, 'g', -1, 64) + " (float seconds)"
+	case chunk.KindExt:
+		typ, d, _ := v.Ext()
+		return fmt.Sprintf("an extension of type %d and %d bytes", typ, len(d))
+	}
+	return "a value of type " + v.Kind().String()
 }
 
 // backpressure records whether flushes are being refused for lack of room, and logs
@@ -314,7 +363,7 @@ func (p *Pipeline) StatsLine() string {
 	jobs, _ := p.pool.Pending()
 	held, bytes := p.store.depth()
 	prices, _ := cost.For(p.cfg.Region)
-	est := cost.Compute(prices, p.cfg.CloudWatchPricePerGB, s.RecordsIn, s.LogBytes, s.StoredBytes, s.Objects)
+	est := cost.Compute(prices, p.cfg.CloudWatchPricePerGB, s.RecordsIn, s.LogBytes, s.StoredRecords, s.StoredBytes, s.Objects)
 	red := p.redactor.Counts()
 	redacted := "redactions=none"
 	if red.Total() > 0 {

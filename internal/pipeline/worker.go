@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"strconv"
+	"time"
+	"unicode/utf8"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
@@ -100,12 +102,22 @@ type worker struct {
 	// metrics emf: the source of the last records and the tag and metadata it was
 	// made from (copies, so it serves flush after flush), the request handed to the
 	// aggregator, and scratch.
-	msrc   *emf.Source
-	mtag   []byte
-	mmeta  [metaSource][]byte
-	mreq   emf.Request
-	msc    emf.Scratch
-	marena []byte
+	msrc    *emf.Source
+	mtag    []byte
+	mmeta   [metaSource][]byte
+	mreq    emf.Request
+	msc     emf.Scratch
+	marena  []byte
+	n       flushCounts
+	arrival time.Time // the flush's time of arrival, taken when a record needs it
+}
+
+// flushCounts are one flush's counters: added to the instance's only when the flush
+// is accepted, so a chunk answered RETRY is counted once, when it finally is.
+type flushCounts struct {
+	records, access, other, dropped, logBytes int64
+	badTime                                   int64
+	badTimeValue                              chunk.Value // the first unusable event time, for the log
 }
 
 // lastPart remembers the previous record's partition: records of one chunk nearly
@@ -121,6 +133,7 @@ type lastPart struct {
 
 func (p *Pipeline) newWorker() *worker {
 	w := &worker{p: p, parts: make(map[string]*part)}
+	w.sc.Defer = true // redactions are counted when the flush is accepted
 	w.parser.Format = p.format
 	if p.textRules {
 		// Other records: every string, keys included, and JSON text inside strings
@@ -164,11 +177,27 @@ func (w *worker) begin(tag string) {
 	}
 	w.touched = w.touched[:0]
 	w.last = lastPart{}
+	w.n = flushCounts{}
+	w.arrival = time.Time{}
+	w.sc.Discard()
 }
 
 // record turns the current event into one NDJSON line in its partition.
 func (w *worker) record(p *Pipeline) {
-	p.stats.RecordsIn.Add(1)
+	w.n.records++
+	if w.ev.TimeInvalid {
+		// The event time only picks the partition (and a CloudWatch event's
+		// time); the record itself is written unchanged. Giving it the time of
+		// arrival keeps it, instead of refusing its whole chunk.
+		if w.arrival.IsZero() {
+			w.arrival = p.now().UTC()
+		}
+		w.ev.Time = w.arrival
+		if w.n.badTime == 0 {
+			w.n.badTimeValue = w.ev.TimeValue
+		}
+		w.n.badTime++
+	}
 	rec := w.ev.Record
 	f := &w.f
 	f.scan(rec, p.cfg.LogKey)
@@ -187,25 +216,25 @@ func (w *worker) record(p *Pipeline) {
 		}
 	}
 	if raw != nil {
-		p.stats.LogBytes.Add(int64(len(raw)))
+		w.n.logBytes += int64(len(raw))
 	}
 	stream := streamAccess
 	w.line = w.line[:0]
 	switch {
 	case access && p.cfg.OutputFormat == config.OutputRaw:
-		p.stats.Access.Add(1)
+		w.n.access++
 		w.line = w.redactText(w.line, raw)
 	case access:
-		p.stats.Access.Add(1)
+		w.n.access++
 		w.metaFields()
 		w.redactEntry()
 		w.line = w.entry.AppendJSON(w.line)
 	case p.cfg.OtherLogs == config.OtherDrop:
-		p.stats.Dropped.Add(1)
+		w.n.dropped++
 		return
 	case p.cfg.OtherLogs == config.OtherCloudWatch:
 		// The log line is the message; a record without one is sent whole, as JSON.
-		p.stats.Other.Add(1)
+		w.n.other++
 		stream = streamCloudWatch
 		msg := raw
 		if f.logKind != logString {
@@ -218,7 +247,7 @@ func (w *worker) record(p *Pipeline) {
 		}
 		w.line = appendCloudWatchLine(w.line, w.ev.Time, msg)
 	default:
-		p.stats.Other.Add(1)
+		w.n.other++
 		stream = streamOther
 		w.line = w.json.AppendMap(w.line, rec)
 	}
@@ -264,6 +293,7 @@ func (w *worker) place(stream uint8) {
 			w.vars.Container = c
 		}
 	}
+	capVars(&w.vars)
 	w.pkey = append(w.pkey[:0], stream)
 	if stream == streamCloudWatch {
 		group, logStream := p.cwNames(&w.vars) // one batch per log group and stream
@@ -438,4 +468,28 @@ func setString(s *string, b []byte) {
 	if *s != string(b) {
 		*s = string(b)
 	}
+}
+
+// maxVarLen bounds each record variable (tag, cluster, task, family, container) a
+// batch remembers. Keys use at most keyformat.MaxValueLen bytes of each and
+// CloudWatch names 512, so nothing is lost; without a bound, a record with absurd
+// metadata would make its batch's description too large for the spool, and its
+// chunk could never be stored.
+const maxVarLen = 1024
+
+func capVars(v *keyformat.Vars) {
+	for _, b := range []*[]byte{&v.Tag, &v.Cluster, &v.TaskID, &v.Family, &v.Container} {
+		*b = capUTF8(*b, maxVarLen)
+	}
+}
+
+// capUTF8 cuts b to at most n bytes, at a character boundary.
+func capUTF8(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return b[:n]
 }

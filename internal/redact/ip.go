@@ -331,16 +331,16 @@ func (r *Redactor) IP(sc *Scratch, dst, s []byte) []byte {
 	for p := 0; ; {
 		e := bytes.IndexByte(s[p:], ',')
 		if e < 0 {
-			return r.ipElem(dst, s[p:])
+			return r.ipElem(sc, dst, s[p:])
 		}
-		dst = r.ipElem(dst, s[p:p+e])
+		dst = r.ipElem(sc, dst, s[p:p+e])
 		dst = append(dst, ',')
 		p += e + 1
 	}
 }
 
 // ipElem truncates one element of an address list.
-func (r *Redactor) ipElem(dst, t []byte) []byte {
+func (r *Redactor) ipElem(sc *Scratch, dst, t []byte) []byte {
 	x, y := 0, len(t)
 	for x < y && (t[x] == ' ' || t[x] == '\t') {
 		x++
@@ -359,7 +359,7 @@ func (r *Redactor) ipElem(dst, t []byte) []byte {
 	if k := bytes.IndexByte(core, '/'); k >= 0 {
 		host, rest = core[:k], core[k:]
 	}
-	dst = r.ipHost(dst, host)
+	dst = r.ipHost(sc, dst, host)
 	dst = append(dst, rest...)
 	return append(dst, t[y:]...)
 }
@@ -374,26 +374,26 @@ func isScheme(b []byte) bool {
 }
 
 // ipHost truncates "ip", "ip:port", "[v6]:port" or "v6%zone".
-func (r *Redactor) ipHost(dst, h []byte) []byte {
+func (r *Redactor) ipHost(sc *Scratch, dst, h []byte) []byte {
 	if len(h) > 0 && h[0] == '[' {
 		k := bytes.IndexByte(h, ']')
 		if k < 0 || !portOK(h[k+1:]) {
 			return append(dst, h...)
 		}
-		if d, ok := r.truncV6(append(dst, '['), h[1:k]); ok {
+		if d, ok := r.truncV6(sc, append(dst, '['), h[1:k]); ok {
 			return append(d, h[k:]...)
 		}
 		return append(dst, h...)
 	}
 	if ip, ok := parseIPv4(h, true); ok {
-		return r.truncV4(dst, ip)
+		return r.truncV4(sc, dst, ip)
 	}
-	if d, ok := r.truncV6(dst, h); ok {
+	if d, ok := r.truncV6(sc, dst, h); ok {
 		return d
 	}
 	if k := bytes.LastIndexByte(h, ':'); k > 0 && portOK(h[k:]) {
 		if ip, ok := parseIPv4(h[:k], true); ok {
-			return append(r.truncV4(dst, ip), h[k:]...)
+			return append(r.truncV4(sc, dst, ip), h[k:]...)
 		}
 	}
 	return append(dst, h...)
@@ -415,15 +415,15 @@ func portOK(b []byte) bool {
 	return true
 }
 
-func (r *Redactor) truncV4(dst []byte, ip [4]byte) []byte {
-	r.counts[RuleIPTruncate].Add(1)
+func (r *Redactor) truncV4(sc *Scratch, dst []byte, ip [4]byte) []byte {
+	r.count(sc, RuleIPTruncate)
 	ip[3] = 0
 	return netip.AddrFrom4(ip).AppendTo(dst)
 }
 
 // truncV6 appends the truncation of the IPv6 text h (with an optional
 // zone, kept as it is) and reports whether h was one.
-func (r *Redactor) truncV6(dst, h []byte) ([]byte, bool) {
+func (r *Redactor) truncV6(sc *Scratch, dst, h []byte) ([]byte, bool) {
 	addr, zone := h, []byte(nil)
 	if k := bytes.IndexByte(h, '%'); k >= 0 {
 		addr, zone = h[:k], h[k:]
@@ -435,7 +435,7 @@ func (r *Redactor) truncV6(dst, h []byte) ([]byte, bool) {
 	if !ok {
 		return dst, false
 	}
-	r.counts[RuleIPTruncate].Add(1)
+	r.count(sc, RuleIPTruncate)
 	a := netip.AddrFrom16(ip)
 	if a.Is4In6() {
 		ip[15] = 0

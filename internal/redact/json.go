@@ -227,7 +227,7 @@ func (j *jsonRun) whole(dst []byte, depth int) ([]byte, bool) {
 	if string(v) == "null" || string(v) == `""` || isMarkerJSON(v) {
 		return append(dst, v...), true
 	}
-	j.r.counts[RuleField].Add(1)
+	j.r.count(j.sc, RuleField)
 	dst = append(dst, '"')
 	if v[0] == '"' {
 		v = v[1 : len(v)-1]
@@ -259,7 +259,7 @@ func (j *jsonRun) number(dst, key, n []byte) []byte {
 	found := j.r.find(sc, n, false)
 	sc.cardKey = false
 	if found {
-		j.r.counts[sc.spans[0].rule].Add(1)
+		j.r.count(sc, sc.spans[0].rule)
 		dst = append(dst, '"')
 		dst = j.r.replace(sc, dst, n)
 		return append(dst, '"')

@@ -246,6 +246,28 @@ func (r *Redactor) Active() bool { return r.textActive || r.ipTruncate }
 // Mode returns the replacement mode.
 func (r *Redactor) Mode() Mode { return r.mode }
 
+// count records one replacement by rule: in the Redactor's counters, or in sc
+// until Commit when sc defers its counts.
+func (r *Redactor) count(sc *Scratch, rule Rule) {
+	if sc.Defer {
+		sc.counts[rule]++
+		return
+	}
+	r.counts[rule].Add(1)
+}
+
+// Commit adds the replacements counted in sc (with Defer set) to the Redactor's
+// counters and clears them: a caller whose work may be refused and redone (a
+// flush answered RETRY) commits only the work that was accepted.
+func (r *Redactor) Commit(sc *Scratch) {
+	for i, n := range sc.counts {
+		if n > 0 {
+			r.counts[i].Add(n)
+		}
+	}
+	sc.Discard()
+}
+
 // Counts returns how many replacements each rule made since New.
 func (r *Redactor) Counts() Counts {
 	var c Counts
@@ -280,7 +302,7 @@ func (r *Redactor) Whole(sc *Scratch, dst, s []byte) []byte {
 	if len(s) == 0 || isMarker(s) {
 		return append(dst, s...)
 	}
-	r.counts[RuleField].Add(1)
+	r.count(sc, RuleField)
 	return r.replace(sc, dst, s)
 }
 
@@ -371,7 +393,7 @@ func (r *Redactor) emit(sc *Scratch, dst, s []byte) []byte {
 			v = sc.digits(sc.plain(v))
 		}
 		dst = r.replace(sc, dst, v)
-		r.counts[sp.rule].Add(1)
+		r.count(sc, sp.rule)
 		prev = int(sp.end)
 	}
 	return append(dst, s[prev:]...)

@@ -368,3 +368,30 @@ func TestParseIPv6(t *testing.T) {
 		}
 	}
 }
+
+// A Scratch with Defer keeps its counts until Commit, and Discard forgets them: a
+// flush answered RETRY and sent again is counted once.
+func TestDeferredCounts(t *testing.T) {
+	r := mustNew(t, Config{QueryParams: DefaultQueryParams(), Detectors: allDetectors(), IPTruncate: true})
+	sc := Scratch{Defer: true}
+	redactAll := func() {
+		r.String(&sc, nil, []byte("/p?token=x eyJhbGciOiJIUzI1NiJ9.e30.s"))
+		r.Whole(&sc, nil, []byte("ua"))
+		r.IP(&sc, nil, []byte("10.0.0.1, 2001:db8::1"))
+	}
+	redactAll()
+	sc.Discard()
+	redactAll()
+	if c := r.Counts(); c.Total() != 0 {
+		t.Fatalf("counted before Commit: %v", c)
+	}
+	r.Commit(&sc)
+	want := Counts{RuleQueryParam: 1, RuleJWT: 1, RuleField: 1, RuleIPTruncate: 2}
+	if c := r.Counts(); c != want {
+		t.Fatalf("Counts = %v, want %v", c, want)
+	}
+	r.Commit(&sc) // nothing new
+	if c := r.Counts(); c != want {
+		t.Fatalf("a second Commit counted again: %v", c)
+	}
+}

@@ -13,6 +13,11 @@ import (
 // use; keep one per goroutine (it is not safe for concurrent use) and reuse it
 // so steady-state redaction allocates nothing.
 type Scratch struct {
+	// Defer keeps the counts of replacements in the Scratch until
+	// Redactor.Commit (or Discard), instead of adding them to the Redactor's.
+	Defer  bool
+	counts Counts
+
 	spans   []span
 	groups  []cardGroup
 	fields  []int32
@@ -98,3 +103,6 @@ func (sc *Scratch) digits(v []byte) []byte {
 	sc.dec = d
 	return d
 }
+
+// Discard forgets the replacements counted since the last Commit.
+func (sc *Scratch) Discard() { sc.counts = Counts{} }
