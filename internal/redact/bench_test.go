@@ -202,3 +202,34 @@ func BenchmarkWholeHash(b *testing.B) {
 	}
 	done()
 }
+
+// BenchmarkAdversarial: 64 KiB values built to make a scan quadratic (many
+// candidates, each scanning far). MB/s that falls with the value's size
+// would show a quadratic scan.
+func BenchmarkAdversarial(b *testing.B) {
+	const size = 64 << 10
+	rep := func(s string) []byte { return []byte(strings.Repeat(s, size/len(s))) }
+	inputs := map[string][]byte{
+		"pairs":       rep("token="),
+		"pem-no-end":  rep(`-----BEGIN PRIVATE KEY-----"`),
+		"userinfo":    rep("a:b@"),
+		"escapes":     rep("%25%32%35\\u0026&amp;"),
+		"labels":      rep(`authorization:aws_session_token=`),
+		"card-groups": rep("4111 "),
+		"bearer":      rep("Bearer "),
+	}
+	r := mustNew(b, Config{QueryParams: DefaultQueryParams(), Detectors: allDetectors()})
+	for name, in := range inputs {
+		b.Run(name, func(b *testing.B) {
+			var sc Scratch
+			dst := make([]byte, 0, 2*len(in))
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			done := cpuMeter(b, int64(len(in)))
+			for i := 0; i < b.N; i++ {
+				dst = r.String(&sc, dst[:0], in)
+			}
+			done()
+		})
+	}
+}

@@ -77,7 +77,7 @@ const (
 	tJ                 // 'J': a JWT starts "eyJ"
 	tA                 // 'A': AKIA..., AIza...
 	tB                 // 'b', 'B': Bearer, Basic
-	tSep               // ' ', '\t', ':': after an auth scheme
+	tSep               // ' ', '\t', ':', '+': after an auth scheme
 	tAt                // '@': e-mail, URL userinfo
 	tZ                 // 'z', 'Z': Authorization, AIza
 	tUs                // '_': ghp_, github_pat_, sk_live_
@@ -89,6 +89,7 @@ const (
 	tDot               // '.'
 	tDigit             // '0'-'9'
 	tN                 // 'N': BEGIN
+	tGt                // '>': an XML element's value follows
 )
 
 var trig [256]uint32
@@ -105,7 +106,7 @@ func init() {
 	set(tJ, "J")
 	set(tA, "A")
 	set(tB, "bB")
-	set(tSep, " \t:")
+	set(tSep, " \t:+")
 	set(tAt, "@")
 	set(tZ, "zZ")
 	set(tUs, "_")
@@ -117,6 +118,7 @@ func init() {
 	set(tDot, ".")
 	set(tDigit, "0123456789")
 	set(tN, "N")
+	set(tGt, ">")
 }
 
 // triggers returns the OR of the trigger bits of the bytes of s.

@@ -124,10 +124,10 @@ func (r *Redactor) scanDetectors(sc *Scratch, s []byte, m uint32) {
 	if d&(1<<URLPassword) != 0 && m&(tAt|tColon) == tAt|tColon {
 		scanURLPassword(sc, s)
 	}
-	if d&(1<<Authorization) != 0 && (m&tZ != 0 && m&(tColon|tEq) != 0 || m&(tB|tSep) == tB|tSep) {
+	if d&(1<<Authorization) != 0 && (m&tZ != 0 && m&(tColon|tEq|tGt) != 0 || m&(tB|tSep) == tB|tSep) {
 		scanAuthorization(sc, s, m)
 	}
-	if d&(1<<AWSSecretKey) != 0 && m&tK != 0 && m&(tColon|tEq) != 0 {
+	if d&(1<<AWSSecretKey) != 0 && m&tK != 0 && m&(tColon|tEq|tGt) != 0 {
 		scanAWSSecret(sc, s)
 	}
 }
@@ -290,8 +290,9 @@ func forWord(s []byte, w string, match func(st int) int) {
 }
 
 // isSchemeSep reports whether c may separate an auth scheme from its
-// credentials: a space, a tab, or a colon.
-func isSchemeSep(c byte) bool { return c == ' ' || c == '\t' || c == ':' }
+// credentials: a space, a tab, a colon, or '+' (a space in a form-encoded
+// value: Bearer+token).
+func isSchemeSep(c byte) bool { return c == ' ' || c == '\t' || c == ':' || c == '+' }
 
 // isAuthParam reports whether name is an RFC 6750 challenge parameter,
 // which follows "Bearer " in WWW-Authenticate and is no token.

@@ -53,12 +53,7 @@ func (r *Redactor) scanPairs(sc *Scratch, s []byte, path bool) {
 		for a > 0 && eq-a < maxNameScan && nameByte[s[a-1]] {
 			a--
 		}
-		e := eq + 1
-		param := a > 0 && s[a-1] == ';' // a path parameter ends at the query or the next segment
-		for e < len(s) && !end[s[e]] && !(param && (s[e] == '?' || s[e] == '/' || s[e] == ';')) {
-			e++
-		}
-		if a == eq || e == eq+1 {
+		if a == eq {
 			continue
 		}
 		inQuery := a > 0 && (s[a-1] == '?' || s[a-1] == '&' || s[a-1] == ';' || s[a-1] == '#')
@@ -69,7 +64,14 @@ func (r *Redactor) scanPairs(sc *Scratch, s []byte, path bool) {
 		default:
 			continue
 		}
-		if isMarker(s[eq+1 : e]) {
+		// The value is scanned only for a sensitive name, and the scan goes
+		// on after it, so a value full of '=' costs linear time.
+		e := eq + 1
+		param := a > 0 && s[a-1] == ';' // a path parameter ends at the query or the next segment
+		for e < len(s) && !end[s[e]] && !(param && (s[e] == '?' || s[e] == '/' || s[e] == ';')) {
+			e++
+		}
+		if e == eq+1 || isMarker(s[eq+1:e]) {
 			continue
 		}
 		sc.add(eq+1, e, RuleQueryParam)

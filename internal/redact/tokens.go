@@ -169,6 +169,7 @@ func scanStripe(sc *Scratch, s []byte) {
 // scanPrivateKey: trigger "-----BEGIN ".
 func scanPrivateKey(sc *Scratch, s []byte) {
 	const begin, dashes = "-----BEGIN ", "-----"
+	noEnd := false // no END line after some BEGIN: none after a later one either
 	for i := 0; i < len(s); {
 		j := bytes.Index(s[i:], []byte(begin))
 		if j < 0 {
@@ -182,8 +183,12 @@ func scanPrivateKey(sc *Scratch, s []byte) {
 			continue
 		}
 		b := i + k + len(dashes)
-		e := len(s)
-		if x := bytes.Index(s[b:], []byte("-----END ")); x >= 0 {
+		e, x := len(s), -1
+		if !noEnd {
+			x = bytes.Index(s[b:], []byte("-----END "))
+			noEnd = x < 0
+		}
+		if x >= 0 {
 			e = b + x
 		} else if q := bytes.IndexAny(s[b:], "\"'"); q >= 0 {
 			e = b + q
@@ -207,6 +212,7 @@ var uriSchemes = [...]string{"mailto", "sip", "sips", "tel", "xmpp", "im", "pres
 // scanURLPassword: trigger '@'. The password is between the first ':' of
 // the userinfo and its '@'; the userinfo follows "//" or starts the value.
 func scanURLPassword(sc *Scratch, s []byte) {
+	prevAt, prevA := -1, 0
 	for i := 0; i < len(s); {
 		j := bytes.IndexByte(s[i:], '@')
 		if j < 0 {
@@ -214,10 +220,17 @@ func scanURLPassword(sc *Scratch, s []byte) {
 		}
 		at := i + j
 		i = at + 1
+		// The userinfo starts where the previous '@''s did when only
+		// userinfo bytes lie between them (a password holding '@'), which
+		// keeps a run of '@'s linear.
 		a := at
-		for a > 0 && at-a < 512 && userinfo(s[a-1]) && !(s[a-1] == '/') {
+		for a > prevAt+1 && at-a < 512 && userinfo(s[a-1]) {
 			a--
 		}
+		if prevAt >= 0 && a == prevAt+1 {
+			a = prevA
+		}
+		prevAt, prevA = at, a
 		// Host after '@'.
 		h := runOf(s, at+1, func(c byte) bool { return isAlnum(c) || c == '-' || c == '.' || c == '[' || c == ']' || c == '%' })
 		if h == at+1 {
@@ -257,7 +270,7 @@ func scanURLPassword(sc *Scratch, s []byte) {
 // scanAuthorization: "authorization" labels (trigger 'z'/'Z') and
 // unlabelled "Basic <base64 user:password>" (trigger 'b'/'B').
 func scanAuthorization(sc *Scratch, s []byte, m uint32) {
-	if m&tZ != 0 && m&(tColon|tEq) != 0 {
+	if m&tZ != 0 && m&(tColon|tEq|tGt) != 0 {
 		for _, z := range [2]byte{'z', 'Z'} {
 			for i := 7; i+6 <= len(s); {
 				j := bytes.IndexByte(s[i:len(s)-5], z)
@@ -304,12 +317,13 @@ func scanAuthorization(sc *Scratch, s []byte, m uint32) {
 }
 
 // labelValue returns where the value of a label ending at p starts: after
-// an optional closing quote (or \"), spaces, then ':' or '=', then spaces
-// and an optional opening quote (or \"). -1 when no ':' or '=' follows.
+// an optional closing quote (or \"), spaces, then ':', '=' or '>' (an XML
+// element: <SecretAccessKey>...), then spaces and an optional opening quote
+// (or \"). -1 when none of them follows.
 func labelValue(s []byte, p int) int {
 	p = skipQuote(s, p)
 	p = runOf(s, p, func(c byte) bool { return c == ' ' || c == '\t' })
-	if p >= len(s) || s[p] != ':' && s[p] != '=' {
+	if p >= len(s) || s[p] != ':' && s[p] != '=' && s[p] != '>' {
 		return -1
 	}
 	p = runOf(s, p+1, func(c byte) bool { return c == ' ' || c == '\t' })
@@ -439,10 +453,10 @@ var awsLabels = [...]struct {
 	{"secretaccesskey", 40}, {"awssecretkey", 40}, {"sessiontoken", 0}, {"securitytoken", 0},
 }
 
-// scanAWSSecret: trigger ':' and '=' after a label that names an AWS
+// scanAWSSecret: trigger ':', '=' and '>' after a label that names an AWS
 // secret.
 func scanAWSSecret(sc *Scratch, s []byte) {
-	for _, sep := range [2]byte{':', '='} {
+	for _, sep := range [3]byte{':', '=', '>'} {
 		for i := 0; i < len(s); {
 			j := bytes.IndexByte(s[i:], sep)
 			if j < 0 {
