@@ -272,7 +272,7 @@ type Key struct {
 // Keys is the configuration table, in README order.
 var Keys = []Key{
 	{Name: "bucket", Default: "(required)", Help: "Destination bucket.", parse: (*parser).bucket},
-	{Name: "region", Default: "`AWS_REGION`, then `AWS_DEFAULT_REGION`", Help: "AWS region of the bucket (and of STS and CloudWatch Logs). Init fails when none is found.", parse: (*parser).region},
+	{Name: "region", Default: "`AWS_REGION`, then `AWS_DEFAULT_REGION`", Help: "AWS region of the bucket (and of STS and CloudWatch Logs). Init fails when none is found, or when it is no AWS region name (with the nearest one suggested); with `endpoint` any name is accepted except a misspelt AWS region.", parse: (*parser).region},
 	{Name: "endpoint", Default: "AWS", Help: "S3-compatible endpoint URL (`http://` or `https://`); path-style addressing is used when set.", parse: (*parser).endpoint},
 	{Name: "role_arn", Default: "none", Help: "IAM role to assume (through STS) for every AWS call.", parse: (*parser).roleARN},
 	{Name: "external_id", Default: "none", Help: "External ID for assuming `role_arn`; never logged.", secret: true, parse: (*parser).externalID},
@@ -579,7 +579,6 @@ func ParseDuration(v string) (time.Duration, bool) {
 
 var (
 	reBucket        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	reAWSRegion     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	reAnyRegion     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	reRoleARN       = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
 	reExternalID    = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
@@ -1049,8 +1048,8 @@ func (p *parser) crossCheck() error {
 			return &Error{Key: "region", err: ErrMissing, msg: "region is not set and neither AWS_REGION nor AWS_DEFAULT_REGION is in the environment: set region, e.g. region us-east-1"}
 		}
 	}
-	if c.Endpoint == "" && !reAWSRegion.MatchString(c.Region) {
-		return &Error{Key: "region", err: ErrInvalidValue, msg: "region " + quote(c.Region) + " is not valid: use an AWS region such as us-east-1 or ap-northeast-1 (any name is accepted when endpoint is set)"}
+	if msg := checkRegion(c.Region, c.Endpoint != ""); msg != "" {
+		return &Error{Key: "region", err: ErrInvalidValue, msg: msg}
 	}
 	if c.ExternalID != "" && c.RoleARN == "" {
 		return conflict("external_id", "external_id is set but role_arn is not: set role_arn, or remove external_id")
