@@ -140,6 +140,7 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 		Name: name, Log: log,
 		AttemptTimeout: envDuration("ENVOY_S3_ATTEMPT_TIMEOUT", 0),
 		SlowRetry:      envDuration("ENVOY_S3_PERMANENT_RETRY", 0),
+		PartialTimeout: envDuration("ENVOY_S3_PARTIAL_TIMEOUT", 0),
 	})
 	if err != nil {
 		log.Errorf("%v", err)

@@ -28,6 +28,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 	"github.com/envoy-s3/envoy_s3/internal/stats"
@@ -57,6 +58,7 @@ type Options struct {
 	// Upload timing; zero values keep delivery's defaults.
 	AttemptTimeout time.Duration // one PutObject attempt
 	SlowRetry      time.Duration // between attempts while an error needs the user to fix it
+	PartialTimeout time.Duration // how long pieces of a split line wait for the rest; 0: 10 s
 }
 
 // Pipeline is safe for concurrent Flush calls (Fluent Bit Workers).
@@ -70,8 +72,9 @@ type Pipeline struct {
 	codec                 compress.Codec
 	format                accesslog.Format
 	redactor              *redact.Redactor
-	jsonKeys              *redact.Names // redact_json_keys; nil when none
-	textRules             bool          // a rule could change a string: redactor or jsonKeys
+	partials              *partial.Reassembler // Docker's split records
+	jsonKeys              *redact.Names        // redact_json_keys; nil when none
+	textRules             bool                 // a rule could change a string: redactor or jsonKeys
 	fields                fieldRules
 	store                 store
 	cw                    *cwlogs.Client // other_logs cloudwatch
@@ -183,6 +186,15 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		p.pool.Close(context.Background())
 		return nil, err
 	}
+	dir := ""
+	if s, ok := p.store.(*spoolStore); ok {
+		dir = s.sp.Dir()
+	}
+	if err = p.newPartials(dir, opt); err != nil {
+		p.pool.Close(context.Background())
+		p.store.close()
+		return nil, err
+	}
 	p.workers.New = func() any { return p.newWorker() }
 	p.ticker.Add(1)
 	go p.tick()
@@ -208,14 +220,9 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	for w.dec.Next(&w.ev) {
 		w.record(p)
 	}
-	if len(w.touched) > 0 {
-		if err := p.store.add(w.touched); err != nil {
-			if errors.Is(err, ErrBufferFull) {
-				p.stats.Backpressure.Add(1)
-			}
-			w.sc.Discard()
-			return true, err
-		}
+	if retry, err := p.commit(w); retry {
+		w.sc.Discard()
+		return true, err
 	}
 	p.accepted(w, len(data), tag)
 	return false, nil
@@ -347,6 +354,7 @@ func (p *Pipeline) tick() {
 		case <-p.stop:
 			return
 		case <-t.C:
+			p.expirePartials(false)
 			p.store.tick()
 		case <-statsC:
 			p.log.Infof("stats: %s", p.StatsLine())
@@ -372,6 +380,9 @@ func (p *Pipeline) StatsLine() string {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	extra := []string{fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted}
+	if s := p.partialStats(); s != "" {
+		extra = append(extra, s)
+	}
 	if p.cw != nil {
 		// Events CloudWatch would refuse are changed or skipped, never silently.
 		c := p.cw.Stats()
@@ -395,9 +406,13 @@ func (p *Pipeline) Close(ctx context.Context) {
 	if p.metrics != nil {
 		p.metrics.roll(p.now(), true) // the open interval
 	}
+	p.expirePartials(true) // their other pieces can no longer come
 	p.store.sealAll()
 	left := p.pool.Close(ctx)
 	p.store.close()
+	if err := p.partials.Close(); err != nil {
+		p.log.Warnf("closing the journal of split records: %v", err)
+	}
 	if len(left) > 0 {
 		records := 0
 		for _, j := range left {

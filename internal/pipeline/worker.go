@@ -110,6 +110,10 @@ type worker struct {
 	marena  []byte
 	n       flushCounts
 	arrival time.Time // the flush's time of arrival, taken when a record needs it
+
+	ftag      string // the flush's tag (w.tag changes while replaying pieces)
+	inTx      bool   // the flush holds the Reassembler's transaction
+	replaying bool   // writing a reassembled record or a piece as it came
 }
 
 // flushCounts are one flush's counters: added to the instance's only when the flush
@@ -167,6 +171,7 @@ func (w *worker) redactText(dst, s []byte) []byte {
 // when there are many, so a worker's memory follows the live partitions.
 func (w *worker) begin(tag string) {
 	w.tag = append(w.tag[:0], tag...)
+	w.ftag = tag
 	for k, pt := range w.parts {
 		if !pt.used && len(w.parts) > 32 {
 			delete(w.parts, k)
@@ -198,9 +203,18 @@ func (w *worker) record(p *Pipeline) {
 		}
 		w.n.badTime++
 	}
+	w.process(p)
+}
+
+// process writes the current event: a record as it came in, a reassembled one, or a
+// piece of a split line written as it came (replaying).
+func (w *worker) process(p *Pipeline) {
 	rec := w.ev.Record
 	f := &w.f
 	f.scan(rec, p.cfg.LogKey)
+	if f.partial && !w.replaying && w.hold(p) {
+		return
+	}
 	raw := f.log
 	w.entry.Reset()
 	access := false

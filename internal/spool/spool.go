@@ -14,6 +14,7 @@
 //	<root>/<identity>-<n>/lock      flock(LOCK_EX) held by the owning Spool until Close
 //	<root>/<identity>-<n>/open/     batches still receiving segments
 //	<root>/<identity>-<n>/sealed/   batches closed with a SEAL record, waiting for upload
+//	<root>/<identity>-<n>/held/     the caller's files (HeldDir), moved along on adoption
 //
 // n is the first index whose lock can be taken, so instances and processes never share a
 // directory. Unlocked siblings left by an earlier process are adopted at Open.
@@ -311,12 +312,51 @@ func (s *Spool) adoptSiblings(root, id string, mine int) error {
 				return err
 			}
 		}
+		if err := moveHeld(filepath.Join(sib, HeldDir), filepath.Join(s.dir, HeldDir)); err != nil {
+			lf.Close()
+			return err
+		}
 		lf.Close() // releases the flock
 		if moved > 0 {
 			s.opt.Logf("spool: adopted %d batch file(s) from %s", moved, sib)
 		}
 	}
 	return nil
+}
+
+// HeldDir is the subdirectory of a spool directory whose files belong to the caller
+// (the journal of split records, internal/partial): the spool only gives them a
+// locked home and moves them along when it adopts an unlocked sibling.
+const HeldDir = "held"
+
+// moveHeld moves every regular file of from into to, renaming on a clash.
+func moveHeld(from, to string) error {
+	ents, err := os.ReadDir(from)
+	if errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	for i, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		name := e.Name()
+		if _, err := os.Lstat(filepath.Join(to, name)); err == nil {
+			name = fmt.Sprintf("adopted-%d-%s", i, name)
+		}
+		if err := os.Rename(filepath.Join(from, e.Name()), filepath.Join(to, name)); err != nil {
+			return fmt.Errorf("spool: adopt: %w", err)
+		}
+	}
+	if err := syncDir(to); err != nil {
+		return err
+	}
+	return syncDir(from)
 }
 
 func (s *Spool) moveAll(from, to string) (int, error) {
@@ -630,6 +670,9 @@ func (s *Spool) Recovered() []*Sealed {
 	defer s.mu.Unlock()
 	return append([]*Sealed(nil), s.recovered...)
 }
+
+// Dir returns the spool directory this Spool holds.
+func (s *Spool) Dir() string { return s.dir }
 
 // Size returns the bytes held in open and sealed batch files.
 func (s *Spool) Size() int64 { return s.size.Load() }

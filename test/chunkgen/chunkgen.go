@@ -104,3 +104,36 @@ func WriteFiles(dir string, enc chunk.Encoder, t Task, lines []gen.Labeled, per 
 	}
 	return files, nil
 }
+
+// DockerPartSize is where Docker splits a line: 16 KiB.
+const DockerPartSize = 16 << 10
+
+// Pieces returns the records Docker's fluentd log driver sends for a line longer than
+// size: pieces of size bytes with partial_message, partial_id, partial_ordinal (from
+// 1) and partial_last, as strings.
+func (t Task) Pieces(line []byte, source, id string, size int) [][]chunk.KV {
+	var out [][]chunk.KV
+	for i, ord := 0, 1; i < len(line); i, ord = i+size, ord+1 {
+		end := min(i+size, len(line))
+		rec := t.Record(line[i:end], source)
+		rec = append(rec,
+			chunk.KV{Key: "partial_message", Value: "true"},
+			chunk.KV{Key: "partial_id", Value: id},
+			chunk.KV{Key: "partial_ordinal", Value: fmt.Sprint(ord)},
+			chunk.KV{Key: "partial_last", Value: fmt.Sprint(end == len(line))})
+		out = append(out, rec)
+	}
+	return out
+}
+
+// Records encodes records as one chunk, event times starting at start, 1 ms apart.
+func Records(enc chunk.Encoder, recs [][]chunk.KV, start time.Time) ([]byte, error) {
+	var out []byte
+	for i, r := range recs {
+		var err error
+		if out, err = enc.AppendEvent(out, start.Add(time.Duration(i)*time.Millisecond), nil, r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
