@@ -166,6 +166,7 @@ type Aggregator struct {
 	mu   sync.Mutex
 	cur  *interval
 	srcs map[string]*Source
+	free []*series // series of rendered intervals, reused so steady state allocates little
 	st   Stats
 }
 
@@ -314,7 +315,14 @@ func appendClean(dst, s []byte) []byte {
 func (a *Aggregator) newSeries(sc *Scratch, src *Source, r *Request) *series {
 	cur := a.cur
 	limit := 4 * a.o.MaxRoutes
-	s := &series{src: src, tcp: r.TCP}
+	var s *series
+	if n := len(a.free); n > 0 {
+		s, a.free = a.free[n-1], a.free[:n-1]
+		*s = series{}
+	} else {
+		s = new(series)
+	}
+	s.src, s.tcp = src, r.TCP
 	s.dims[DimCluster], s.dims[DimFamily] = src.Cluster, src.Family
 	if !r.TCP {
 		fields := strings.Split(string(sc.key[5:]), "\x00")
@@ -468,6 +476,9 @@ func (a *Aggregator) render(iv *interval) []Event {
 		events = append(events, Event{Source: s.src, Time: iv.start, JSON: line})
 	}
 	a.mu.Lock()
+	for s := range seen {
+		a.free = append(a.free, s)
+	}
 	a.st.Events += int64(len(events))
 	a.st.EventBytes += int64(bytes)
 	a.st.LastMetrics = metrics

@@ -271,3 +271,26 @@ func BenchmarkObserve(b *testing.B) {
 		})
 	}
 }
+
+// Series are reused from interval to interval: nothing of one leaks into the next.
+func TestIntervalsIndependent(t *testing.T) {
+	a := New(Options{Namespace: "n", Dims: DefaultDims}, t0)
+	src := a.Source("prod", "backend", "g", "s")
+	var sc Scratch
+	observe(a, src, &sc, obs{auth: "a", method: "GET", path: "/", status: 500, dur: 900, up: 3})
+	first := parseAll(t, a.Roll(t0.Add(time.Minute)))
+	observe(a, src, &sc, obs{auth: "a", method: "GET", path: "/", status: 200, dur: 5, up: -1})
+	observe(a, src, &sc, obs{auth: "a", method: "GET", path: "/", status: 200, dur: 5, up: -1})
+	second := parseAll(t, a.Roll(t0.Add(2*time.Minute)))
+	if len(first) != 1 || len(second) != 1 {
+		t.Fatalf("%d and %d events", len(first), len(second))
+	}
+	m := second[0].Metrics
+	if second[0].Timestamp != t0.Add(time.Minute).UnixMilli() || m["Requests"].Value != 2 || m["Status5xx"].Value != 0 ||
+		m["Latency"].Total() != 2 || m["Latency"].Values[0] != 5 || m["UpstreamLatency"].Values != nil {
+		t.Fatalf("second interval carries the first's numbers: %+v", second[0])
+	}
+	if evs := a.Roll(t0.Add(3 * time.Minute)); evs != nil {
+		t.Fatalf("an empty interval sent %d events", len(evs))
+	}
+}

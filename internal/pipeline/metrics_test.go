@@ -3,9 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/cwserver"
 	"github.com/envoy-s3/envoy_s3/test/emfcheck"
@@ -124,6 +126,48 @@ func BenchmarkFlushMetrics(b *testing.B) {
 					"auto_create_group": "true", "metrics_dimensions": c.dims, "metrics_max_routes": "1000"}
 			}
 			benchFlush(b, kv)
+		})
+	}
+}
+
+// BenchmarkObserve is what metrics emf adds to each access record inside a flush:
+// the worker's observe call on a parsed, redacted record (source check, request
+// fields, route template, aggregation), for a mix of 1,000 generated access logs.
+func BenchmarkObserve(b *testing.B) {
+	for _, dims := range []string{"cluster,family,authority", "cluster,family,authority,route", "cluster,family,authority,route,status_class,method,protocol"} {
+		b.Run(fmt.Sprint(len(strings.Split(dims, ","))), func(b *testing.B) {
+			cwEnv(b)
+			p := newPipeline(b, map[string]string{"metrics": "emf", "metrics_log_group_name": "/m", "auto_create_group": "true",
+				"metrics_dimensions": dims, "metrics_max_routes": "1000", "stats_interval": "0"}, nopPut{})
+			defer p.Close(context.Background())
+			var entries []accesslog.Entry
+			var lines []gen.Labeled
+			for _, l := range gen.New(42).Mixed(1300) {
+				if l.IsAccess && len(entries) < 1000 {
+					var e accesslog.Entry
+					if (&accesslog.Parser{}).Parse(l.Line, &e) {
+						entries = append(entries, e)
+						lines = append(lines, l)
+					}
+				}
+			}
+			w := p.workers.Get().(*worker)
+			w.begin("tag")
+			w.tag = []byte("ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
+			w.vars.Tag, w.vars.Cluster, w.vars.Family = w.tag, []byte("prod"), []byte("backend")
+			for i := range entries { // every series exists
+				w.entry = entries[i]
+				w.observe()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := processCPU()
+			for i := 0; i < b.N; i++ {
+				w.entry = entries[i%len(entries)]
+				w.observe()
+			}
+			cpu := processCPU() - cpu0
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
 		})
 	}
 }

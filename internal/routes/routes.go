@@ -72,38 +72,67 @@ func Append(dst, method, path []byte) []byte {
 
 // AppendPath appends the template of path alone.
 func AppendPath(dst, path []byte) []byte {
+	if len(path) > 0 && path[0] == '/' {
+		return appendSegments(dst, path)
+	}
 	for i, c := range path {
 		if c == '?' || c == '#' {
 			path = path[:i]
 			break
 		}
 	}
-	if len(path) > 0 && path[0] != '/' {
-		path = stripOrigin(path)
-	}
+	path = stripOrigin(path)
 	if len(path) == 0 {
 		return append(dst, '/')
 	}
-	if path[0] != '/' {
-		// "*" (OPTIONS *), authority-form of CONNECT, or something odd: one name,
-		// not whatever the client wrote.
-		if string(path) == Redacted || bytes.IndexByte(path, '[') >= 0 {
-			return append(dst, Redacted...)
-		}
-		return append(dst, OtherPath...)
+	if path[0] == '/' {
+		return appendSegments(dst, path)
 	}
-	for len(path) > 0 {
-		path = path[1:] // the '/'
+	// "*" (OPTIONS *), authority-form of CONNECT, or something odd: one name,
+	// not whatever the client wrote.
+	if string(path) == Redacted || bytes.IndexByte(path, '[') >= 0 {
+		return append(dst, Redacted...)
+	}
+	return append(dst, OtherPath...)
+}
+
+// appendSegments templates an origin-form path ("/..."), query and fragment
+// included, in one pass: each byte is classified once.
+func appendSegments(dst, path []byte) []byte {
+	var seg segment
+	start := 1
+	dst = append(dst, '/')
+	for i := 1; i < len(path); i++ {
+		c := path[i]
+		k := class[c]
+		if k&cBreak == 0 {
+			seg.digits += int(k & cDigit)
+			seg.hex += int(k&cHex) >> 1
+			seg.seen |= k
+			if k&cStop != 0 && seg.mark == "" {
+				seg.mark = stopMark(path[i:])
+			}
+			continue
+		}
+		dst = seg.append(dst, path[start:i])
+		if c != '/' {
+			return dst // '?' or '#'
+		}
 		dst = append(dst, '/')
-		seg := path
-		if i := bytes.IndexByte(path, '/'); i >= 0 {
-			seg, path = path[:i], path[i:]
-		} else {
-			path = nil
-		}
-		dst = appendSegment(dst, seg)
+		seg, start = segment{}, i+1
 	}
-	return dst
+	return seg.append(dst, path[start:])
+}
+
+// stopMark is the placeholder a stop byte at s[0] imposes on its segment.
+func stopMark(s []byte) string {
+	switch c := s[0]; {
+	case c == '[' || c == ']':
+		return Redacted
+	case c == '@', c == '%' && len(s) > 2 && s[1] == '4' && s[2] == '0':
+		return Email
+	}
+	return ID
 }
 
 // stripOrigin cuts "scheme://host" off an absolute URL; "" when only the origin is left.
@@ -128,14 +157,15 @@ func isScheme(b []byte) bool {
 	return true
 }
 
-// Byte classes of segment bytes, one table lookup per byte.
+// Byte classes of path bytes, one table lookup per byte.
 const (
 	cDigit = 1 << iota
 	cHex
 	cUpper
 	cLower
 	cDot
-	cStop // ends the scan: '[' ']' '@' '%', control and non-ASCII bytes
+	cStop  // makes the segment a placeholder: '[' ']' '@' '%', control and non-ASCII bytes
+	cBreak // ends the segment: '/', '?', '#'
 )
 
 var class = func() (t [256]uint8) {
@@ -153,6 +183,8 @@ var class = func() (t [256]uint8) {
 			t[c] = cUpper
 		case c == '.':
 			t[c] = cDot
+		case c == '/' || c == '?' || c == '#':
+			t[c] = cBreak
 		case c == '[' || c == ']' || c == '@' || c == '%' || c < 0x21 || c > 0x7e:
 			t[c] = cStop
 		}
@@ -160,35 +192,28 @@ var class = func() (t [256]uint8) {
 	return t
 }()
 
-// appendSegment appends seg or the placeholder it stands for.
-func appendSegment(dst, seg []byte) []byte {
-	if len(seg) == 0 {
+// segment is what the scan of one segment found.
+type segment struct {
+	digits, hex int
+	seen        uint8
+	mark        string // placeholder a stop byte imposed
+}
+
+// append appends seg, or the placeholder it stands for.
+func (g *segment) append(dst, seg []byte) []byte {
+	n := len(seg)
+	if n == 0 {
 		return dst
 	}
-	var digits, hex int
-	var seen uint8
-	for i, c := range seg {
-		k := class[c]
-		if k&cStop != 0 {
-			switch {
-			case c == '[' || c == ']':
-				return append(dst, Redacted...)
-			case c == '@', c == '%' && i+2 < len(seg) && seg[i+1] == '4' && seg[i+2] == '0':
-				return append(dst, Email...)
-			}
-			return append(dst, ID...)
-		}
-		seen |= k
-		digits += int(k & cDigit)
-		hex += int(k&cHex) >> 1
+	if g.mark != "" {
+		return append(dst, g.mark...)
 	}
-	n := len(seg)
-	hasDigit, upper, lower, dots := seen&cDigit != 0, seen&cUpper != 0, seen&cLower != 0, seen&cDot != 0
+	hasDigit, upper, lower, dots := g.seen&cDigit != 0, g.seen&cUpper != 0, g.seen&cLower != 0, g.seen&cDot != 0
 	switch {
 	case n > MaxSegment,
-		digits == n,
-		digits >= 4,
-		hex == n && n >= 8 && hasDigit,
+		g.digits == n,
+		g.digits >= 4,
+		g.hex == n && n >= 8 && hasDigit,
 		isUUID(seg),
 		n >= 10 && hasDigit && upper && lower && !dots,
 		n >= 16 && hasDigit && upper && !dots:
