@@ -294,3 +294,24 @@ func TestIntervalsIndependent(t *testing.T) {
 		t.Fatalf("an empty interval sent %d events", len(evs))
 	}
 }
+
+// Whatever a client sends, every event is valid EMF and counts the request once.
+func FuzzObserve(f *testing.F) {
+	f.Add("GET", "/orders/12/items?x=1", "HTTP/1.1", "backend:8080", int64(200), int64(12), "OK")
+	f.Add("\x00", "\xff/\"\\", "h2\x01", "a\"b\xc3", int64(-1), int64(-5), "")
+	f.Fuzz(func(t *testing.T, method, path, proto, auth string, status, dur int64, grpc string) {
+		a := New(Options{Namespace: "n", Dims: []Dim{DimCluster, DimFamily, DimAuthority, DimRoute, DimStatusClass, DimMethod, DimProtocol}, MaxRoutes: 2}, t0)
+		src := a.Source("prod", "backend", "g", "s")
+		var sc Scratch
+		r := Request{Method: []byte(method), Path: []byte(path), Protocol: []byte(proto), Authority: []byte(auth), Status: status, Duration: dur, Upstream: -1}
+		if grpc != "" {
+			r.GrpcStatus = []byte(grpc)
+		}
+		a.Observe(&sc, src, &r)
+		a.Observe(&sc, src, &r)
+		evs := parseAll(t, a.Flush(t0))
+		if len(evs) != 1 || evs[0].Metrics["Requests"].Value != 2 {
+			t.Fatalf("%d events: %+v", len(evs), evs)
+		}
+	})
+}
