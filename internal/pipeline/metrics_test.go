@@ -5,9 +5,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/cwserver"
 	"github.com/envoy-s3/envoy_s3/test/emfcheck"
@@ -169,5 +173,57 @@ func BenchmarkObserve(b *testing.B) {
 			cpu := processCPU() - cpu0
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
 		})
+	}
+}
+
+// A closed interval is sent while the task runs; a missing metrics group with
+// auto_create_group off is one error line naming the group and the fix, and the
+// events arrive once the group exists, without a restart.
+func TestMetricsMissingGroupHeals(t *testing.T) {
+	srv := cwEnv(t)
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": t.TempDir(), "stats_interval": "0",
+		"metrics": "emf", "metrics_log_group_name": "/ecs/missing-metrics"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	var logs syncBuf
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(&logs, "t", flblog.Info), Putter: &memPut{}, SlowRetry: 200 * time.Millisecond, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Flush(chunkOf(t, gen.New(2).Mixed(200)), "tag")
+	skew.Store(int64(2 * time.Minute)) // the interval is over: the next tick sends it
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(logs.String(), "[error]") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error line about the missing metrics group:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(600 * time.Millisecond) // several slow retries
+	srv.CreateGroup("/ecs/missing-metrics")
+	p.Close(context.Background())
+	errs := 0
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "[error]") {
+			errs++
+			if !strings.Contains(l, `"/ecs/missing-metrics"`) || !strings.Contains(l, "auto_create_group") {
+				t.Errorf("error line does not name the group and the fix: %s", l)
+			}
+		}
+	}
+	if errs != 1 {
+		t.Fatalf("want one error line, got %d:\n%s", errs, logs.String())
+	}
+	evs := metricsEvents(t, srv, "/ecs/missing-metrics")
+	requests := 0.0
+	for _, e := range evs {
+		requests += e.Metrics["Requests"].Value + e.Metrics["TcpConnections"].Value
+	}
+	if st := p.Stats(); requests != float64(st.Access) || requests == 0 {
+		t.Fatalf("metrics count %v requests, the pipeline saw %d access logs", requests, st.Access)
 	}
 }
