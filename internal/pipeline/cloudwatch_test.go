@@ -111,6 +111,25 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// oneErrorLine checks that logs hold exactly one error line, and that it says each of want.
+func oneErrorLine(t *testing.T, logs string, want ...string) {
+	t.Helper()
+	errs := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "[error]") {
+			errs++
+			for _, w := range want {
+				if !strings.Contains(l, w) {
+					t.Errorf("error line does not say %s: %s", w, l)
+				}
+			}
+		}
+	}
+	if errs != 1 {
+		t.Fatalf("want one error line, got %d:\n%s", errs, logs)
+	}
+}
+
 // A missing group with auto_create_group off is said once, naming the group and the
 // fix; the events stay held and arrive once the group exists, without a restart.
 func TestCloudWatchMissingGroupHeals(t *testing.T) {
@@ -138,18 +157,7 @@ func TestCloudWatchMissingGroupHeals(t *testing.T) {
 	time.Sleep(600 * time.Millisecond) // several slow retries
 	srv.CreateGroup("/ecs/missing")
 	p.Close(context.Background())
-	errs := 0
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "[error]") {
-			errs++
-			if !strings.Contains(l, `"/ecs/missing"`) || !strings.Contains(l, "auto_create_group") {
-				t.Errorf("error line does not name the group and the fix: %s", l)
-			}
-		}
-	}
-	if errs != 1 {
-		t.Fatalf("want one error line, got %d:\n%s", errs, logs.String())
-	}
+	oneErrorLine(t, logs.String(), `"/ecs/missing"`, "auto_create_group")
 	want := 0
 	for _, l := range lines {
 		if !l.IsAccess && len(l.Line) > 0 {

@@ -206,18 +206,7 @@ func TestMetricsMissingGroupHeals(t *testing.T) {
 	time.Sleep(600 * time.Millisecond) // several slow retries
 	srv.CreateGroup("/ecs/missing-metrics")
 	p.Close(context.Background())
-	errs := 0
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "[error]") {
-			errs++
-			if !strings.Contains(l, `"/ecs/missing-metrics"`) || !strings.Contains(l, "auto_create_group") {
-				t.Errorf("error line does not name the group and the fix: %s", l)
-			}
-		}
-	}
-	if errs != 1 {
-		t.Fatalf("want one error line, got %d:\n%s", errs, logs.String())
-	}
+	oneErrorLine(t, logs.String(), `"/ecs/missing-metrics"`, "auto_create_group")
 	evs := metricsEvents(t, srv, "/ecs/missing-metrics")
 	requests := 0.0
 	for _, e := range evs {
