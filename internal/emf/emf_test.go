@@ -315,3 +315,20 @@ func FuzzObserve(f *testing.F) {
 		}
 	})
 }
+
+// metrics_resolution 1s: one-second intervals, every metric high resolution.
+func TestHighResolution(t *testing.T) {
+	a := New(Options{Namespace: "n", Dims: DefaultDims, Resolution: time.Second}, t0)
+	src := a.Source("prod", "backend", "g", "s")
+	var sc Scratch
+	observe(a, src, &sc, obs{auth: "a", method: "GET", path: "/", status: 200, dur: 5, up: -1})
+	evs := parseAll(t, a.Roll(t0.Add(1500*time.Millisecond)))
+	if len(evs) != 1 || evs[0].Timestamp != t0.UnixMilli() {
+		t.Fatalf("events %+v", evs)
+	}
+	for name, m := range evs[0].Metrics {
+		if m.Resolution != 1 {
+			t.Errorf("%s has StorageResolution %d", name, m.Resolution)
+		}
+	}
+}
