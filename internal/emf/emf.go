@@ -301,13 +301,19 @@ func appendClean(dst, s []byte) []byte {
 	if len(s) == 0 {
 		return append(dst, '-')
 	}
-	for _, c := range s {
+	for i, c := range s {
 		if c < 0x21 || c > 0x7e {
-			c = '_'
+			dst = append(dst, s[:i]...)
+			for _, c := range s[i:] {
+				if c < 0x21 || c > 0x7e {
+					c = '_'
+				}
+				dst = append(dst, c)
+			}
+			return dst
 		}
-		dst = append(dst, c)
 	}
-	return dst
+	return append(dst, s...)
 }
 
 // newSeries adds the series of sc.key (a.mu held), moving the route or authority

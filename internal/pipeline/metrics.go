@@ -84,8 +84,8 @@ func (m *metricsSink) names(v *keyformat.Vars) (group, stream string) {
 	return m.p.cfg.MetricsLogGroup.Expand(v), cwlogs.StreamName(&cwlogs.Options{LogStreamPrefix: metricsStreamPrefix}, string(v.Tag))
 }
 
-// observe counts the worker's current access record.
-func (w *worker) observe() {
+// observe counts e, the worker's current access record, normalised and redacted.
+func (w *worker) observe(e *accesslog.Entry) {
 	p, m := w.p, w.p.metrics
 	if md := &w.f.meta; w.msrc == nil || !bytes.Equal(w.mtag, w.tag) || !bytes.Equal(w.mmeta[metaCluster], md[metaCluster]) ||
 		!bytes.Equal(w.mmeta[metaTaskARN], md[metaTaskARN]) || !bytes.Equal(w.mmeta[metaTaskDef], md[metaTaskDef]) ||
@@ -96,7 +96,6 @@ func (w *worker) observe() {
 			w.mmeta[i] = append(w.mmeta[i][:0], md[i]...)
 		}
 	}
-	e := &w.entry
 	f := &e.Fields
 	r := &w.mreq
 	*r = emf.Request{

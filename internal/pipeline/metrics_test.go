@@ -160,15 +160,13 @@ func BenchmarkObserve(b *testing.B) {
 			w.tag = []byte("ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
 			w.vars.Tag, w.vars.Cluster, w.vars.Family = w.tag, []byte("prod"), []byte("backend")
 			for i := range entries { // every series exists
-				w.entry = entries[i]
-				w.observe()
+				w.observe(&entries[i])
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
-				w.entry = entries[i%len(entries)]
-				w.observe()
+				w.observe(&entries[i%len(entries)])
 			}
 			cpu := processCPU() - cpu0
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")

@@ -268,7 +268,7 @@ func (w *worker) process(p *Pipeline) {
 	w.line = append(w.line, '\n')
 	w.place(stream)
 	if access && p.metrics != nil {
-		w.observe()
+		w.observe(&w.entry)
 	}
 }
 

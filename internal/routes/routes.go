@@ -54,13 +54,23 @@ var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OP
 
 // AppendMethod appends the method's name, or OTHER for a non-standard one.
 func AppendMethod(dst, m []byte) []byte {
-	for _, s := range methods {
-		if string(m) == s {
-			return append(dst, s...)
+	if len(m) >= 3 && len(m) <= 7 {
+		for _, s := range methodsByLen[len(m)-3] {
+			if string(m) == s {
+				return append(dst, s...)
+			}
 		}
 	}
 	return append(dst, "OTHER"...)
 }
+
+// methodsByLen groups methods by length (3 to 7), so a lookup compares one or two.
+var methodsByLen = func() (t [5][]string) {
+	for _, s := range methods {
+		t[len(s)-3] = append(t[len(s)-3], s)
+	}
+	return t
+}()
 
 // Append appends "METHOD /template" for method and path (see the package rules).
 // It allocates nothing when dst has room.
