@@ -1,57 +1,178 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
-// indexFile keeps $INDEX counting up across restarts, as Fluent Bit's s3 output does:
-// a key template with $INDEX and no $UUID would otherwise reuse keys after a restart
-// and overwrite earlier objects. Each index is reserved on disk before it is used, so
-// a crash leaves a gap, never a reuse.
-type indexFile struct {
-	mu   sync.Mutex
-	path string
-	next uint64
+// $INDEX must never repeat under one bucket: a key format with $INDEX and no $UUID
+// would otherwise overwrite earlier objects. So there is one counter per endpoint
+// and bucket, shared by every instance and process that uses the same store_dir,
+// kept in store_dir across restarts (as Fluent Bit's s3 output keeps its index),
+// and each value is reserved on disk before it is used: a crash leaves a gap,
+// never a reuse.
+//
+// A reservation takes flock(LOCK_EX) on <file>.lock, reads the file, writes the
+// next value to a temporary file, fsyncs it and renames it over the file, then
+// unlocks: instances (each with its own open file, so flock orders them too) and
+// processes take turns, and none can read a value another has handed out.
+
+// indexName names the counter of cfg's destination.
+func indexName(endpoint, bucket string) string {
+	h := fnv.New64a()
+	h.Write([]byte(endpoint))
+	h.Write([]byte{0})
+	h.Write([]byte(bucket))
+	return fmt.Sprintf("envoy_s3-index-%016x", h.Sum64())
 }
 
-func openIndex(dir, identity string) (*indexFile, error) {
-	f := &indexFile{path: filepath.Join(dir, identity+".index")}
-	b, err := os.ReadFile(f.path)
-	switch {
-	case os.IsNotExist(err):
-	case err != nil:
+// indexFile is one instance's handle on a shared counter in store_dir.
+type indexFile struct {
+	mu   sync.Mutex // one reservation at a time in this instance
+	path string
+	lock *os.File
+	last uint64 // the last value handed out, for a reservation that fails
+}
+
+func openIndex(dir, name string) (*indexFile, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
-	default:
-		if f.next, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err != nil {
-			return nil, fmt.Errorf("%s holds %q, not a number: delete the file to count $INDEX from 0 again", f.path, b)
-		}
+	}
+	f := &indexFile{path: filepath.Join(dir, name)}
+	lock, err := os.OpenFile(f.path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.lock = lock
+	// Check the file now, so a damaged one fails Init with what to do.
+	if _, err := f.locked(func(next uint64) uint64 { return next }); err != nil {
+		lock.Close()
+		return nil, err
 	}
 	return f, nil
 }
 
-// take reserves and returns the next index.
+// take reserves and returns the next index. On an error it still returns a value
+// (the next after the last this instance had) so the batch gets a key; the caller
+// says that keys may then repeat.
 func (f *indexFile) take() (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := f.next
-	tmp := f.path + ".tmp"
-	if err := writeSynced(tmp, []byte(strconv.FormatUint(n+1, 10)+"\n")); err != nil {
-		return n, err
+	var err error
+	for try := 0; try < 3; try++ {
+		var n uint64
+		if n, err = f.locked(func(next uint64) uint64 { return next + 1 }); err == nil {
+			f.last = n
+			return n, nil
+		}
 	}
-	if err := os.Rename(tmp, f.path); err != nil {
-		return n, err
+	f.last++
+	return f.last, err
+}
+
+// locked reads the counter under the lock, writes update(value) when it
+// changes it, and returns the value read.
+func (f *indexFile) locked(update func(uint64) uint64) (uint64, error) {
+	if err := flock(f.lock, syscall.LOCK_EX); err != nil {
+		return 0, fmt.Errorf("lock %s.lock: %w", f.path, err)
 	}
-	f.next = n + 1
+	defer flock(f.lock, syscall.LOCK_UN)
+	n, err := f.read()
+	if err != nil {
+		return 0, err
+	}
+	if next := update(n); next != n {
+		if err := f.write(next); err != nil {
+			return 0, err
+		}
+	}
 	return n, nil
 }
 
+// read returns the stored value; a counter not written yet starts after the
+// largest per-instance counter of earlier versions (<identity>.index), if any.
+func (f *indexFile) read() (uint64, error) {
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return legacyIndex(filepath.Dir(f.path))
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s holds %q, not a number: stop every instance using this store_dir and delete the file to count $INDEX from 0 again (keys may then repeat)", f.path, b)
+	}
+	return n, nil
+}
+
+func (f *indexFile) write(n uint64) error {
+	tmp := fmt.Sprintf("%s.%d.tmp", f.path, os.Getpid())
+	if err := writeSynced(tmp, []byte(strconv.FormatUint(n, 10)+"\n")); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncPath(filepath.Dir(f.path))
+}
+
+func (f *indexFile) close() {
+	if f != nil && f.lock != nil {
+		f.lock.Close()
+	}
+}
+
+// legacyIndex is the largest value of the per-configuration index files that
+// versions before the shared counter kept, so upgrading never reuses their keys.
+func legacyIndex(dir string) (uint64, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "envoy_s3-*.index"))
+	if err != nil {
+		return 0, err
+	}
+	var max uint64
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && n > max {
+			max = n
+		}
+	}
+	return max, nil
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+func syncPath(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 func writeSynced(path string, b []byte) error {
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
@@ -64,4 +185,14 @@ func writeSynced(path string, b []byte) error {
 		return err
 	}
 	return fh.Close()
+}
+
+// memIndexes are the counters of store_dir off, one per endpoint and bucket in
+// the process, so that instances writing to one bucket never share an index.
+// They restart at 0 with the process (Init warns).
+var memIndexes sync.Map // indexName -> *atomic.Uint64
+
+func memIndex(name string) *atomic.Uint64 {
+	c, _ := memIndexes.LoadOrStore(name, new(atomic.Uint64))
+	return c.(*atomic.Uint64)
 }

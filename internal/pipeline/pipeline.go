@@ -85,7 +85,7 @@ type Pipeline struct {
 	pool                  *delivery.Pool
 	workers               sync.Pool
 	stats                 stats.Counters
-	index                 atomic.Uint64
+	index                 *atomic.Uint64 // $INDEX when store_dir is off, shared in the process per bucket
 	badTimeLogged         atomic.Bool
 	indexFile             *indexFile // $INDEX persisted in store_dir (nil when store_dir is off)
 	limit                 int64
@@ -174,16 +174,18 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.index = memIndex(indexName(cfg.Endpoint, cfg.Bucket))
 	if cfg.StoreDirOff {
 		if (p.access.HasIndex() && !p.access.HasUUID()) || (p.other.HasIndex() && !p.other.HasUUID()) {
 			p.log.Warnf("a key format uses $INDEX without $UUID and store_dir is off: $INDEX restarts at 0 with each process and may overwrite earlier objects; add $UUID or keep store_dir on")
 		}
 		p.store = newMemStore(p, enc, opt.Now)
-	} else if p.indexFile, err = openIndex(cfg.StoreDir, spoolIdentity(p)); err != nil {
+	} else if p.indexFile, err = openIndex(cfg.StoreDir, indexName(cfg.Endpoint, cfg.Bucket)); err != nil {
 		p.pool.Close(context.Background())
 		return nil, fmt.Errorf("envoy_s3: store_dir: %w", err)
 	} else if p.store, err = newSpoolStore(p, opt.Now); err != nil {
 		p.pool.Close(context.Background())
+		p.indexFile.close()
 		return nil, err
 	}
 	dir := ""
@@ -193,6 +195,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err = p.newPartials(dir, opt); err != nil {
 		p.pool.Close(context.Background())
 		p.store.close()
+		p.indexFile.close()
 		return nil, err
 	}
 	p.workers.New = func() any { return p.newWorker() }
@@ -312,13 +315,14 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 	return string(append(key, p.codec.Ext()...))
 }
 
-// nextIndex is the next $INDEX: persisted in store_dir, or counted in memory when
-// store_dir is off (Init warns then if keys could repeat after a restart).
+// nextIndex is the next $INDEX: reserved in store_dir, shared by every instance and
+// process using it, or counted in memory when store_dir is off (Init warns then if
+// keys could repeat after a restart).
 func (p *Pipeline) nextIndex() uint64 {
 	if p.indexFile != nil {
 		n, err := p.indexFile.take()
 		if err != nil {
-			p.log.Warnf("could not record $INDEX in store_dir (%v): keys may repeat after a restart", err)
+			p.log.Errorf("could not reserve $INDEX in store_dir (%v): using %d, which another instance or a restart may use again; fix store_dir", err, n)
 		}
 		return n
 	}
@@ -413,6 +417,7 @@ func (p *Pipeline) Close(ctx context.Context) {
 	if err := p.partials.Close(); err != nil {
 		p.log.Warnf("closing the journal of split records: %v", err)
 	}
+	p.indexFile.close()
 	if len(left) > 0 {
 		records := 0
 		for _, j := range left {
