@@ -283,3 +283,32 @@ func TestPlantedSecretsInPaths(t *testing.T) {
 		}
 	}
 }
+
+// Realistic secret-free values (the benchmark's records and Envoy's own
+// lines) come out byte for byte under the default rules.
+func TestCleanValuesUnchanged(t *testing.T) {
+	values := []string{
+		"[2023-08-15 07:17:32.026][14][info][main] [source/server/server.cc:408] all clusters initialized. initializing cds, version 1.2.3",
+		"[2025-11-04 06:49:07.518][15][warning][config] [source/common/config/grpc_stream.h:201] StreamAggregatedResources gRPC config stream to xds closed: 13, ",
+		`{"level":"info","msg":"request done","status":200,"duration_ms":12,"path":"/api/v1/orders?page=2&sort=desc","user_agent":"okhttp/4.12.0"}`,
+		"GET /search?q=caf%C3%A9&page=2&state=open&author=bob HTTP/1.1",
+		`{"log":"GET \/p?page=2\u0026sort=asc HTTP\/1.1 200 \u003cok\u003e"}`,
+		"upstream connect error or disconnect/reset before headers. reset reason: connection timeout",
+		"arn:aws:ecs:ap-northeast-1:123456789012:task/prod/0123456789abcdef0123456789abcdef",
+	}
+	for _, r := range benchRecords {
+		values = append(values, r[:]...)
+	}
+	for _, c := range []Config{defaultConfig()} {
+		r := mustNew(t, c)
+		var sc Scratch
+		for _, v := range values {
+			if got := r.String(&sc, nil, []byte(v)); string(got) != v {
+				t.Errorf("String changed a clean value:\n in: %s\nout: %s", v, got)
+			}
+			if got := r.Path(&sc, nil, []byte(v)); string(got) != v {
+				t.Errorf("Path changed a clean value:\n in: %s\nout: %s", v, got)
+			}
+		}
+	}
+}

@@ -5,11 +5,25 @@
 // tokens in headers, and client addresses in forwarded-for; an archive that
 // keeps them turns a cost saving into a security incident. The package is
 // bytes in, bytes out and knows nothing of records, so every writer
-// (normalised access records, raw lines, other logs) shares one Redactor.
+// (normalised access records, raw lines, other logs, JSON values) shares one
+// Redactor.
 //
-// Candidates are found by cheap trigger bytes ('?', "eyJ", 'A', ' ', '@',
-// '.', ':', sampled digits) and only then validated, so a value without
-// secrets costs a few vectorised scans and no allocation.
+// The rules, each written down where its code is:
+//   - names.go: sensitive names (query parameters, JSON keys) in normal
+//     form, exact or "*part*";
+//   - query.go: name=value pairs in queries, ;parameters and #fragments;
+//   - detect.go, tokens.go, card.go, ip.go: the detectors (JWT, AWS keys,
+//     bearer tokens, cards, e-mail, IP addresses, and credentials with
+//     unmistakable shapes: GitHub, GitLab, Slack, Stripe, Google API keys,
+//     PEM private keys, URL passwords, Authorization values, labelled AWS
+//     secrets);
+//   - decode.go: every rule also sees through %XX, JSON and HTML escapes,
+//     and only the secret's bytes are replaced;
+//   - json.go: JSON text redacted value by value, staying valid JSON.
+//
+// A value pays one table lookup per byte (class.go's trigger bits) and then
+// only the scans its bytes call for; a value without secrets allocates
+// nothing and comes out byte for byte.
 //
 // A Redactor is immutable after New and safe for concurrent use; the mutable
 // per-goroutine state (HMAC, buffers) lives in a Scratch. Redaction runs to a
@@ -18,10 +32,10 @@
 //
 // Replacements: ModeMask writes [REDACTED]. ModeHash writes [h:0123456789abcdef],
 // the first 16 hex digits (64 bits) of HMAC-SHA256(key, value), where value
-// is the matched bytes with valid %XX escapes decoded (so a token is followed
-// across a query string and a header), and a card number is its digits
-// without spaces or dashes. Without the key the pseudonym cannot be reversed
-// by enumeration.
+// is the matched bytes with their escapes decoded (so a token is followed
+// across a query string, a JSON line and a header), and a card number is its
+// digits without spaces or dashes. Without the key the pseudonym cannot be
+// reversed by enumeration.
 package redact
 
 import (
