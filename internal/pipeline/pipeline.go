@@ -87,7 +87,9 @@ type Pipeline struct {
 	stats                 stats.Counters
 	index                 *atomic.Uint64 // $INDEX when store_dir is off, shared in the process per bucket
 	badTimeLogged         atomic.Bool
-	indexFile             *indexFile // $INDEX persisted in store_dir (nil when store_dir is off)
+	panicLogged           atomic.Bool
+	recordHook            func(*chunk.Event) // tests: runs before each record is processed
+	indexFile             *indexFile         // $INDEX persisted in store_dir (nil when store_dir is off)
 	limit                 int64
 	full                  atomic.Bool
 	now                   func() time.Time
@@ -221,7 +223,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	w.begin(tag)
 	w.dec.Reset(data)
 	for w.dec.Next(&w.ev) {
-		w.record(p)
+		w.guarded(p)
 	}
 	if retry, err := p.commit(w); retry {
 		w.sc.Discard()
@@ -252,6 +254,15 @@ func (p *Pipeline) accepted(w *worker, size int, tag string) {
 				size, tag, skipped, regions, first, w.dec.Err(), lost, n.records)
 		} else {
 			p.log.Warnf("skipped %d malformed event(s) in a chunk of %d bytes (tag %q); the %d good event(s) are kept", lost, size, tag, n.records)
+		}
+	}
+	if n.panicked > 0 {
+		p.stats.Bad.Add(n.panicked)
+		if p.panicLogged.CompareAndSwap(false, true) {
+			p.log.Errorf("internal error on %d record(s) of a chunk (tag %q), which are lost; the other %d are kept; please report it with this line: %s",
+				n.panicked, tag, n.records-n.panicked, n.panicWhy)
+		} else {
+			p.log.Errorf("internal error on %d record(s) of a chunk (tag %q), which are lost (counted in bad)", n.panicked, tag)
 		}
 	}
 	if n.badTime > 0 {

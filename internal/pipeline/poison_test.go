@@ -143,3 +143,32 @@ func newPipelineLog(t *testing.T, kv map[string]string, put *memPut, log *syncBu
 	p.log = flblog.NewWriter(log, "t", flblog.Info)
 	return p
 }
+
+// A record whose content makes processing panic (a bug) loses that record only: the
+// rest of the chunk is stored and the flush answers OK, instead of RETRY at every
+// attempt (the panic would strike again each time).
+func TestPanickingRecordLosesOnlyItself(t *testing.T) {
+	var log syncBuf
+	put := &memPut{}
+	p := newPipelineLog(t, map[string]string{"compression": "none"}, put, &log)
+	p.recordHook = func(ev *chunk.Event) {
+		if v, ok := ev.Record.Get("log"); ok && strings.Contains(string(v.Bytes()), "xxxxxxx") {
+			panic("boom")
+		}
+	}
+	data, records := poisonChunk(t, nil) // record i has i x's: records 7 and up panic
+	if retry, err := p.Flush(data, "tag"); retry || err != nil {
+		t.Fatalf("flush: retry=%v err=%v", retry, err)
+	}
+	p.Close(context.Background())
+	stored := 0
+	for _, body := range put.objs {
+		stored += bytes.Count(body, []byte("\n"))
+	}
+	if stored != 7 || p.Stats().Bad != int64(records-7) {
+		t.Fatalf("stored %d records, bad=%d; want 7 and %d", stored, p.Stats().Bad, records-7)
+	}
+	if !strings.Contains(log.String(), "internal error on") || !strings.Contains(log.String(), "boom") {
+		t.Fatalf("the loss is not reported:\n%s", log.String())
+	}
+}

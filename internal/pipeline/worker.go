@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"bytes"
+	"fmt"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -122,6 +125,27 @@ type flushCounts struct {
 	records, access, other, dropped, logBytes int64
 	badTime                                   int64
 	badTimeValue                              chunk.Value // the first unusable event time, for the log
+	panicked                                  int64       // records lost to an internal error
+	panicWhy                                  string      // the first one's panic and stack, on one line
+}
+
+// guarded processes one record. A panic in it is a bug that this record's content
+// triggers; it would strike again at every retry of the chunk, so only this record
+// is lost (counted in bad, reported with its cause), never its chunk.
+func (w *worker) guarded(p *Pipeline) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.n.panicked++
+			if w.n.panicWhy == "" {
+				why := strings.Join(strings.Fields(fmt.Sprintf("%v: %s", r, debug.Stack())), " ")
+				w.n.panicWhy = why[:min(len(why), 2000)]
+			}
+		}
+	}()
+	if p.recordHook != nil {
+		p.recordHook(&w.ev)
+	}
+	w.record(p)
 }
 
 // lastPart remembers the previous record's partition: records of one chunk nearly
