@@ -350,8 +350,8 @@ func credByte(c byte) bool {
 // is replaced whole. It returns the end of what it replaced (0 if nothing).
 func authCredentials(sc *Scratch, s []byte, v int) int {
 	w := runOf(s, v, func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' })
-	if isNoValue(s[v:w]) {
-		return 0
+	if isNoValue(s[v:w]) || escaped(s, v) || w > v && escaped(s, w) {
+		return 0 // an escaped separator: the decoded view finds the credentials alone
 	}
 	if w > v && w < len(s) && isSchemeSep(s[w]) {
 		t := runOf(s, w, isSchemeSep)
@@ -376,6 +376,15 @@ func authCredentials(sc *Scratch, s []byte, v int) int {
 		return e
 	}
 	return 0
+}
+
+// escaped reports whether an escape decode.go decodes starts at s[p].
+func escaped(s []byte, p int) bool {
+	if p >= len(s) || s[p] != '%' && s[p] != '\\' && s[p] != '&' {
+		return false
+	}
+	_, n := escapeAt(s, p)
+	return n > 0
 }
 
 // markerAt reports whether a replacement starts at s[p:].
