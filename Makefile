@@ -7,23 +7,102 @@ MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 BIN           := $(CURDIR)/bin
 SO            := envoy_s3.so
 HOST          := $(BIN)/flb-host-stub
-# -trimpath and stripped symbols keep the .so reproducible and small; docker/Dockerfile
-# runs this same target.
-GOBUILD_SO    := CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags "-s -w"
+DIST          := $(CURDIR)/dist
+# The version every build is stamped with (the Init log line, dist/SHA256SUMS): the tag, or
+# the commit, of this tree; "dev" outside a git checkout (docker/Dockerfile passes VERSION in).
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# One build for every .so (`make`, `make dist`, docker/Dockerfile), per architecture:
+# - -trimpath and stripped symbols keep it reproducible and small;
+# - netgo,osusergo: Go's own DNS resolver and user lookup instead of glibc's (getaddrinfo,
+#   res_search, getpwnam_r), so the .so imports only basic libc and pthread functions;
+# - plugin/glibc_floor.h is forced into every C compile unit, runtime/cgo's included, and binds
+#   the pthread functions to their oldest glibc version; its hash is in CGO_CFLAGS so that Go's
+#   build cache rebuilds runtime/cgo when it changes. libpthread.so.0 is linked as needed by
+#   name: on glibc < 2.34 those functions live there. The result needs glibc 2.17 at most
+#   (docker/glibc_test.go checks every file).
+GLIBC_FLOOR_H := $(CURDIR)/plugin/glibc_floor.h
+CGO_FLOOR     := CGO_CFLAGS="-O2 -g -include $(GLIBC_FLOOR_H) -DENVOY_S3_FLOOR_SUM=$(shell cksum < $(GLIBC_FLOOR_H) | cut -d' ' -f1)" \
+                 CGO_LDFLAGS="-Wl,--push-state,--no-as-needed,-l:libpthread.so.0,--pop-state"
+GOBUILD_SO    := CGO_ENABLED=1 $(CGO_FLOOR) $(GO) build -buildmode=c-shared -trimpath -tags netgo,osusergo -ldflags "-s -w -X github.com/envoy-s3/envoy_s3/internal/buildinfo.Version=$(VERSION)"
+
+# Cross builds. The host's architecture is built with $(CC); the other one with Debian's cross
+# compiler, and its C host runs under qemu-user (`make test` runs the e2e tests on both).
+HOSTARCH      := $(shell $(GO) env GOARCH)
+ARCHES        := amd64 arm64
+CROSSARCH     := $(filter-out $(HOSTARCH),$(ARCHES))
+GNU_amd64     := x86_64
+GNU_arm64     := aarch64
+PKGS_amd64    := gcc-x86-64-linux-gnu libc6-dev-amd64-cross
+PKGS_arm64    := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+CC_$(HOSTARCH) := $(CC)
+CC_$(CROSSARCH) := $(GNU_$(CROSSARCH))-linux-gnu-gcc
+CROSS_SYSROOT := /usr/$(GNU_$(CROSSARCH))-linux-gnu
+CROSS_QEMU    := qemu-$(GNU_$(CROSSARCH))-static
+CROSS_HOST    := $(BIN)/flb-host-stub-$(CROSSARCH)
+DIST_SOS      := $(foreach a,$(ARCHES),$(DIST)/envoy_s3-linux-$(a).so)
+SOURCES       := go.mod go.sum $(GLIBC_FLOOR_H) $(shell find plugin internal -name '*.go' -o -name '*.c' -o -name '*.h' | grep -v _test.go)
 
 export ENVOY_S3_SO   := $(CURDIR)/$(SO)
 export ENVOY_S3_HOST := $(HOST)
 export MINIO_BIN     := $(BIN)/minio
+# What the glibc test and the cross-architecture e2e tests read (test/hosttest.CrossTarget).
+export ENVOY_S3_VERSION        := $(VERSION)
+export ENVOY_S3_DIST           := $(DIST)
+export ENVOY_S3_CROSS_ARCH     := $(CROSSARCH)
+export ENVOY_S3_CROSS_SO       := $(DIST)/envoy_s3-linux-$(CROSSARCH).so
+export ENVOY_S3_CROSS_HOST     := $(CROSS_HOST)
+export ENVOY_S3_CROSS_EMULATOR := $(CROSS_QEMU) -L $(CROSS_SYSROOT)
 
-.PHONY: all build host minio test test-short bench fuzz demo image vet fmt-check clean
+.PHONY: all build host minio dist cross-cc cross-qemu cross-host test test-short bench fuzz demo image vet fmt-check clean FORCE
 
 all: build
 
 build: $(SO) host
 
-$(SO): go.mod go.sum $(shell find plugin internal -name '*.go' -o -name '*.c' -o -name '*.h' | grep -v _test.go)
+$(SO): $(SOURCES) $(BIN)/version
 	$(GOBUILD_SO) -o $(SO) ./plugin
 	@rm -f envoy_s3.h
+
+# Rewritten only when VERSION changes, so a new commit re-stamps the .so and nothing else does.
+$(BIN)/version: FORCE
+	@mkdir -p $(BIN)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+
+# dist/: one .so per architecture and SHA256SUMS, nothing else. The host's file is the very
+# $(SO) the tests load; the other is the same build cross-compiled.
+dist: $(DIST)/SHA256SUMS
+
+$(DIST)/SHA256SUMS: $(DIST_SOS)
+	@find $(DIST) -mindepth 1 $(foreach f,$(DIST_SOS),! -path $(f)) -delete
+	cd $(DIST) && { echo '# envoy_s3 $(VERSION)'; sha256sum $(notdir $(DIST_SOS)); } > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+
+$(DIST)/envoy_s3-linux-$(HOSTARCH).so: $(SO)
+	@mkdir -p $(DIST)
+	cp $(SO) $@
+
+$(DIST)/envoy_s3-linux-$(CROSSARCH).so: $(SOURCES) $(BIN)/version | cross-cc
+	@mkdir -p $(DIST)
+	GOARCH=$(CROSSARCH) CC=$(CC_$(CROSSARCH)) $(GOBUILD_SO) -o $@ ./plugin
+	@rm -f $(@:.so=.h)
+
+# The cross compiler (for dist) and qemu-user (for the tests) come from Debian's packages,
+# installed when missing, as MinIO is built when missing: as root, or through sudo.
+APT_INSTALL = sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; echo "installing $(1) with apt-get"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $(1)
+
+cross-cc:
+	@if ! command -v $(CC_$(CROSSARCH)) >/dev/null || [ ! -e $(CROSS_SYSROOT)/lib/libc.so ]; then \
+	  $(call APT_INSTALL,$(PKGS_$(CROSSARCH))); fi
+
+cross-qemu:
+	@command -v $(CROSS_QEMU) >/dev/null || { $(call APT_INSTALL,qemu-user-static); }
+
+cross-host: $(CROSS_HOST)
+
+$(CROSS_HOST): test/host/host.c | cross-cc cross-qemu
+	@mkdir -p $(BIN)
+	$(CC_$(CROSSARCH)) -std=c11 -O2 -Wall -Wextra -o $@ test/host/host.c -ldl -lpthread
 
 host: $(HOST)
 
@@ -45,7 +124,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
-test: build minio fmt-check vet
+test: build dist cross-host minio fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 test-short: build
@@ -66,10 +145,17 @@ fuzz:
 demo: build minio
 	$(GO) run ./test/cmd/demo
 
-# The FireLens router image (aws-for-fluent-bit 3.x + envoy_s3.so); needs a Docker engine.
+# The FireLens router image (aws-for-fluent-bit 3.5.10 + envoy_s3.so) for both architectures;
+# needs a Docker engine with buildx. AWS_FOR_FLUENT_BIT=2 builds on aws-for-fluent-bit 2.x.
+# buildx keeps a multi-platform image in its cache: BUILDX_FLAGS=--push IMAGE=registry/name:tag ships it.
+IMAGE              ?= envoy-s3-router:dev
+PLATFORMS          ?= linux/amd64,linux/arm64
+AWS_FOR_FLUENT_BIT ?= 3
+BUILDX_FLAGS       ?=
 image:
-	docker build -f docker/Dockerfile -t envoy-s3-router:dev .
+	docker buildx build --platform $(PLATFORMS) --build-arg VERSION=$(VERSION) \
+	  --build-arg AWS_FOR_FLUENT_BIT=$(AWS_FOR_FLUENT_BIT) $(BUILDX_FLAGS) -f docker/Dockerfile -t $(IMAGE) .
 
 clean:
 	rm -f $(SO) envoy_s3.h
-	rm -rf $(BIN)/flb-host-stub
+	rm -rf $(BIN)/flb-host-stub $(CROSS_HOST) $(BIN)/version $(DIST)

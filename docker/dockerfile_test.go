@@ -35,86 +35,111 @@ func instructions(text string) []string {
 
 var reJSONString = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 
-// TestDockerfileBuildsWithMake checks that the image is built by the same Makefile target, with
-// the same flags, as the .so the other tests check; that the runtime is a pinned
-// aws-for-fluent-bit 3.x; and that the CMD loads AWS's Go plugins and ours.
-func TestDockerfileBuildsWithMake(t *testing.T) {
-	root := repoRoot(t)
-	makefile := readFile(t, filepath.Join(root, "Makefile"))
-	var gobuild string
-	for _, line := range strings.Split(makefile, "\n") {
-		if strings.HasPrefix(line, "GOBUILD_SO") {
-			gobuild = line
-		}
-	}
-	if !strings.Contains(gobuild, "build "+buildFlags) {
-		t.Errorf("Makefile GOBUILD_SO = %q; want it to contain %q (the flags this test builds with)", gobuild, "build "+buildFlags)
-	}
-	if !regexp.MustCompile(`(?m)^\$\(SO\):.*\n\t\$\(GOBUILD_SO\) -o \$\(SO\) \./plugin$`).MatchString(makefile) {
-		t.Error("Makefile: the $(SO) target no longer runs `$(GOBUILD_SO) -o $(SO) ./plugin`")
-	}
-	if !regexp.MustCompile(`(?m)^SO\s*:=\s*envoy_s3\.so$`).MatchString(makefile) {
-		t.Error("Makefile: SO is no longer envoy_s3.so")
-	}
+// The aws-for-fluent-bit releases the image is built on; the README, the Makefile and the
+// examples must name the same ones (TestImageDocsAgree).
+const (
+	runtime3 = "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.5.10"
+	runtime2 = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.34.3.20260623"
+)
 
-	ins := instructions(readFile(t, filepath.Join(root, "docker", "Dockerfile")))
-	args := map[string]string{}
-	var froms, runs, copies []string
-	var cmd string
-	for _, in := range ins {
+// dockerfile is docker/Dockerfile's instructions, sorted by kind.
+type dockerfile struct {
+	args                       map[string]string
+	froms, runs, copies, stage []string // stage: the ARG names declared after the last FROM
+	cmd                        string
+}
+
+func parseDockerfile(t *testing.T) dockerfile {
+	t.Helper()
+	d := dockerfile{args: map[string]string{}}
+	for _, in := range instructions(readFile(t, filepath.Join(repoRoot(t), "docker", "Dockerfile"))) {
 		op, rest, _ := strings.Cut(in, " ")
 		switch strings.ToUpper(op) {
 		case "ARG":
 			k, v, _ := strings.Cut(rest, "=")
-			args[k] = v
+			d.args[k] = v
+			d.stage = append(d.stage, k)
 		case "FROM":
-			froms = append(froms, rest)
+			d.froms = append(d.froms, rest)
+			d.stage = nil
 		case "RUN":
-			runs = append(runs, rest)
+			d.runs = append(d.runs, rest)
 		case "COPY":
-			copies = append(copies, rest)
+			d.copies = append(d.copies, rest)
 		case "CMD":
-			cmd = rest
+			d.cmd = rest
 		}
 	}
-	if len(froms) < 3 {
-		t.Fatalf("want a toolchain, a builder and a runtime stage; FROM lines: %q", froms)
+	return d
+}
+
+// TestDockerfileBuildsWithMake checks that the image's .so is make dist's file for the image's
+// architecture (the build the tests prove), built on the build machine's platform; that the
+// runtime is aws-for-fluent-bit 3.5.10 by default and 2.34.3.x on request; and that the CMD
+// loads AWS's Go plugins and ours.
+func TestDockerfileBuildsWithMake(t *testing.T) {
+	root := repoRoot(t)
+	makefile := readFile(t, filepath.Join(root, "Makefile"))
+	if !regexp.MustCompile(`(?m)^\$\(SO\):.*\n\t\$\(GOBUILD_SO\) -o \$\(SO\) \./plugin$`).MatchString(makefile) {
+		t.Error("Makefile: the $(SO) target no longer runs `$(GOBUILD_SO) -o $(SO) ./plugin`")
 	}
-	for _, name := range []string{"GO_IMAGE", "BUILDER_IMAGE", "RUNTIME_IMAGE"} {
-		img := args[name]
+	if !regexp.MustCompile(`(?m)^\$\(DIST\)/envoy_s3-linux-\$\(CROSSARCH\)\.so:.*\n(\t@.*\n)*\tGOARCH=\$\(CROSSARCH\) CC=\S+ \$\(GOBUILD_SO\) -o \$@ \./plugin$`).MatchString(makefile) {
+		t.Error("Makefile: the cross-compiled dist .so is no longer built by `$(GOBUILD_SO)` with GOARCH and CC set")
+	}
+	if !regexp.MustCompile(`(?m)^\$\(DIST\)/envoy_s3-linux-\$\(HOSTARCH\)\.so: \$\(SO\)\n(\t@.*\n)*\tcp \$\(SO\) \$@$`).MatchString(makefile) {
+		t.Error("Makefile: the host's dist .so is no longer a copy of $(SO), the file the e2e tests load")
+	}
+	if !regexp.MustCompile(`(?m)^GOBUILD_SO\s*:=.*\$\(CGO_FLOOR\).*-ldflags "[^"]*-X github\.com/envoy-s3/envoy_s3/internal/buildinfo\.Version=\$\(VERSION\)"`).MatchString(makefile) {
+		t.Error("Makefile: GOBUILD_SO lost the glibc floor ($(CGO_FLOOR)) or the version stamp")
+	}
+
+	d := parseDockerfile(t)
+	for _, name := range []string{"BUILDER_IMAGE", "RUNTIME_IMAGE", "RUNTIME_IMAGE_2"} {
+		img := d.args[name]
 		_, tag, ok := strings.Cut(img[strings.LastIndex(img, "/")+1:], ":")
 		if !ok || tag == "" || tag == "latest" || tag == "stable" {
 			t.Errorf("ARG %s=%q: pin the image by a version tag", name, img)
 		}
 	}
-	if rt := args["RUNTIME_IMAGE"]; !strings.HasPrefix(rt, "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.") {
-		t.Errorf("RUNTIME_IMAGE=%q; want aws-for-fluent-bit 3.x", rt)
+	if d.args["RUNTIME_IMAGE"] != runtime3 {
+		t.Errorf("RUNTIME_IMAGE=%q; want %s", d.args["RUNTIME_IMAGE"], runtime3)
 	}
-	if b := args["BUILDER_IMAGE"]; !strings.Contains(b, "amazonlinux:2023") {
-		t.Errorf("BUILDER_IMAGE=%q; the glibc limit (%s) assumes an Amazon Linux 2023 builder", b, maxGlibc)
+	if d.args["RUNTIME_IMAGE_2"] != runtime2 {
+		t.Errorf("RUNTIME_IMAGE_2=%q; want %s", d.args["RUNTIME_IMAGE_2"], runtime2)
 	}
-	if froms[len(froms)-1] != "${RUNTIME_IMAGE}" {
-		t.Errorf("last stage is FROM %q; want ${RUNTIME_IMAGE}", froms[len(froms)-1])
+	if d.args["AWS_FOR_FLUENT_BIT"] != "3" {
+		t.Errorf("AWS_FOR_FLUENT_BIT=%q; the default image must be the 3.x one", d.args["AWS_FOR_FLUENT_BIT"])
 	}
-
-	if !slices.Contains(runs, "make envoy_s3.so") {
-		t.Errorf("no `RUN make envoy_s3.so` in the Dockerfile (RUN lines: %q): build the image's .so with the Makefile", runs)
+	goMod := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readFile(t, filepath.Join(root, "go.mod")))
+	if goMod == nil || !strings.HasSuffix(d.args["BUILDER_IMAGE"], ":"+goMod[1]+"-bookworm") {
+		t.Errorf("BUILDER_IMAGE=%q; want the Go of go.mod (%v) on Debian 12", d.args["BUILDER_IMAGE"], goMod)
 	}
-	for _, r := range runs {
+	wantFroms := []string{"--platform=$BUILDPLATFORM ${BUILDER_IMAGE} AS builder",
+		"${RUNTIME_IMAGE} AS runtime-3", "${RUNTIME_IMAGE_2} AS runtime-2", "runtime-${AWS_FOR_FLUENT_BIT}"}
+	if !slices.Equal(d.froms, wantFroms) {
+		t.Errorf("FROM lines %q; want %q (a native builder, then the runtime chosen by AWS_FOR_FLUENT_BIT last)", d.froms, wantFroms)
+	}
+	if !slices.Contains(d.runs, "make dist VERSION=${VERSION}") {
+		t.Errorf("no `RUN make dist VERSION=${VERSION}` in the Dockerfile (RUN lines: %q): build the image's .so with make dist", d.runs)
+	}
+	for _, r := range d.runs {
 		if strings.Contains(r, "go build") {
-			t.Errorf("RUN %q: build through `make envoy_s3.so`, not a go build of its own, so the image gets the tested flags", r)
+			t.Errorf("RUN %q: build through `make dist`, not a go build of its own, so the image gets the tested flags", r)
 		}
 	}
-	if !slices.Contains(copies, "--from=builder /src/envoy_s3.so /fluent-bit/envoy_s3.so") {
-		t.Errorf("the runtime stage does not copy the built .so to /fluent-bit/envoy_s3.so (COPY lines: %q)", copies)
+	if !slices.Contains(d.stage, "TARGETARCH") {
+		t.Error("the runtime stage does not declare ARG TARGETARCH, so ${TARGETARCH} would be empty")
+	}
+	if !slices.Contains(d.copies, "--from=builder /src/dist/envoy_s3-linux-${TARGETARCH}.so /fluent-bit/envoy_s3.so") {
+		t.Errorf("the runtime stage does not copy make dist's .so of its architecture to /fluent-bit/envoy_s3.so (COPY lines: %q)", d.copies)
 	}
 
 	var argv []string
-	for _, m := range reJSONString.FindAllStringSubmatch(cmd, -1) {
+	for _, m := range reJSONString.FindAllStringSubmatch(d.cmd, -1) {
 		argv = append(argv, m[1])
 	}
-	if !strings.HasPrefix(strings.TrimSpace(cmd), "[") || len(argv) == 0 || argv[0] != "/fluent-bit/bin/fluent-bit" {
-		t.Fatalf("CMD %q: want exec form starting with /fluent-bit/bin/fluent-bit", cmd)
+	if !strings.HasPrefix(strings.TrimSpace(d.cmd), "[") || len(argv) == 0 || argv[0] != "/fluent-bit/bin/fluent-bit" {
+		t.Fatalf("CMD %q: want exec form starting with /fluent-bit/bin/fluent-bit", d.cmd)
 	}
 	var plugins []string
 	for i := 1; i < len(argv)-1; i++ {
@@ -133,5 +158,62 @@ func TestDockerfileBuildsWithMake(t *testing.T) {
 		if strings.HasPrefix(filepath.Base(p), "flb-") {
 			t.Errorf("%s: Fluent Bit treats flb-* files as C plugins", p)
 		}
+	}
+}
+
+var reAWSImage = regexp.MustCompile(`aws-for-fluent-bit:([0-9][0-9.]*[0-9])`)
+
+// TestImageDocsAgree checks that the README, the Makefile's image target, the Dockerfile and the
+// example task definitions name the same aws-for-fluent-bit releases and architectures.
+func TestImageDocsAgree(t *testing.T) {
+	root := repoRoot(t)
+	readme := readFile(t, filepath.Join(root, "README.md"))
+	dockerfileText := readFile(t, filepath.Join(root, "docker", "Dockerfile"))
+	pinned := []string{runtime3[strings.LastIndex(runtime3, ":")+1:], runtime2[strings.LastIndex(runtime2, ":")+1:]}
+	for name, text := range map[string]string{"README.md": readme, "docker/Dockerfile": dockerfileText} {
+		for _, m := range reAWSImage.FindAllStringSubmatch(text, -1) {
+			if !slices.Contains(pinned, m[1]) {
+				t.Errorf("%s names aws-for-fluent-bit:%s; the image is built on %q", name, m[1], pinned)
+			}
+		}
+		for _, tag := range pinned {
+			if !strings.Contains(text, "aws-for-fluent-bit:"+tag) {
+				t.Errorf("%s does not name aws-for-fluent-bit:%s", name, tag)
+			}
+		}
+	}
+	platforms := make([]string, len(distArches))
+	for i, a := range distArches {
+		platforms[i] = "linux/" + a
+	}
+	list := strings.Join(platforms, ",")
+	if !regexp.MustCompile(`(?m)^PLATFORMS\s*\?=\s*` + regexp.QuoteMeta(list) + `$`).MatchString(readFile(t, filepath.Join(root, "Makefile"))) {
+		t.Errorf("Makefile: PLATFORMS is not %s, the architectures make dist builds", list)
+	}
+	for name, text := range map[string]string{"README.md": readme, "docker/Dockerfile": dockerfileText} {
+		if !strings.Contains(text, "--platform "+list) {
+			t.Errorf("%s does not show `--platform %s`", name, list)
+		}
+	}
+	for _, a := range distArches {
+		if !strings.Contains(readme, "envoy_s3-linux-"+a+".so") {
+			t.Errorf("README.md does not mention dist/envoy_s3-linux-%s.so", a)
+		}
+	}
+	// ECS's cpuArchitecture values for the architectures the image has.
+	ecsArch := map[string]string{"X86_64": "amd64", "ARM64": "arm64"}
+	seen := map[string]bool{}
+	for _, name := range []string{"fargate-task-definition.json", "ec2-task-definition.json"} {
+		m := regexp.MustCompile(`"cpuArchitecture":\s*"([^"]+)"`).FindAllStringSubmatch(readFile(t, filepath.Join(root, "docker", "examples", name)), -1)
+		for _, x := range m {
+			a, ok := ecsArch[x[1]]
+			if !ok || !slices.Contains(distArches, a) {
+				t.Errorf("examples/%s asks for cpuArchitecture %s; the image has %v", name, x[1], distArches)
+			}
+			seen[a] = true
+		}
+	}
+	if !seen["arm64"] {
+		t.Error("no example runs on ARM64 (Graviton), the architecture emulation alone proves here")
 	}
 }

@@ -27,11 +27,14 @@ import (
 	"os"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/envoy-s3/envoy_s3/internal/buildinfo"
+	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/pipeline"
@@ -45,6 +48,27 @@ var instances struct {
 	sync.Mutex
 	all    []*pipeline.Pipeline
 	closed bool
+}
+
+// instance is the context Fluent Bit hands back to each flush.
+type instance struct {
+	*pipeline.Pipeline
+	// formatLogged is set once the event format of Fluent Bit's chunks has been logged:
+	// Init cannot know it, so the first flush with an event reports it.
+	formatLogged atomic.Bool
+}
+
+// logFormat reports, once per instance, which event format Fluent Bit sends.
+func (in *instance) logFormat(data []byte) {
+	if in.formatLogged.Load() {
+		return
+	}
+	var dec chunk.Decoder
+	var ev chunk.Event
+	dec.Reset(data)
+	if dec.Next(&ev) && in.formatLogged.CompareAndSwap(false, true) {
+		in.Log().Infof("Fluent Bit event format: %s", buildinfo.EventFormat(ev.Legacy))
+	}
 }
 
 //export FLBPluginRegister
@@ -125,6 +149,7 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	name := fmt.Sprintf("%s.%d", pluginName, len(instances.all))
 	instances.Unlock()
 	log := flblog.New(name, flblog.ParseLevel(os.Getenv("ENVOY_S3_LOG_LEVEL")))
+	log.Infof("%s; Fluent Bit event format: logged at the first flush", buildinfo.String())
 
 	g := getter{plugin}
 	keys := g.setKeys()
@@ -149,13 +174,13 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	instances.Lock()
 	instances.all = append(instances.all, p)
 	instances.Unlock()
-	output.FLBPluginSetContext(plugin, p)
+	output.FLBPluginSetContext(plugin, &instance{Pipeline: p})
 	return output.FLB_OK
 }
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc int) {
-	p, _ := output.FLBPluginGetContext(ctx).(*pipeline.Pipeline)
+	p, _ := output.FLBPluginGetContext(ctx).(*instance)
 	if p == nil {
 		return code(false, fmt.Errorf("flush for an unknown instance"))
 	}
@@ -165,11 +190,12 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc 
 			rc = output.FLB_RETRY
 		}
 	}()
-	var chunk []byte
+	var events []byte
 	if data != nil && length > 0 {
-		chunk = unsafe.Slice((*byte)(data), int(length))
+		events = unsafe.Slice((*byte)(data), int(length))
+		p.logFormat(events)
 	}
-	return code(p.Flush(chunk, C.GoString(tag)))
+	return code(p.Flush(events, C.GoString(tag)))
 }
 
 // code maps a flush outcome to Fluent Bit's return codes, in this one place:

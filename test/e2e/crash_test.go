@@ -18,8 +18,10 @@ import (
 // of every flush that returned FLB_OK must be in the bucket. Duplicates (records
 // both spooled and re-sent, or uploaded before the kill and again after) are
 // counted and reported.
+//
+// The machine's architecture gets five kill points, the emulated one (arm64 under qemu-user)
+// one, so that the spool's recovery is proven on both without the emulated run's cost five times.
 func TestCrashRestartKeepsAcknowledged(t *testing.T) {
-	so, host := artifacts(t)
 	const bucket = "crash"
 	m := env(t, bucket)
 	t.Setenv("ENVOY_S3_SHUTDOWN_TIMEOUT", "30s")
@@ -36,89 +38,95 @@ func TestCrashRestartKeepsAcknowledged(t *testing.T) {
 	}
 	chunkLines := func(i int) []string { return rendered[i*per : min((i+1)*per, len(rendered))] }
 
-	rng := rand.New(rand.NewPCG(2026, 11))
-	for round := 0; round < 5; round++ {
-		kill := 1 + rng.IntN(len(files)-1)
-		pause := time.Duration(rng.IntN(300)) * time.Millisecond
-		t.Run(fmt.Sprintf("kill-after-%d", kill), func(t *testing.T) {
-			prefix := fmt.Sprintf("r%d/", round)
-			args := append([]string{"--exit", "current"}, instanceArgs(map[string]string{
-				"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint,
-				"store_dir":     t.TempDir(),
-				"s3_key_format": prefix + "$UUID", "total_file_size": "64K", "upload_timeout": "1s",
-				"other_logs": "drop", "redact_query_params": "none", "redact_detectors": "none",
-			})...)
-			acked := make([]bool, len(files))
-			flush := func(h *hosttest.Host, i int) {
-				if rc := h.Flush(0, files[i], task.Tag()); rc == hosttest.FLBOK {
-					acked[i] = true
-				} else if rc == hosttest.FLBError {
-					t.Fatalf("flush %d rc FLB_ERROR (data dropped)\n%s", i, h.Stderr())
-				}
-			}
-
-			h := hosttest.Start(t, host, so, args...)
-			for i := 0; i < kill; i++ {
-				flush(h, i)
-			}
-			time.Sleep(pause) // let uploads be in flight
-			r := h.Kill()
-			if r.InitRC(0) != hosttest.FLBOK {
-				t.Fatalf("first run: init rc %d\n%s", r.InitRC(0), r.Stderr)
-			}
-			ackedBefore := 0
-			for _, ok := range acked[:kill] {
-				if ok {
-					ackedBefore++
-				}
-			}
-
-			// Restart on the same spool; Fluent Bit re-sends what was not acknowledged.
-			h = hosttest.Start(t, host, so, args...)
-			for i := range files {
-				for try := 0; !acked[i] && try < 50; try++ {
-					if try > 0 {
-						time.Sleep(100 * time.Millisecond)
+	forEachTarget(t, func(t *testing.T, tg hosttest.Target) {
+		rounds := 5
+		if len(tg.Emulator) > 0 {
+			rounds = 1
+		}
+		rng := rand.New(rand.NewPCG(2026, 11))
+		for round := 0; round < rounds; round++ {
+			kill := 1 + rng.IntN(len(files)-1)
+			pause := time.Duration(rng.IntN(300)) * time.Millisecond
+			t.Run(fmt.Sprintf("kill-after-%d", kill), func(t *testing.T) {
+				prefix := fmt.Sprintf("%s-r%d/", tg.Arch, round)
+				args := append([]string{"--exit", "current"}, instanceArgs(map[string]string{
+					"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint,
+					"store_dir":     t.TempDir(),
+					"s3_key_format": prefix + "$UUID", "total_file_size": "64K", "upload_timeout": "1s",
+					"other_logs": "drop", "redact_query_params": "none", "redact_detectors": "none",
+				})...)
+				acked := make([]bool, len(files))
+				flush := func(h *hosttest.Host, i int) {
+					if rc := h.Flush(0, files[i], task.Tag()); rc == hosttest.FLBOK {
+						acked[i] = true
+					} else if rc == hosttest.FLBError {
+						t.Fatalf("flush %d rc FLB_ERROR (data dropped)\n%s", i, h.Stderr())
 					}
+				}
+
+				h := tg.Start(t, args...)
+				for i := 0; i < kill; i++ {
 					flush(h, i)
 				}
-				if !acked[i] {
-					t.Fatalf("chunk %d never acknowledged after restart\n%s", i, h.Stderr())
+				time.Sleep(pause) // let uploads be in flight
+				r := h.Kill()
+				if r.InitRC(0) != hosttest.FLBOK {
+					t.Fatalf("first run: init rc %d\n%s", r.InitRC(0), r.Stderr)
 				}
-			}
-			r = h.Exit()
-			if r.InitRC(0) != hosttest.FLBOK || r.ExitRC(0) != hosttest.FLBOK {
-				t.Fatalf("second run: init rc %d, exit rc %d\n%s", r.InitRC(0), r.ExitRC(0), r.Stderr)
-			}
-
-			want := map[string]int{}
-			for i := range files {
-				for _, l := range chunkLines(i) {
-					want[l]++
-				}
-			}
-			got := lineCounts(objects(t, m, bucket, prefix, compress.Gzip))
-			missing, dups, unexpected := 0, 0, 0
-			for l, n := range want {
-				if got[l] < n {
-					missing += n - got[l]
-					if missing <= 3 {
-						t.Errorf("acknowledged record seen %d times, want %d:\n  %s", got[l], n, l)
+				ackedBefore := 0
+				for _, ok := range acked[:kill] {
+					if ok {
+						ackedBefore++
 					}
-				} else {
-					dups += got[l] - n
 				}
-			}
-			for l, n := range got {
-				if _, ok := want[l]; !ok {
-					unexpected += n
+
+				// Restart on the same spool; Fluent Bit re-sends what was not acknowledged.
+				h = tg.Start(t, args...)
+				for i := range files {
+					for try := 0; !acked[i] && try < 50; try++ {
+						if try > 0 {
+							time.Sleep(100 * time.Millisecond)
+						}
+						flush(h, i)
+					}
+					if !acked[i] {
+						t.Fatalf("chunk %d never acknowledged after restart\n%s", i, h.Stderr())
+					}
 				}
-			}
-			t.Logf("killed after %d flushes (%d acknowledged) and %v: %d records, %d missing, %d duplicated, %d unexpected",
-				kill, ackedBefore, pause, len(rendered), missing, dups, unexpected)
-			if missing > 0 || unexpected > 0 {
-				t.Fatalf("%d acknowledged records missing, %d unexpected", missing, unexpected)
-			}
-		})
-	}
+				r = h.Exit()
+				if r.InitRC(0) != hosttest.FLBOK || r.ExitRC(0) != hosttest.FLBOK {
+					t.Fatalf("second run: init rc %d, exit rc %d\n%s", r.InitRC(0), r.ExitRC(0), r.Stderr)
+				}
+
+				want := map[string]int{}
+				for i := range files {
+					for _, l := range chunkLines(i) {
+						want[l]++
+					}
+				}
+				got := lineCounts(objects(t, m, bucket, prefix, compress.Gzip))
+				missing, dups, unexpected := 0, 0, 0
+				for l, n := range want {
+					if got[l] < n {
+						missing += n - got[l]
+						if missing <= 3 {
+							t.Errorf("acknowledged record seen %d times, want %d:\n  %s", got[l], n, l)
+						}
+					} else {
+						dups += got[l] - n
+					}
+				}
+				for l, n := range got {
+					if _, ok := want[l]; !ok {
+						unexpected += n
+					}
+				}
+				t.Logf("killed after %d flushes (%d acknowledged) and %v: %d records, %d missing, %d duplicated, %d unexpected",
+					kill, ackedBefore, pause, len(rendered), missing, dups, unexpected)
+				if missing > 0 || unexpected > 0 {
+					t.Fatalf("%d acknowledged records missing, %d unexpected", missing, unexpected)
+				}
+			})
+		}
+	})
 }

@@ -76,7 +76,6 @@ func expectedAccess(task chunkgen.Task, l gen.Labeled) string {
 }
 
 func TestMixedStreamLandsOnce(t *testing.T) {
-	so, host := artifacts(t)
 	const bucket = "access-logs"
 	m := env(t, bucket)
 	task := chunkgen.DefaultTask()
@@ -92,74 +91,77 @@ func TestMixedStreamLandsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, codec := range []compress.Codec{compress.Gzip, compress.Zstd, compress.None} {
-		t.Run(codec.String(), func(t *testing.T) {
-			prefix := "c-" + codec.String()
-			args := instanceArgs(map[string]string{
-				"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint,
-				"compression":         codec.String(),
-				"store_dir":           t.TempDir(),
-				"s3_key_format":       prefix + "/access/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/$TASK_ID-%Y%m%dT%H%M%SZ-$UUID",
-				"other_key_format":    prefix + "/other/$TAG/%Y/%m/%d/%H/$UUID",
-				"redact_query_params": "none",
-				"redact_detectors":    "none",
-			})
-			args = append(args, "--tag", task.Tag())
-			for _, f := range append(append([]string{}, v2...), legacy...) {
-				args = append(args, "--flush", f)
-			}
-			r := hosttest.Run(t, host, so, args...)
-			if r.InitRC(0) != hosttest.FLBOK {
-				t.Fatalf("init rc %d\n%s", r.InitRC(0), r.Stderr)
-			}
-			for i, rc := range r.FlushRCs(0) {
-				if rc != hosttest.FLBOK {
-					t.Fatalf("flush %d rc %d\n%s", i, rc, r.Stderr)
+	// Both architectures, every codec: the codecs' assembly differs between amd64 and arm64.
+	forEachTarget(t, func(t *testing.T, tg hosttest.Target) {
+		for _, codec := range []compress.Codec{compress.Gzip, compress.Zstd, compress.None} {
+			t.Run(codec.String(), func(t *testing.T) {
+				prefix := tg.Arch + "-c-" + codec.String()
+				args := instanceArgs(map[string]string{
+					"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint,
+					"compression":         codec.String(),
+					"store_dir":           t.TempDir(),
+					"s3_key_format":       prefix + "/access/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/$TASK_ID-%Y%m%dT%H%M%SZ-$UUID",
+					"other_key_format":    prefix + "/other/$TAG/%Y/%m/%d/%H/$UUID",
+					"redact_query_params": "none",
+					"redact_detectors":    "none",
+				})
+				args = append(args, "--tag", task.Tag())
+				for _, f := range append(append([]string{}, v2...), legacy...) {
+					args = append(args, "--flush", f)
 				}
-			}
-			if r.ExitRC(0) != hosttest.FLBOK {
-				t.Fatalf("exit rc %d\n%s", r.ExitRC(0), r.Stderr)
-			}
+				r := tg.Run(t, args...)
+				if r.InitRC(0) != hosttest.FLBOK {
+					t.Fatalf("init rc %d\n%s", r.InitRC(0), r.Stderr)
+				}
+				for i, rc := range r.FlushRCs(0) {
+					if rc != hosttest.FLBOK {
+						t.Fatalf("flush %d rc %d\n%s", i, rc, r.Stderr)
+					}
+				}
+				if r.ExitRC(0) != hosttest.FLBOK {
+					t.Fatalf("exit rc %d\n%s", r.ExitRC(0), r.Stderr)
+				}
 
-			wantAccess := map[string]int{}
-			wantOther := map[string]int{}
-			for _, l := range lines {
-				if l.IsAccess {
-					wantAccess[expectedAccess(task, l)]++
-				} else {
-					wantOther[jsonText(l.Line)]++
-				}
-			}
-			keyRE := regexp.MustCompile(`^` + prefix + `/access/cluster=prod/family=backend/dt=2026-11-24/hour=(20|21)/0123456789abcdef0123456789abcdef-20261124T(20|21)\d{4}Z-[0-9a-z]{16}` + regexp.QuoteMeta(codec.Ext()) + `$`)
-			gotAccess := map[string]int{}
-			for key, ls := range objects(t, m, bucket, prefix+"/access/", codec) {
-				if !keyRE.MatchString(key) {
-					t.Errorf("access key %q does not follow s3_key_format", key)
-				}
-				for _, l := range ls {
-					gotAccess[l]++
-				}
-			}
-			gotOther := map[string]int{}
-			for key, ls := range objects(t, m, bucket, prefix+"/other/", codec) {
-				if !strings.HasPrefix(key, prefix+"/other/"+task.Tag()+"/2026/11/24/") {
-					t.Errorf("other key %q does not follow other_key_format", key)
-				}
-				for _, l := range ls {
-					var rec map[string]any
-					if err := json.Unmarshal([]byte(l), &rec); err != nil {
-						t.Fatalf("other object %s holds invalid JSON %q: %v", key, l, err)
+				wantAccess := map[string]int{}
+				wantOther := map[string]int{}
+				for _, l := range lines {
+					if l.IsAccess {
+						wantAccess[expectedAccess(task, l)]++
+					} else {
+						wantOther[jsonText(l.Line)]++
 					}
-					if rec["ecs_task_arn"] != task.TaskARN() {
-						t.Errorf("other record lost its FireLens metadata: %v", rec)
-					}
-					gotOther[fmt.Sprint(rec["log"])]++
 				}
-			}
-			diff(t, "access", wantAccess, gotAccess)
-			diff(t, "other", wantOther, gotOther)
-		})
-	}
+				keyRE := regexp.MustCompile(`^` + prefix + `/access/cluster=prod/family=backend/dt=2026-11-24/hour=(20|21)/0123456789abcdef0123456789abcdef-20261124T(20|21)\d{4}Z-[0-9a-z]{16}` + regexp.QuoteMeta(codec.Ext()) + `$`)
+				gotAccess := map[string]int{}
+				for key, ls := range objects(t, m, bucket, prefix+"/access/", codec) {
+					if !keyRE.MatchString(key) {
+						t.Errorf("access key %q does not follow s3_key_format", key)
+					}
+					for _, l := range ls {
+						gotAccess[l]++
+					}
+				}
+				gotOther := map[string]int{}
+				for key, ls := range objects(t, m, bucket, prefix+"/other/", codec) {
+					if !strings.HasPrefix(key, prefix+"/other/"+task.Tag()+"/2026/11/24/") {
+						t.Errorf("other key %q does not follow other_key_format", key)
+					}
+					for _, l := range ls {
+						var rec map[string]any
+						if err := json.Unmarshal([]byte(l), &rec); err != nil {
+							t.Fatalf("other object %s holds invalid JSON %q: %v", key, l, err)
+						}
+						if rec["ecs_task_arn"] != task.TaskARN() {
+							t.Errorf("other record lost its FireLens metadata: %v", rec)
+						}
+						gotOther[fmt.Sprint(rec["log"])]++
+					}
+				}
+				diff(t, "access", wantAccess, gotAccess)
+				diff(t, "other", wantOther, gotOther)
+			})
+		}
+	})
 }
 
 // wantAccess counts the normalised lines the plugin must write for the access lines.

@@ -112,9 +112,9 @@ func TestInstancesUnder19Exit(t *testing.T) {
 	}
 }
 
-// Workers 2: flushes arrive concurrently on one instance; every record lands once.
+// Workers 2: flushes arrive concurrently on one instance; every record lands once. It runs on
+// both architectures: arm64's weaker memory ordering is where a missing lock would show.
 func TestWorkersConcurrentFlush(t *testing.T) {
-	so, host := artifacts(t)
 	const bucket = "workers"
 	m := env(t, bucket)
 	task := chunkgen.DefaultTask()
@@ -123,25 +123,28 @@ func TestWorkersConcurrentFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--workers", "2", "--tag", task.Tag()}, instanceArgs(map[string]string{
-		"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint, "store_dir": t.TempDir(),
-		"s3_key_format": "w/$UUID", "total_file_size": "64K", "other_logs": "drop",
-		"redact_query_params": "none", "redact_detectors": "none",
-	})...)
-	for _, f := range files {
-		args = append(args, "--flush", f)
-	}
-	r := hosttest.Run(t, host, so, args...)
-	for _, rc := range r.FlushRCs(0) {
-		if rc != hosttest.FLBOK {
-			t.Fatalf("flush rc %d\n%s", rc, r.Stderr)
+	forEachTarget(t, func(t *testing.T, tg hosttest.Target) {
+		prefix := tg.Arch + "-w/"
+		args := append([]string{"--workers", "2", "--tag", task.Tag()}, instanceArgs(map[string]string{
+			"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint, "store_dir": t.TempDir(),
+			"s3_key_format": prefix + "$UUID", "total_file_size": "64K", "other_logs": "drop",
+			"redact_query_params": "none", "redact_detectors": "none",
+		})...)
+		for _, f := range files {
+			args = append(args, "--flush", f)
 		}
-	}
-	objs := objects(t, m, bucket, "w/", compress.Gzip)
-	if len(objs) < 2 {
-		t.Errorf("total_file_size 64K should have cut several objects, got %d", len(objs))
-	}
-	diff(t, "access", wantAccess(task, lines), lineCounts(objs))
+		r := tg.Run(t, args...)
+		for _, rc := range r.FlushRCs(0) {
+			if rc != hosttest.FLBOK {
+				t.Fatalf("flush rc %d\n%s", rc, r.Stderr)
+			}
+		}
+		objs := objects(t, m, bucket, prefix, compress.Gzip)
+		if len(objs) < 2 {
+			t.Errorf("total_file_size 64K should have cut several objects, got %d", len(objs))
+		}
+		diff(t, "access", wantAccess(task, lines), lineCounts(objs))
+	})
 }
 
 func accessOnly(ls []gen.Labeled) []gen.Labeled {

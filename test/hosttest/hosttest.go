@@ -188,8 +188,31 @@ func Parse(stdout string) (*Result, error) {
 	return r, nil
 }
 
-func command(ctx context.Context, hostBin, pluginSO string, args []string) *exec.Cmd {
-	return exec.CommandContext(ctx, hostBin, append([]string{"--plugin", pluginSO}, args...)...)
+// Target is one architecture's build of the plugin with the C host built for the same
+// architecture. Emulator, when set, is the command line that runs a host of another
+// architecture (qemu-user: "qemu-aarch64-static -L /usr/aarch64-linux-gnu"); the host then
+// loads the plugin inside the emulated process, as Fluent Bit would on that machine.
+type Target struct {
+	Arch     string // GOARCH of SO and Host
+	SO, Host string
+	Emulator []string
+}
+
+// Run is the package's Run for this target.
+func (tg Target) Run(t testing.TB, args ...string) *Result {
+	t.Helper()
+	return run(t, tg, args)
+}
+
+// Start is the package's Start for this target.
+func (tg Target) Start(t testing.TB, args ...string) *Host {
+	t.Helper()
+	return start(t, tg, args)
+}
+
+func command(ctx context.Context, tg Target, args []string) *exec.Cmd {
+	argv := append(append(append([]string{}, tg.Emulator...), tg.Host, "--plugin", tg.SO), args...)
+	return exec.CommandContext(ctx, argv[0], argv[1:]...)
 }
 
 func exitCode(err error) int {
@@ -211,9 +234,14 @@ func exitCode(err error) int {
 // failure; failing to start, a timeout or garbled output fail the test.
 func Run(t testing.TB, hostBin, pluginSO string, args ...string) *Result {
 	t.Helper()
+	return run(t, Target{SO: pluginSO, Host: hostBin}, args)
+}
+
+func run(t testing.TB, tg Target, args []string) *Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	cmd := command(ctx, hostBin, pluginSO, args)
+	cmd := command(ctx, tg, args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -222,7 +250,7 @@ func Run(t testing.TB, hostBin, pluginSO string, args ...string) *Result {
 	}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("cannot run host %s: %v", hostBin, err)
+		t.Fatalf("cannot run host %s: %v", tg.Host, err)
 	}
 	r, perr := Parse(stdout.String())
 	r.Stderr = stderr.String()
@@ -269,9 +297,14 @@ func (b *lockedBuffer) String() string {
 // the test did not end it.
 func Start(t testing.TB, hostBin, pluginSO string, args ...string) *Host {
 	t.Helper()
+	return start(t, Target{SO: pluginSO, Host: hostBin}, args)
+}
+
+func start(t testing.TB, tg Target, args []string) *Host {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Host{t: t, cancel: cancel, lines: make(chan string, 1024), res: newResult()}
-	h.cmd = command(ctx, hostBin, pluginSO, append([]string{"--stdin"}, args...))
+	h.cmd = command(ctx, tg, append([]string{"--stdin"}, args...))
 	h.cmd.Stderr = &h.stderr
 	var err error
 	if h.stdin, err = h.cmd.StdinPipe(); err != nil {
@@ -282,7 +315,7 @@ func Start(t testing.TB, hostBin, pluginSO string, args ...string) *Host {
 		t.Fatalf("host stdout: %v", err)
 	}
 	if err := h.cmd.Start(); err != nil {
-		t.Fatalf("cannot start host %s: %v", hostBin, err)
+		t.Fatalf("cannot start host %s: %v", tg.Host, err)
 	}
 	go func() {
 		sc := bufio.NewScanner(stdout)
