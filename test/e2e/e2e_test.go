@@ -110,17 +110,7 @@ func TestMixedStreamLandsOnce(t *testing.T) {
 					args = append(args, "--flush", f)
 				}
 				r := tg.Run(t, args...)
-				if r.InitRC(0) != hosttest.FLBOK {
-					t.Fatalf("init rc %d\n%s", r.InitRC(0), r.Stderr)
-				}
-				for i, rc := range r.FlushRCs(0) {
-					if rc != hosttest.FLBOK {
-						t.Fatalf("flush %d rc %d\n%s", i, rc, r.Stderr)
-					}
-				}
-				if r.ExitRC(0) != hosttest.FLBOK {
-					t.Fatalf("exit rc %d\n%s", r.ExitRC(0), r.Stderr)
-				}
+				requireAllOK(t, r)
 
 				wantAccess := map[string]int{}
 				wantOther := map[string]int{}
@@ -162,6 +152,22 @@ func TestMixedStreamLandsOnce(t *testing.T) {
 			})
 		}
 	})
+}
+
+// requireAllOK fails the test unless instance 0's init, every flush and exit returned FLB_OK.
+func requireAllOK(t *testing.T, r *hosttest.Result) {
+	t.Helper()
+	if r.InitRC(0) != hosttest.FLBOK {
+		t.Fatalf("init rc %d\n%s", r.InitRC(0), r.Stderr)
+	}
+	for i, rc := range r.FlushRCs(0) {
+		if rc != hosttest.FLBOK {
+			t.Fatalf("flush %d rc %d\n%s", i, rc, r.Stderr)
+		}
+	}
+	if r.ExitRC(0) != hosttest.FLBOK {
+		t.Fatalf("exit rc %d\n%s", r.ExitRC(0), r.Stderr)
+	}
 }
 
 // wantAccess counts the normalised lines the plugin must write for the access lines.

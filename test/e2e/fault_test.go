@@ -81,17 +81,7 @@ func TestFaultsStillDeliver(t *testing.T) {
 	start := time.Now()
 	r := hosttest.Run(t, host, so, args...)
 	took := time.Since(start)
-	if r.InitRC(0) != hosttest.FLBOK {
-		t.Fatalf("init rc %d\n%s", r.InitRC(0), r.Stderr)
-	}
-	for i, rc := range r.FlushRCs(0) {
-		if rc != hosttest.FLBOK {
-			t.Fatalf("flush %d rc %d\n%s", i, rc, r.Stderr)
-		}
-	}
-	if r.ExitRC(0) != hosttest.FLBOK {
-		t.Fatalf("exit rc %d\n%s", r.ExitRC(0), r.Stderr)
-	}
+	requireAllOK(t, r)
 
 	objs := objects(t, m, bucket, "f/", compress.Gzip)
 	diff(t, "access", want, lineCounts(objs))
