@@ -133,12 +133,7 @@ func TestWorkersConcurrentFlush(t *testing.T) {
 		for _, f := range files {
 			args = append(args, "--flush", f)
 		}
-		r := tg.Run(t, args...)
-		for _, rc := range r.FlushRCs(0) {
-			if rc != hosttest.FLBOK {
-				t.Fatalf("flush rc %d\n%s", rc, r.Stderr)
-			}
-		}
+		requireAllOK(t, tg.Run(t, args...))
 		objs := objects(t, m, bucket, prefix, compress.Gzip)
 		if len(objs) < 2 {
 			t.Errorf("total_file_size 64K should have cut several objects, got %d", len(objs))
