@@ -409,3 +409,20 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// A Target with an Emulator runs the host through it (qemu-user for another architecture),
+// for Run and for Start alike; here a shell that marks stderr stands in for qemu.
+func TestTargetRunsHostThroughEmulator(t *testing.T) {
+	tg := Target{Arch: "test", SO: echoSO, Host: hostBin,
+		Emulator: []string{"/bin/sh", "-c", `echo "emulator ran $0" >&2; exec "$0" "$@"`}}
+	r := tg.Run(t, "--name", "echo", "--instance", "id=a")
+	wantOK(t, r)
+	if !strings.Contains(r.Stderr, "emulator ran "+hostBin) {
+		t.Errorf("Run did not go through the emulator; stderr:\n%s", r.Stderr)
+	}
+	h := tg.Start(t, "--name", "echo", "--instance", "id=a")
+	r = h.Exit()
+	if r.ExitRC(0) != FLBOK || !strings.Contains(r.Stderr, "emulator ran "+hostBin) {
+		t.Errorf("Start did not go through the emulator (exit rc %d); stderr:\n%s", r.ExitRC(0), r.Stderr)
+	}
+}
