@@ -133,15 +133,7 @@ func (p *Pipeline) expirePartials(all bool) {
 		return
 	}
 	// Counted as records in when they arrived; counted as written now.
-	n := &w.n
-	p.stats.Access.Add(n.access)
-	p.stats.Other.Add(n.other)
-	p.stats.Dropped.Add(n.dropped)
-	p.stats.LogBytes.Add(n.logBytes)
-	for _, pt := range w.touched {
-		p.stats.RawBytes.Add(int64(len(pt.lines)))
-	}
-	p.redactor.Commit(&w.sc)
+	p.written(w)
 	p.log.Infof("wrote %d piece(s) of split records as they came: the other pieces of their lines did not arrive", len(parts))
 }
 

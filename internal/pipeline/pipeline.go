@@ -238,14 +238,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 func (p *Pipeline) accepted(w *worker, size int, tag string) {
 	n := &w.n
 	p.stats.RecordsIn.Add(n.records)
-	p.stats.Access.Add(n.access)
-	p.stats.Other.Add(n.other)
-	p.stats.Dropped.Add(n.dropped)
-	p.stats.LogBytes.Add(n.logBytes)
-	for _, pt := range w.touched {
-		p.stats.RawBytes.Add(int64(len(pt.lines)))
-	}
-	p.redactor.Commit(&w.sc)
+	p.written(w)
 	if lost := w.dec.Lost(); lost > 0 {
 		p.stats.Bad.Add(int64(lost))
 		skipped, regions, first := w.dec.Skipped()
@@ -272,6 +265,20 @@ func (p *Pipeline) accepted(w *worker, size int, tag string) {
 				n.badTime, tag, describeTime(n.badTimeValue))
 		}
 	}
+}
+
+// written counts what an accepted flush (or a replay of held pieces) wrote: records
+// by outcome, bytes, and the redactions made.
+func (p *Pipeline) written(w *worker) {
+	n := &w.n
+	p.stats.Access.Add(n.access)
+	p.stats.Other.Add(n.other)
+	p.stats.Dropped.Add(n.dropped)
+	p.stats.LogBytes.Add(n.logBytes)
+	for _, pt := range w.touched {
+		p.stats.RawBytes.Add(int64(len(pt.lines)))
+	}
+	p.redactor.Commit(&w.sc)
 }
 
 // describeTime renders an unusable event time for the log: numbers as they are,
