@@ -214,3 +214,53 @@ func TestMetricsMissingGroupHeals(t *testing.T) {
 		t.Fatalf("metrics count %v requests, the pipeline saw %d access logs", requests, st.Access)
 	}
 }
+
+// A closed interval waits in store_dir like any batch: CloudWatch refuses it until
+// the process stops, and the next start on the same store_dir sends it once.
+func TestMetricsClosedIntervalSurvivesRestart(t *testing.T) {
+	srv := cwEnv(t)
+	dir := t.TempDir()
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": dir, "stats_interval": "0",
+		"metrics": "emf", "metrics_log_group_name": "/m", "auto_create_group": "true"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	srv.Fail("PutLogEvents", -1, 500, "InternalFailure")
+	var logs syncBuf
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(&logs, "t", flblog.Info), Putter: &memPut{}, SlowRetry: 100 * time.Millisecond, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Flush(chunkOf(t, gen.New(3).Mixed(300)), "tag")
+	access := p.Stats().Access
+	skew.Store(int64(2 * time.Minute)) // the interval closes and goes to the store
+	deadline := time.Now().Add(15 * time.Second)
+	for srv.Requests("PutLogEvents") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed interval was never sent:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	p.Close(ctx) // CloudWatch still fails: the batch stays in store_dir
+	cancel()
+	if n := len(metricsEvents(t, srv, "/m")); n != 0 {
+		t.Fatalf("%d events stored while PutLogEvents failed", n)
+	}
+	srv.ClearFaults()
+	p2, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(&logs, "t", flblog.Info), Putter: &memPut{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.Close(context.Background())
+	requests := 0.0
+	for _, e := range metricsEvents(t, srv, "/m") {
+		requests += e.Metrics["Requests"].Value + e.Metrics["TcpConnections"].Value
+	}
+	if requests != float64(access) {
+		t.Fatalf("after the restart the metrics count %v requests, the first run saw %d access logs", requests, access)
+	}
+}
