@@ -16,10 +16,13 @@ import (
 )
 
 // faultStall is how long a stalled request is held; the plugin's per-attempt timeout
-// (ENVOY_S3_ATTEMPT_TIMEOUT) is set shorter, so a stall ends by the plugin giving up
-// on the attempt and retrying, as a hung connection to S3 would.
+// (ENVOY_S3_ATTEMPT_TIMEOUT) is set much shorter, so a stall ends by the plugin giving
+// up on the attempt and retrying, as a hung connection to S3 would. It is longer than
+// the shutdown timeout: a stall the plugin did not cut would leave records
+// undelivered, a failure that no slow machine can cause (a bound on the run's wall
+// time could be).
 const (
-	faultStall     = 30 * time.Second
+	faultStall     = 10 * time.Minute
 	attemptTimeout = "3s"
 )
 
@@ -130,10 +133,6 @@ func TestFaultsStillDeliver(t *testing.T) {
 	t.Logf("retry gaps: min %v, median %v, mean %v, max %v", gaps[0], gaps[len(gaps)/2], mean, gaps[len(gaps)-1])
 	if mean < time.Millisecond {
 		t.Errorf("retries of one key come %v apart on average: backoff is missing", mean)
-	}
-	// Exit waits for the retries but no longer than a stall plus a few backoffs.
-	if took > 30*time.Second {
-		t.Errorf("host took %v to deliver through %d faults", took, faults)
 	}
 }
 
