@@ -68,9 +68,10 @@ func metricsRun(t *testing.T, m *miniotest.Server, bucket string, lines []gen.La
 func TestMetricsMatchS3ThroughHost(t *testing.T) {
 	m := env(t, "metrics")
 	for _, dims := range []string{"cluster,family,authority", "cluster,family,authority,route,status_class,method,protocol"} {
-		t.Run(fmt.Sprint(len(strings.Split(dims, ","))), func(t *testing.T) {
-			m.CreateBucket("metrics-" + fmt.Sprint(len(dims)))
-			evs, access, stderr := metricsRun(t, m, "metrics-"+fmt.Sprint(len(dims)), gen.New(31).Mixed(6000),
+		name := fmt.Sprintf("dims-%d", len(strings.Split(dims, ",")))
+		t.Run(name, func(t *testing.T) {
+			m.CreateBucket("metrics-" + name)
+			evs, access, stderr := metricsRun(t, m, "metrics-"+name, gen.New(31).Mixed(6000),
 				map[string]string{"metrics_dimensions": dims, "metrics_max_routes": "10000"})
 			want, err := emfcheck.FromS3(access, strings.Split(dims, ","))
 			if err != nil {
