@@ -103,8 +103,9 @@ func TestTaskRolePolicy(t *testing.T) {
 			t.Errorf("%s: envoy_s3 only calls PutObject", a)
 		case strings.HasPrefix(a, "logs:"):
 			for _, r := range res {
-				if !strings.HasPrefix(r, "arn:aws:logs:REGION:ACCOUNT_ID:log-group:LOG_GROUP_NAME") {
-					t.Errorf("%s on %q: scope it to the other-logs group", a, r)
+				if !strings.HasPrefix(r, "arn:aws:logs:REGION:ACCOUNT_ID:log-group:LOG_GROUP_NAME") &&
+					!strings.HasPrefix(r, "arn:aws:logs:REGION:ACCOUNT_ID:log-group:METRICS_LOG_GROUP_NAME") {
+					t.Errorf("%s on %q: scope it to the other-logs or metrics group", a, r)
 				}
 			}
 		case strings.HasPrefix(a, "kms:"):
