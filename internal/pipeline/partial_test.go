@@ -200,8 +200,6 @@ func TestPartialStoreDirOff(t *testing.T) {
 // BenchmarkFlushPartial: a flush of 1,000 records of which 1% are split lines, each
 // in three pieces.
 func BenchmarkFlushPartial(b *testing.B) {
-	put := &memPut{}
-	_ = put
 	p := newPipeline(b, map[string]string{"compression": "gzip"}, nopPut{})
 	task := chunkgen.DefaultTask()
 	line, _ := longAccessLine()
