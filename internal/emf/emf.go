@@ -295,11 +295,15 @@ func (a *Aggregator) key(sc *Scratch, src *Source, r *Request, otherRoute, other
 	sc.key = k
 }
 
-// appendClean appends an authority: empty is "-", and bytes that are not
-// printable ASCII, or 0 (the key separator), become '_'.
+// appendClean appends an authority: empty is "-", longer than a DNS name with
+// a port (260 bytes) is routes.Other, and bytes that are not printable ASCII, or 0
+// (the key separator), become '_'.
 func appendClean(dst, s []byte) []byte {
 	if len(s) == 0 {
 		return append(dst, '-')
+	}
+	if len(s) > 260 {
+		return append(dst, routes.Other...)
 	}
 	for i, c := range s {
 		if c < 0x21 || c > 0x7e {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,9 +245,15 @@ func TestAuthoritiesBounded(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		observe(a, src, &sc, obs{auth: fmt.Sprintf("host%d.example", i), method: "GET", path: "/", status: 200, dur: 1, up: -1})
 	}
+	observe(a, src, &sc, obs{auth: strings.Repeat("x", 2000), method: "GET", path: "/", status: 200, dur: 1, up: -1})
 	evs := parseAll(t, a.Flush(t0))
 	if len(evs) != 11 {
 		t.Fatalf("%d events for 1000 authorities with a bound of 10", len(evs))
+	}
+	for _, e := range evs {
+		if len(e.Dims["authority"]) > 260 {
+			t.Fatalf("authority of %d bytes kept", len(e.Dims["authority"]))
+		}
 	}
 }
 

@@ -22,6 +22,8 @@
 //     empty segments are kept, so "/a//b" and "/a/b/" stay distinct routes;
 //   - a path that does not start with '/' (after an absolute URL's host is
 //     cut) is "{other}", and an empty one is "/";
+//   - a template longer than MaxPath (256 bytes) is cut after a segment and
+//     ends in "/{more}";
 //   - the method is one of the nine standard methods, else OTHER.
 //
 // Rank then bounds the number of routes: the busiest keep their names and
@@ -80,8 +82,26 @@ func Append(dst, method, path []byte) []byte {
 	return AppendPath(dst, path)
 }
 
+// MaxPath is the longest path template kept whole (CloudWatch takes dimension values
+// of up to 1,024 characters); a longer one is cut after a segment and ends in
+// "/{more}".
+const MaxPath = 256
+
+// More ends a path template cut at MaxPath.
+const More = "/{more}"
+
 // AppendPath appends the template of path alone.
 func AppendPath(dst, path []byte) []byte {
+	start := len(dst)
+	dst = appendPath(dst, path)
+	if len(dst)-start <= MaxPath {
+		return dst
+	}
+	cut := bytes.LastIndexByte(dst[start:start+MaxPath-len(More)+1], '/')
+	return append(dst[:start+max(cut, 0)], More...)
+}
+
+func appendPath(dst, path []byte) []byte {
 	if len(path) > 0 && path[0] == '/' {
 		return appendSegments(dst, path)
 	}

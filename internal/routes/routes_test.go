@@ -3,6 +3,7 @@ package routes
 import (
 	"bytes"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/envoy-s3/envoy_s3/test/gen"
@@ -42,6 +43,8 @@ func TestAppend(t *testing.T) {
 		{"GET", "https://backend", "GET /"},
 		{"BREW", "/pot", "OTHER /pot"},
 		{"get", "/pot", "OTHER /pot"},
+		{"GET", strings.Repeat("/abcdefghij", 30) + "/x", "GET " + strings.Repeat("/abcdefghij", 22) + "/{more}"},
+		{"GET", "/" + strings.Repeat("a/", 300), "GET " + strings.Repeat("/a", 124) + "/{more}"},
 	} {
 		if got := string(Append(nil, []byte(c.method), []byte(c.path))); got != c.want {
 			t.Errorf("Append(%q, %q) = %q, want %q", c.method, c.path, got, c.want)
@@ -95,6 +98,9 @@ func FuzzAppend(f *testing.F) {
 		r := Append(nil, []byte(method), []byte(path))
 		sp := bytes.IndexByte(r, ' ')
 		tmpl := r[sp+1:]
+		if len(tmpl) > MaxPath {
+			t.Fatalf("template of %d bytes: %q", len(tmpl), tmpl)
+		}
 		if again := AppendPath(nil, tmpl); !bytes.Equal(again, tmpl) {
 			t.Fatalf("%q -> %q -> %q", path, tmpl, again)
 		}
