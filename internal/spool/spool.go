@@ -1,41 +1,3 @@
-// Package spool is envoy_s3's durable on-disk queue (store_dir). A Fluent Bit flush may
-// return OK only once its records survive a crash, so each flush appends its lines to
-// per-partition batch files and fsyncs them before returning; a batch is later sealed
-// with the object key it will be uploaded under, so a crash between upload and removal
-// only re-uploads the same key (an overwrite, never a duplicate object).
-//
-// Each segment is all-or-nothing. An Append that fails is rolled back across every file
-// it touched; an Append cut short by a crash may leave some of its parts (each whole).
-// That flush was never acknowledged, so Fluent Bit sends the chunk again and those
-// records appear twice: the duplicates allowed around a crash, never a loss.
-//
-// # Directory layout
-//
-//	<root>/<identity>-<n>/lock      flock(LOCK_EX) held by the owning Spool until Close
-//	<root>/<identity>-<n>/open/     batches still receiving segments
-//	<root>/<identity>-<n>/sealed/   batches closed with a SEAL record, waiting for upload
-//	<root>/<identity>-<n>/held/     the caller's files (HeldDir), moved along on adoption
-//
-// n is the first index whose lock can be taken, so instances and processes never share a
-// directory. Unlocked siblings left by an earlier process are adopted at Open.
-//
-// # File format (version 1)
-//
-// A batch file is an 8-byte header, "ES3SPL", a version byte (1) and a zero flags byte,
-// followed by segments, all little-endian:
-//
-//	[type u8][len u32][records u32][crc u32][payload: len bytes]
-//
-// crc is CRC-32C (Castagnoli) over the first 9 header bytes (type, len, records) and
-// then the payload, so a flipped length or count is caught as well as a flipped byte
-// of data. The first segment is META (type 1): the batch's Meta as JSON. DATA
-// segments (type 2) hold the complete NDJSON lines of one Append for this partition and
-// their record count. The last segment of a sealed batch is SEAL (type 3): JSON
-// {"key","records","raw"}, the object key and the totals of the DATA segments before it.
-//
-// Recovery keeps the longest valid prefix: scanning stops at the first torn, CRC-bad or
-// unknown segment and the file is truncated there. A file whose header or META is
-// invalid holds no data and is deleted; a file of another version is left untouched.
 package spool
 
 import (
@@ -73,7 +35,7 @@ var ErrTooLarge = errors.New("spool: part too large for one segment")
 
 const (
 	magic      = "ES3SPL"
-	version    = 1
+	version    = 2 // written; version 1 (one META, no Meta in SEAL) is still read
 	headerSize = 8
 	segHdrSize = 13
 	maxMeta    = 1 << 16
@@ -99,6 +61,10 @@ type Meta struct {
 	Container string    `json:"container,omitempty"`
 	FirstTime time.Time `json:"first"`  // event time of the first record
 	Opened    time.Time `json:"opened"` // wall time the batch was opened
+	// Unknown is set by recovery when every copy of the batch's Meta was damaged:
+	// only Opened is known (from the file name), and the caller names the batch by
+	// its fallback rule.
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // Part is the lines of one Append destined for one partition.
@@ -111,10 +77,17 @@ type Part struct {
 
 // Options configure a Spool.
 type Options struct {
-	Limit int64                // store_dir_limit_size in bytes; 0 means no limit
-	Namer func(m *Meta) string // object key of a batch being sealed; required
-	Logf  func(string, ...any) // warnings; nil discards
-	Now   func() time.Time     // wall clock; nil means time.Now
+	Limit  int64                // store_dir_limit_size in bytes; 0 means no limit
+	Namer  func(m *Meta) string // object key of a batch being sealed; required
+	Logf   func(string, ...any) // warnings; nil discards
+	Errorf func(string, ...any) // data lost or stuck; nil means Logf
+	Now    func() time.Time     // wall clock; nil means time.Now
+	// MaxOpen caps the batch files open at once; 0 means a quarter of RLIMIT_NOFILE
+	// (at least 8). Beyond it the least recently written batch is sealed.
+	MaxOpen int
+	// Record is written to <dir>/destination at Open (when not nil): what the owner
+	// needs to deliver the directory's batches if another process adopts them.
+	Record []byte
 }
 
 // Sealed is a batch whose object key is fixed, waiting to be uploaded.
@@ -143,15 +116,18 @@ type batch struct {
 	mark        int64
 	markRecords int
 	markRaw     int64
-	needTrunc   bool // a rollback truncate failed; retry before the next write
+	needTrunc   bool   // a rollback truncate failed; retry before the next write
+	used        uint64 // Spool.useSeq at the last write: least recently written is sealed first
+	key         string // set by recovery: the key to seal with instead of Namer's
 }
 
 // Spool is a durable spool directory owned by one instance. Its methods are safe for
 // concurrent use.
 type Spool struct {
-	dir, openDir, sealedDir string
-	lock                    *os.File
-	opt                     Options
+	root, dir, openDir, sealedDir string
+	lock                          *os.File
+	opt                           Options
+	maxOpen                       int
 
 	size atomic.Int64
 
@@ -162,7 +138,12 @@ type Spool struct {
 	seq       uint64
 	closed    bool
 	recovered []*Sealed
+	pending   []*Sealed // sealed outside SealWhere (open-file cap, Recheck): returned by the next SealWhere
+	useSeq    uint64
 	scanBuf   []byte
+	winBuf    []byte
+	failed    map[string]bool // path -> logged: files recovery could not use, retried by Recheck
+	lost      Loss
 
 	fault func(op string) error // test hook: fails the operation when it returns an error
 }
@@ -184,64 +165,111 @@ func open(root, identity string, opt Options, fault func(string) error) (*Spool,
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
+	if opt.Errorf == nil {
+		opt.Errorf = opt.Logf
+	}
 	id := sanitize(identity)
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("spool: cannot create store_dir: %w", err)
+	if err := prepareRoot(root); err != nil {
+		return nil, err
 	}
 	var (
-		dir  string
-		lock *os.File
-		mine int
+		dir     string
+		lock    *os.File
+		mine    int
+		refused = map[string]bool{} // reported once, never adopted
 	)
 	for n := 0; n < 1<<12; n++ {
 		d := filepath.Join(root, id+"-"+strconv.Itoa(n))
-		lf, err := lockDir(d)
+		lf, err := lockDir(d, true)
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			continue
 		}
+		var unsafe *UnsafeError
+		if errors.As(err, &unsafe) {
+			opt.Errorf("%v", err) // never used; the next index is taken
+			refused[d] = true
+			continue
+		}
 		if err != nil {
+			return nil, err
+		}
+		if err := subdirs(d); err != nil {
+			lf.Close()
+			if errors.As(err, &unsafe) {
+				opt.Errorf("%v", err)
+				refused[d] = true
+				continue
+			}
 			return nil, err
 		}
 		dir, lock, mine = d, lf, n
 		break
 	}
 	if lock == nil {
-		return nil, fmt.Errorf("spool: every directory %s-N under %s is locked", id, root)
+		return nil, fmt.Errorf("spool: every directory %s-N under %s is locked or unsafe", id, root)
 	}
 	s := &Spool{
+		root:      root,
 		dir:       dir,
 		openDir:   filepath.Join(dir, "open"),
 		sealedDir: filepath.Join(dir, "sealed"),
 		lock:      lock,
 		opt:       opt,
+		maxOpen:   opt.MaxOpen,
 		open:      make(map[string]*batch),
+		failed:    make(map[string]bool),
 		fault:     fault,
+	}
+	if s.maxOpen <= 0 {
+		s.maxOpen = defaultMaxOpen()
 	}
 	fail := func(err error) (*Spool, error) {
 		s.Close()
 		return nil, err
 	}
-	for _, d := range []string{s.openDir, s.sealedDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fail(fmt.Errorf("spool: %w", err))
+	if opt.Record != nil {
+		if err := writeFileAtomic(filepath.Join(dir, RecordFile), opt.Record); err != nil {
+			return fail(err)
 		}
 	}
-	if err := s.adoptSiblings(root, id, mine); err != nil {
-		return fail(err)
-	}
-	if err := s.recover(); err != nil {
-		return fail(err)
-	}
+	s.adoptSiblings(root, id, mine, refused)
+	s.recover()
 	return s, nil
 }
 
-// lockDir creates dir and takes its lock without blocking; syscall.EWOULDBLOCK means
-// another Spool owns it.
-func lockDir(dir string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+// subdirs makes sure open/ and sealed/ of dir are safe directories.
+func subdirs(dir string) error {
+	for _, sub := range []string{"open", "sealed"} {
+		if err := secureDir(filepath.Join(dir, sub), true); err != nil {
+			return err
+		}
 	}
-	lf, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	return nil
+}
+
+// RecordFile is the name of Options.Record inside a spool directory.
+const RecordFile = "destination"
+
+// defaultMaxOpen is a quarter of the soft RLIMIT_NOFILE: Fluent Bit needs descriptors
+// for its inputs, sockets and its own storage too.
+func defaultMaxOpen() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur == 0 {
+		return 256
+	}
+	return int(max(8, min(rl.Cur/4, 4096)))
+}
+
+// lockDir creates dir (when create) and takes its lock without blocking;
+// syscall.EWOULDBLOCK means another Spool owns it, *UnsafeError that it must not be used.
+func lockDir(dir string, create bool) (*os.File, error) {
+	if err := secureDir(dir, create); err != nil {
+		return nil, err
+	}
+	lf, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &UnsafeError{filepath.Join(dir, "lock"), "is a symlink; the spool never follows one: remove it"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -280,11 +308,13 @@ func sanitize(id string) string {
 }
 
 // adoptSiblings moves the batches of unlocked <id>-<m> directories into ours, so a
-// restart with fewer instances strands nothing.
-func (s *Spool) adoptSiblings(root, id string, mine int) error {
+// restart with fewer instances strands nothing. A sibling that cannot be adopted is
+// logged and left for the next start.
+func (s *Spool) adoptSiblings(root, id string, mine int, refused map[string]bool) {
 	ents, err := os.ReadDir(root)
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		s.opt.Errorf("spool: cannot list %s to adopt earlier spool directories: %v", root, err)
+		return
 	}
 	for _, e := range ents {
 		rest, ok := strings.CutPrefix(e.Name(), id+"-")
@@ -296,32 +326,34 @@ func (s *Spool) adoptSiblings(root, id string, mine int) error {
 			continue
 		}
 		sib := filepath.Join(root, e.Name())
-		lf, err := lockDir(sib)
+		if refused[sib] {
+			continue
+		}
+		lf, err := lockDir(sib, false)
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			continue // a live instance owns it
 		}
 		if err != nil {
-			return err
+			s.opt.Errorf("spool: cannot adopt %s: %v", sib, err)
+			continue
 		}
 		moved := 0
 		for _, sub := range []string{"open", "sealed"} {
 			n, err := s.moveAll(filepath.Join(sib, sub), filepath.Join(s.dir, sub))
 			moved += n
 			if err != nil {
-				lf.Close()
-				return err
+				s.opt.Errorf("spool: adopting %s: %v", sib, err)
+				break
 			}
 		}
 		if err := moveHeld(filepath.Join(sib, HeldDir), filepath.Join(s.dir, HeldDir)); err != nil {
-			lf.Close()
-			return err
+			s.opt.Errorf("spool: adopting %s: %v", sib, err)
 		}
 		lf.Close() // releases the flock
 		if moved > 0 {
 			s.opt.Logf("spool: adopted %d batch file(s) from %s", moved, sib)
 		}
 	}
-	return nil
 }
 
 // HeldDir is the subdirectory of a spool directory whose files belong to the caller
@@ -331,15 +363,20 @@ const HeldDir = "held"
 
 // moveHeld moves every regular file of from into to, renaming on a clash.
 func moveHeld(from, to string) error {
-	ents, err := os.ReadDir(from)
-	if errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
+	if err := secureDir(from, false); errors.Is(err, os.ErrNotExist) {
 		return nil
+	} else if err != nil {
+		return err
 	}
+	ents, err := os.ReadDir(from)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		return fmt.Errorf("spool: %w", err)
+	if len(ents) == 0 {
+		return nil
+	}
+	if err := secureDir(to, true); err != nil {
+		return err
 	}
 	for i, e := range ents {
 		if !e.Type().IsRegular() {
@@ -360,14 +397,17 @@ func moveHeld(from, to string) error {
 }
 
 func (s *Spool) moveAll(from, to string) (int, error) {
-	ents, err := os.ReadDir(from)
-	if errors.Is(err, os.ErrNotExist) {
+	if err := secureDir(from, false); errors.Is(err, os.ErrNotExist) {
 		return 0, nil
+	} else if err != nil {
+		return 0, err
 	}
+	ents, err := os.ReadDir(from)
 	if err != nil {
 		return 0, fmt.Errorf("spool: %w", err)
 	}
 	n := 0
+	var first error
 	for _, e := range ents {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), fileExt) {
 			continue
@@ -377,7 +417,10 @@ func (s *Spool) moveAll(from, to string) (int, error) {
 			name = s.newName()
 		}
 		if err := os.Rename(filepath.Join(from, e.Name()), filepath.Join(to, name)); err != nil {
-			return n, fmt.Errorf("spool: adopt: %w", err)
+			if first == nil {
+				first = fmt.Errorf("spool: adopt: %w", err)
+			}
+			continue
 		}
 		n++
 	}
@@ -389,7 +432,7 @@ func (s *Spool) moveAll(from, to string) (int, error) {
 			return n, err
 		}
 	}
-	return n, nil
+	return n, first
 }
 
 // newName returns a file name unique within this directory, ordered by creation.
@@ -399,7 +442,7 @@ func (s *Spool) newName() string {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -492,8 +535,17 @@ func (s *Spool) appendLocked(parts []Part) error {
 		}
 		b := s.open[string(p.Partition)]
 		if b == nil {
+			if len(s.open) >= s.maxOpen {
+				s.evict()
+			}
 			var err error
-			if b, err = s.create(p); err != nil {
+			b, err = s.create(p)
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				if s.evict() {
+					b, err = s.create(p)
+				}
+			}
+			if err != nil {
 				return err
 			}
 			s.open[string(b.meta.Partition)] = b
@@ -518,6 +570,8 @@ func (s *Spool) appendLocked(parts []Part) error {
 		b.size += int64(len(s.buf))
 		b.records += p.Records
 		b.raw += int64(len(p.Lines))
+		s.useSeq++
+		b.used = s.useSeq
 	}
 	for _, b := range s.touched {
 		if err := s.syncFile(b.f); err != nil {
@@ -546,19 +600,48 @@ func (s *Spool) create(p *Part) (*batch, error) {
 	}
 	name := s.newName()
 	path := filepath.Join(s.openDir, name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	hdr := append(make([]byte, 0, headerSize+segHdrSize+len(mj)), magic...)
-	hdr = append(hdr, version, 0)
-	hdr = appendSegment(hdr, segMeta, 0, mj)
+	hdr := appendHeader(make([]byte, 0, headerSize+2*(segHdrSize+len(mj))), mj)
 	if err := s.writeAt(f, hdr, 0); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("spool: write %s: %w", name, err)
 	}
 	return &batch{f: f, name: name, meta: m, size: int64(len(hdr))}, nil
+}
+
+// appendHeader appends the file header and both copies of META.
+func appendHeader(dst, metaJSON []byte) []byte {
+	dst = append(dst, magic...)
+	dst = append(dst, version)
+	dst = append(dst, headerCheck(dst[len(dst)-7:]))
+	dst = appendSegment(dst, segMeta, 0, metaJSON)
+	return appendSegment(dst, segMeta, 0, metaJSON)
+}
+
+// evict seals the least recently written batch that the Append in progress has not
+// touched, to stay under the open-file cap; it reports whether one was sealed.
+func (s *Spool) evict() bool {
+	var lru *batch
+	for _, b := range s.open {
+		if !b.touched && (lru == nil || b.used < lru.used) {
+			lru = b
+		}
+	}
+	if lru == nil {
+		return false
+	}
+	sb, err := s.seal(lru, s.openDir)
+	if err != nil {
+		s.opt.Logf("%v", err)
+		return false
+	}
+	delete(s.open, string(lru.meta.Partition))
+	s.pending = append(s.pending, sb)
+	return true
 }
 
 // rollback undoes the current Append on b.
@@ -586,6 +669,7 @@ type sealRec struct {
 	Key     string `json:"key"`
 	Records int    `json:"records"`
 	Raw     int64  `json:"raw"`
+	Meta    *Meta  `json:"meta,omitempty"` // version 2: a third copy of META
 }
 
 // SealWhere seals the open batches pick chooses (given their Meta and raw byte count)
@@ -594,7 +678,8 @@ type sealRec struct {
 func (s *Spool) SealWhere(pick func(m *Meta, rawBytes int64) bool) []*Sealed {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*Sealed
+	out := s.pending
+	s.pending = nil
 	for _, b := range s.open {
 		if !pick(&b.meta, b.raw) {
 			continue
@@ -628,7 +713,10 @@ func (s *Spool) seal(b *batch, dir string) (*Sealed, error) {
 		}
 		b.needTrunc = false
 	}
-	rec := sealRec{Key: s.opt.Namer(&b.meta), Records: b.records, Raw: b.raw}
+	rec := sealRec{Key: b.key, Records: b.records, Raw: b.raw, Meta: &b.meta}
+	if rec.Key == "" {
+		rec.Key = s.opt.Namer(&b.meta)
+	}
 	if rec.Key == "" {
 		return nil, fmt.Errorf("spool: seal %s: Namer returned an empty key", b.name)
 	}
@@ -653,7 +741,7 @@ func (s *Spool) seal(b *batch, dir string) (*Sealed, error) {
 		return nil, fmt.Errorf("spool: seal %s: %w", b.name, err)
 	}
 	// A lost rename is recovered at the next Open (SEAL is already durable).
-	for _, d := range []string{s.sealedDir, dir} {
+	for _, d := range uniq(s.sealedDir, dir) {
 		if err := syncDir(d); err != nil {
 			s.opt.Logf("%v", err)
 		}
@@ -662,6 +750,13 @@ func (s *Spool) seal(b *batch, dir string) (*Sealed, error) {
 	size := b.size + int64(len(s.buf))
 	s.size.Add(int64(len(s.buf)))
 	return &Sealed{Key: rec.Key, Meta: b.meta, Records: b.records, RawBytes: b.raw, path: dst, size: size}, nil
+}
+
+func uniq(a, b string) []string {
+	if a == b {
+		return []string{a}
+	}
+	return []string{a, b}
 }
 
 // Recovered returns the sealed batches found or sealed at Open, in key order.
@@ -728,7 +823,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 // ReadSealed streams the payload of each DATA segment of b, in order, after checking
 // its CRC. The slice passed to fn is reused after fn returns.
 func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
-	f, err := os.Open(b.path)
+	f, err := os.OpenFile(b.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -761,6 +856,7 @@ func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
 			if err := fn(payload); err != nil {
 				return err
 			}
+		case segMeta: // version 2's second copy
 		case segSeal:
 			return nil
 		default:
@@ -769,7 +865,7 @@ func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
 	}
 }
 
-// scanner reads segments from a batch file, stopping at the first invalid one.
+// scanner reads segments from a batch file.
 type scanner struct {
 	r    io.ReaderAt
 	size int64
@@ -778,8 +874,8 @@ type scanner struct {
 	hdr  [segHdrSize]byte
 }
 
-// header reads the file header and META. ok is false when they are torn or invalid;
-// badVersion is reported through errVersion.
+// header reads the file header and the first META of a clean file. ok is false when
+// they are torn or invalid; an unknown version is reported as errVersion.
 func (sc *scanner) header() (m Meta, ok bool, err error) {
 	var h [headerSize]byte
 	if sc.size < headerSize {
@@ -791,8 +887,11 @@ func (sc *scanner) header() (m Meta, ok bool, err error) {
 	if string(h[:len(magic)]) != magic {
 		return m, false, nil
 	}
-	if h[6] != version {
+	switch headerKind(h) {
+	case headerFuture:
 		return m, false, errVersion
+	case headerDamaged:
+		return m, false, nil
 	}
 	sc.off = headerSize
 	typ, _, payload, ok, err := sc.next()
@@ -807,24 +906,61 @@ func (sc *scanner) header() (m Meta, ok bool, err error) {
 
 var errVersion = errors.New("spool: batch file of an unknown format version")
 
-// next reads the segment at sc.off; ok is false when it is torn or fails its CRC.
+// headerCheck is the last header byte from version 2 on: the low byte of the CRC-32C
+// of the first seven, so a damaged version byte is told apart from a newer format
+// (which keeps this rule). Version 1 has a zero there.
+func headerCheck(h []byte) byte { return byte(crc32.Checksum(h[:7], castagnoli)) }
+
+const (
+	headerOK = iota
+	headerDamaged
+	headerFuture
+)
+
+func headerKind(h [headerSize]byte) int {
+	switch {
+	case string(h[:len(magic)]) != magic:
+		return headerDamaged
+	case h[6] == 1 && h[7] == 0, h[6] == version && h[7] == headerCheck(h[:]):
+		return headerOK
+	case h[6] > version && h[7] == headerCheck(h[:]):
+		return headerFuture
+	}
+	return headerDamaged
+}
+
+// next reads the segment at sc.off and moves past it; ok is false when it is torn or
+// fails its CRC.
 func (sc *scanner) next() (typ byte, records uint32, payload []byte, ok bool, err error) {
+	typ, records, payload, ok, err = sc.at(sc.off)
+	if ok {
+		sc.off += segHdrSize + int64(len(payload))
+	}
+	return typ, records, payload, ok, err
+}
+
+// at reads the segment at off; ok is false when it is torn, of an unknown type or
+// fails its CRC.
+func (sc *scanner) at(off int64) (typ byte, records uint32, payload []byte, ok bool, err error) {
 	h := sc.hdr[:]
-	if sc.size-sc.off < segHdrSize {
+	if off < 0 || sc.size-off < segHdrSize {
 		return 0, 0, nil, false, nil
 	}
-	if _, err := sc.r.ReadAt(h, sc.off); err != nil {
+	if _, err := sc.r.ReadAt(h, off); err != nil {
 		return 0, 0, nil, false, err
 	}
+	if h[0] < segMeta || h[0] > segSeal {
+		return 0, 0, nil, false, nil
+	}
 	n := int64(binary.LittleEndian.Uint32(h[1:]))
-	if n > sc.size-sc.off-segHdrSize || h[0] == segMeta && n > maxMeta {
+	if n > sc.size-off-segHdrSize || h[0] == segMeta && n > maxMeta {
 		return 0, 0, nil, false, nil
 	}
 	if int64(cap(sc.buf)) < n {
 		sc.buf = make([]byte, n)
 	}
 	payload = sc.buf[:n]
-	if _, err := sc.r.ReadAt(payload, sc.off+segHdrSize); err != nil {
+	if _, err := sc.r.ReadAt(payload, off+segHdrSize); err != nil {
 		return 0, 0, nil, false, err
 	}
 	c := crc32.Update(0, castagnoli, h[:9])
@@ -832,125 +968,5 @@ func (sc *scanner) next() (typ byte, records uint32, payload []byte, ok bool, er
 	if c != binary.LittleEndian.Uint32(h[9:]) {
 		return 0, 0, nil, false, nil
 	}
-	sc.off += segHdrSize + n
 	return h[0], binary.LittleEndian.Uint32(h[5:]), payload, true, nil
-}
-
-// recover validates every batch file: sealed/ first, then open/ (whose batches are
-// sealed now).
-func (s *Spool) recover() error {
-	for _, dir := range []string{s.sealedDir, s.openDir} {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("spool: %w", err)
-		}
-		for _, e := range ents {
-			if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), fileExt) {
-				continue
-			}
-			if err := s.recoverFile(dir, e.Name()); err != nil {
-				return err
-			}
-		}
-	}
-	sortByKey(s.recovered)
-	return nil
-}
-
-func (s *Spool) recoverFile(dir, name string) error {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("spool: recover: %w", err)
-	}
-	keep := false
-	defer func() {
-		if !keep {
-			f.Close()
-		}
-	}()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("spool: recover: %w", err)
-	}
-	sc := scanner{r: f, size: st.Size(), buf: s.scanBuf}
-	defer func() { s.scanBuf = sc.buf[:0] }()
-	meta, ok, err := sc.header()
-	if err == errVersion {
-		s.opt.Logf("spool: %s has an unknown format version; left in place for a newer envoy_s3", path)
-		s.size.Add(st.Size()) // it still occupies store_dir
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("spool: recover %s: %w", path, err)
-	}
-	if !ok {
-		s.opt.Logf("spool: %s has no valid header (torn at creation); deleted", path)
-		f.Close()
-		return os.Remove(path)
-	}
-	b := &batch{f: f, name: name, meta: meta}
-	var good int64 = sc.off
-	var seal *sealRec
-	for {
-		typ, recs, payload, ok, err := sc.next()
-		if err != nil {
-			return fmt.Errorf("spool: recover %s: %w", path, err)
-		}
-		if !ok || typ != segData && typ != segSeal {
-			break
-		}
-		if typ == segSeal {
-			var r sealRec
-			if json.Unmarshal(payload, &r) == nil && r.Key != "" && r.Records == b.records && r.Raw == b.raw {
-				seal = &r
-			}
-			break
-		}
-		b.records += int(recs)
-		b.raw += int64(len(payload))
-		good = sc.off
-	}
-	if seal != nil {
-		good = sc.off
-	}
-	if good < st.Size() {
-		s.opt.Logf("spool: %s: cut %d invalid or torn byte(s) at offset %d", path, st.Size()-good, good)
-		if err := f.Truncate(good); err != nil {
-			return fmt.Errorf("spool: recover %s: %w", path, err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("spool: recover %s: %w", path, err)
-		}
-	}
-	b.size = good
-	if b.raw == 0 {
-		f.Close()
-		return os.Remove(path)
-	}
-	var sb *Sealed
-	switch {
-	case seal != nil && dir == s.sealedDir:
-		sb = &Sealed{Key: seal.Key, Meta: meta, Records: b.records, RawBytes: b.raw, path: path, size: good}
-	case seal != nil: // crashed between SEAL and rename
-		dst := filepath.Join(s.sealedDir, name)
-		if err := os.Rename(path, dst); err != nil {
-			return fmt.Errorf("spool: recover: %w", err)
-		}
-		if err := syncDir(s.sealedDir); err != nil {
-			return err
-		}
-		sb = &Sealed{Key: seal.Key, Meta: meta, Records: b.records, RawBytes: b.raw, path: dst, size: good}
-	default:
-		keep = true // seal closes f
-		if sb, err = s.seal(b, dir); err != nil {
-			f.Close()
-			return err
-		}
-		s.size.Add(-int64(len(s.buf))) // counted below with the file
-		sb.size = good + int64(len(s.buf))
-	}
-	s.size.Add(sb.size)
-	s.recovered = append(s.recovered, sb)
-	return nil
 }

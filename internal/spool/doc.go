@@ -1,0 +1,85 @@
+// Package spool is envoy_s3's durable on-disk queue (store_dir). A Fluent Bit flush may
+// return OK only once its records survive a crash, so each flush appends its lines to
+// per-partition batch files and fsyncs them before returning; a batch is later sealed
+// with the object key it will be uploaded under, so a crash between upload and removal
+// only re-uploads the same key (an overwrite, never a duplicate object).
+//
+// Each segment is all-or-nothing. An Append that fails is rolled back across every file
+// it touched; an Append cut short by a crash may leave some of its parts (each whole).
+// That flush was never acknowledged, so Fluent Bit sends the chunk again and those
+// records appear twice: the duplicates allowed around a crash, never a loss.
+//
+// # Directory layout
+//
+//	<root>/                         store_dir: owned by this user, not writable by others
+//	<root>/<identity>-<n>/lock      flock(LOCK_EX) held by the owning Spool until Close
+//	<root>/<identity>-<n>/destination  Options.Record: where the batches go (JSON, opaque here)
+//	<root>/<identity>-<n>/open/     batches still receiving segments
+//	<root>/<identity>-<n>/sealed/   batches closed with a SEAL record, waiting for upload
+//	<root>/<identity>-<n>/held/     the caller's files (HeldDir), moved along on adoption
+//	<root>/quarantine/              bytes recovery could not use, kept for inspection
+//
+// n is the first index whose lock can be taken, so instances and processes never share a
+// directory. Unlocked siblings of the same identity are adopted at Open; directories of
+// other identities are listed by Orphans for the caller to deliver with their recorded
+// destination.
+//
+// # Rules on the directories (store_dir hardening)
+//
+//   - store_dir and each directory above it are owned by root or this user; one that
+//     others can write to must have the sticky bit (like /tmp), and store_dir itself must
+//     not be writable by group or others. Otherwise Open fails with one line saying why.
+//   - Every directory the spool creates is 0700. A spool directory (or its open/,
+//     sealed/) that is a symlink, is owned by another user or is writable by others is
+//     refused with one log line and never used; Open takes the next index.
+//   - Files are opened with O_NOFOLLOW and created with O_EXCL: a symlink planted inside
+//     the spool is never followed.
+//
+// # File format (version 2; version 1 is still read)
+//
+// A batch file is an 8-byte header, "ES3SPL", a version byte and a zero flags byte,
+// followed by segments, all little-endian:
+//
+//	[type u8][len u32][records u32][crc u32][payload: len bytes]
+//
+// crc is CRC-32C (Castagnoli) over the first 9 header bytes (type, len, records) and
+// then the payload, so a flipped length or count is caught as well as a flipped byte
+// of data. Version 2 begins with two identical META segments (type 1): the batch's Meta
+// as JSON, so one damaged copy loses nothing (version 1 has one). DATA segments (type 2)
+// hold the complete NDJSON lines of one Append for this partition and their record
+// count. The last segment of a sealed batch is SEAL (type 3): JSON
+// {"key","records","raw","meta"}, the object key, the totals of the DATA segments before
+// it and (version 2) a third copy of the Meta.
+//
+// # Recovery
+//
+// At Open every batch file is scanned segment by segment. A segment that is torn, fails
+// its CRC or has an unknown type does not end the scan: recovery resynchronises on the
+// next offset where a whole segment checks out (type, length within the file, CRC), so a
+// damaged byte costs only the segment holding it. Everything that checks out is kept;
+// every byte range that does not is copied to <root>/quarantine/ (never deleted) and
+// reported with its size and the records it held (the segment's count when its header is
+// intact, else its line count) at error level; a torn last segment of an open batch,
+// which a crash during an unacknowledged write leaves, is reported at warning level.
+// Bytes after a SEAL are damage too.
+//
+// A damaged file is rewritten (to a temporary name, fsynced, renamed over the original)
+// holding only the segments that checked out, then sealed. It keeps its SEAL key when
+// nothing was lost, and gets a new key otherwise, so a re-upload never overwrites an
+// object that may hold the lost records. The Meta comes from the first valid META, else
+// from the SEAL's copy; when all copies are damaged the batch is still delivered, with
+// Meta.Unknown set (the caller names such batches by its fallback rule) and an error
+// line. A damaged magic or version byte is repaired when a valid META follows it; a
+// file of a newer version (unknown version and no version 1/2 META) is left untouched.
+//
+// A file that cannot be opened, read or rewritten (EACCES, EIO, an immutable file) never
+// fails Open and never stops the other files: it is logged once with the remedy, left in
+// place, and retried by Recheck until it works.
+//
+// # Open files
+//
+// At most Options.MaxOpen batches are open at once (by default a quarter of
+// RLIMIT_NOFILE, at least 8). A new partition beyond that seals the least recently
+// written batch instead of refusing data; so does an EMFILE or ENFILE from the kernel.
+// Batches sealed that way are returned by the next SealWhere.
+package spool

@@ -1,0 +1,623 @@
+package spool
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// QuarantineDir is the directory under store_dir where recovery keeps the bytes it
+// could not use.
+const QuarantineDir = "quarantine"
+
+// rewriteExt marks the temporary file of a batch being rewritten by recovery.
+const rewriteExt = ".rewrite"
+
+// Loss totals what recovery could not keep.
+type Loss struct {
+	Records int64 // records of the damaged segments (their count, or their lines when the header is damaged too)
+	Bytes   int64 // bytes moved to quarantine
+	Ranges  int   // damaged byte ranges
+}
+
+// Lost returns what recovery has cut from the batch files so far.
+func (s *Spool) Lost() Loss {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
+// recover validates every batch file: sealed/ first, then open/ (whose batches are
+// sealed now). A file that cannot be used is logged and left for Recheck.
+func (s *Spool) recover() {
+	for _, dir := range []string{s.sealedDir, s.openDir} {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			s.opt.Errorf("spool: cannot list %s: %v; its batches wait for the next start", dir, err)
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasSuffix(name, fileExt+rewriteExt) && e.Type().IsRegular() {
+				os.Remove(filepath.Join(dir, name)) // an interrupted rewrite; the original is intact
+				continue
+			}
+			if !isBatchName(name) {
+				continue
+			}
+			path := filepath.Join(dir, name)
+			if !e.Type().IsRegular() {
+				s.failOnce(path, fmt.Errorf("is a %s, not a regular file", e.Type()))
+				continue
+			}
+			s.tryRecover(dir, name)
+		}
+	}
+	sortByKey(s.recovered)
+}
+
+// Recheck retries the batch files recovery could not use and returns the ones that
+// are now sealed and ready for upload.
+func (s *Spool) Recheck() []*Sealed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.failed) == 0 {
+		return nil
+	}
+	var out []*Sealed
+	for path := range s.failed {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			delete(s.failed, path) // moved away by the user
+			continue
+		}
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if sb := s.tryRecover(filepath.Dir(path), filepath.Base(path)); sb != nil {
+			out = append(out, sb)
+		}
+	}
+	sortByKey(out)
+	return out
+}
+
+// Unusable returns the batch files recovery could not use yet.
+func (s *Spool) Unusable() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.failed))
+	for p := range s.failed {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (s *Spool) tryRecover(dir, name string) *Sealed {
+	path := filepath.Join(dir, name)
+	sb, err := s.recoverFile(dir, name)
+	if err != nil {
+		s.failOnce(path, err)
+		return nil
+	}
+	if _, was := s.failed[path]; was {
+		delete(s.failed, path)
+		s.opt.Logf("spool: %s can be used again", path)
+	}
+	if sb != nil {
+		s.recovered = append(s.recovered, sb)
+	}
+	return sb
+}
+
+// failOnce logs a file recovery cannot use, once, with the remedy.
+func (s *Spool) failOnce(path string, err error) {
+	if s.failed[path] {
+		return
+	}
+	s.failed[path] = true
+	s.opt.Errorf("spool: batch file %s cannot be used (%v); the other batches are delivered and this one stays in place and is retried: make it a regular file this user can read and write (chown, chmod 600, chattr -i), or move it out of store_dir if the disk is failing", path, err)
+}
+
+// segment spans found by the scan.
+type span struct {
+	off, end int64
+	records  uint32
+}
+
+type badRange struct {
+	off, end int64
+	records  int
+	torn     bool // the tail an interrupted write leaves
+}
+
+type scanResult struct {
+	meta    Meta
+	metaOK  bool
+	data    []span
+	seal    *sealRec
+	records int
+	raw     int64
+	bad     []badRange
+}
+
+// scanFile reads every segment of a batch file, resynchronising after damage.
+func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
+	r := &scanResult{}
+	var h [headerSize]byte
+	if sc.size < headerSize {
+		r.bad = append(r.bad, badRange{off: 0, end: sc.size, torn: true})
+		return r, nil
+	}
+	if _, err := sc.r.ReadAt(h[:], 0); err != nil {
+		return nil, err
+	}
+	switch headerKind(h) {
+	case headerFuture:
+		return nil, errVersion
+	case headerDamaged:
+		r.bad = append(r.bad, badRange{off: 0, end: headerSize})
+	}
+	for off := int64(headerSize); off < sc.size; {
+		typ, recs, payload, ok, err := sc.at(off)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			next, err := s.resync(sc, off+1)
+			if err != nil {
+				return nil, err
+			}
+			r.bad = append(r.bad, badRange{off: off, end: next})
+			off = next
+			continue
+		}
+		end := off + segHdrSize + int64(len(payload))
+		switch typ {
+		case segMeta:
+			var m Meta
+			if !r.metaOK && json.Unmarshal(payload, &m) == nil {
+				r.meta, r.metaOK = m, true
+			}
+		case segData:
+			r.data = append(r.data, span{off, end, recs})
+			r.records += int(recs)
+			r.raw += int64(len(payload))
+		case segSeal:
+			var sr sealRec
+			if json.Unmarshal(payload, &sr) != nil || sr.Key == "" {
+				r.bad = append(r.bad, badRange{off: off, end: end})
+				break
+			}
+			r.seal = &sr
+			if end < sc.size {
+				r.bad = append(r.bad, badRange{off: end, end: sc.size}) // bytes after SEAL
+			}
+			end = sc.size
+		}
+		off = end
+	}
+	for i := range r.bad {
+		if err := s.assess(sc, &r.bad[i], r.seal == nil); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// resync returns the first offset at or after from where a whole valid segment
+// starts, or the file size. Segment payloads are NDJSON, which never holds the bytes
+// 1-3 of a segment type, so candidates are rare and each is proven by its CRC.
+func (s *Spool) resync(sc *scanner, from int64) (int64, error) {
+	const win = 64 << 10
+	if cap(s.winBuf) < win+segHdrSize {
+		s.winBuf = make([]byte, win+segHdrSize)
+	}
+	for base := from; base+segHdrSize <= sc.size; base += win {
+		n := min(int64(win+segHdrSize), sc.size-base)
+		w := s.winBuf[:n]
+		if _, err := sc.r.ReadAt(w, base); err != nil && err != io.EOF {
+			return 0, err
+		}
+		for i := 0; i+segHdrSize <= len(w) && i < win; i++ {
+			t := w[i]
+			if t < segMeta || t > segSeal {
+				continue
+			}
+			o := base + int64(i)
+			l := int64(binary.LittleEndian.Uint32(w[i+1:]))
+			recs := int64(binary.LittleEndian.Uint32(w[i+5:]))
+			if l > sc.size-o-segHdrSize || t == segMeta && l > maxMeta || t == segData && (l == 0 || recs > l) {
+				continue
+			}
+			if _, _, _, ok, err := sc.at(o); err != nil {
+				return 0, err
+			} else if ok {
+				return o, nil
+			}
+		}
+	}
+	return sc.size, nil
+}
+
+// assess estimates the records a damaged range held: the count in its segment header
+// when that header is intact, else its complete lines (payloads are NDJSON).
+func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
+	if b.end <= headerSize {
+		return nil // the file header holds no records
+	}
+	n := b.end - b.off
+	hdrRecords, from := -1, b.off
+	if n >= segHdrSize {
+		var h [segHdrSize]byte
+		if _, err := sc.r.ReadAt(h[:], b.off); err != nil {
+			return err
+		}
+		l := int64(binary.LittleEndian.Uint32(h[1:]))
+		recs := int(binary.LittleEndian.Uint32(h[5:]))
+		switch {
+		case h[0] == segData && segHdrSize+l == n && int64(recs) <= l:
+			hdrRecords, from = recs, b.off+segHdrSize
+		case (h[0] == segMeta || h[0] == segSeal) && segHdrSize+l == n:
+			return nil // a damaged copy of META or SEAL holds no records
+		case h[0] >= segMeta && h[0] <= segSeal && segHdrSize+l > n && b.end == sc.size && open:
+			b.torn = true
+			from = b.off + segHdrSize
+			if h[0] == segData && int64(recs) <= l {
+				hdrRecords = recs // the header says how many the cut segment held
+			}
+		}
+	} else if b.end == sc.size && open {
+		b.torn = true
+		from = b.end
+	}
+	lines, last, err := countLines(sc.r, from, b.end, s.winBuf)
+	if err != nil {
+		return err
+	}
+	if b.torn && b.end > from && last != '\n' {
+		lines++ // the line the cut went through
+	}
+	// One damaged byte changes either the count (then the lines are right) or one
+	// line break (then the count is right, and the lines are off by one).
+	b.records = lines
+	if hdrRecords >= 0 && (b.torn || hdrRecords-lines <= 1 && lines-hdrRecords <= 1) {
+		b.records = max(hdrRecords, lines)
+	}
+	return nil
+}
+
+func countLines(r io.ReaderAt, from, to int64, buf []byte) (n int, last byte, err error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 64<<10)
+	}
+	buf = buf[:cap(buf)]
+	for off := from; off < to; {
+		w := buf[:min(int64(len(buf)), to-off)]
+		if _, err := r.ReadAt(w, off); err != nil && err != io.EOF {
+			return 0, 0, err
+		}
+		n += bytes.Count(w, []byte{'\n'})
+		last = w[len(w)-1]
+		off += int64(len(w))
+	}
+	return n, last, nil
+}
+
+// recoverFile validates one batch file and returns it sealed, or nil when it holds
+// nothing to upload. An error means the file could not be used at all.
+func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
+	path := filepath.Join(dir, name)
+	if s.fault != nil {
+		if err := s.fault("recover " + name); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err == nil && s.fault != nil {
+		if ferr := s.fault("openrw " + name); ferr != nil {
+			f.Close()
+			f, err = nil, ferr
+		}
+	}
+	writable := err == nil
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// Readable is enough: the batch is rewritten into a new file.
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	sc := scanner{r: f, size: st.Size(), buf: s.scanBuf}
+	defer func() { s.scanBuf = sc.buf[:0] }()
+	r, err := s.scanFile(&sc)
+	if err == errVersion {
+		s.opt.Logf("spool: %s has an unknown format version; left in place for a newer envoy_s3", path)
+		s.size.Add(st.Size()) // it still occupies store_dir
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	meta := r.meta
+	switch {
+	case r.metaOK:
+	case r.seal != nil && r.seal.Meta != nil:
+		meta = *r.seal.Meta
+	default:
+		meta = Meta{Unknown: true, Opened: nameTime(name, st.ModTime())}
+		meta.FirstTime = meta.Opened
+	}
+	intact := r.seal != nil && r.seal.Records == r.records && r.seal.Raw == r.raw
+	if len(r.bad) == 0 && r.metaOK {
+		switch {
+		case r.raw == 0:
+			return nil, os.Remove(path) // created, never written: nothing acknowledged
+		case intact && dir == s.sealedDir:
+			sb := &Sealed{Key: r.seal.Key, Meta: meta, Records: r.records, RawBytes: r.raw, path: path, size: st.Size()}
+			s.size.Add(sb.size)
+			return sb, nil
+		case intact: // crashed between SEAL and rename
+			dst := filepath.Join(s.sealedDir, name)
+			if err := os.Rename(path, dst); err != nil {
+				return nil, err
+			}
+			if err := syncDir(s.sealedDir); err != nil {
+				return nil, err
+			}
+			sb := &Sealed{Key: r.seal.Key, Meta: meta, Records: r.records, RawBytes: r.raw, path: dst, size: st.Size()}
+			s.size.Add(sb.size)
+			return sb, nil
+		case r.seal == nil && writable:
+			b := &batch{f: f, name: name, meta: meta, size: st.Size(), records: r.records, raw: r.raw}
+			keep = true // seal closes f
+			sb, err := s.seal(b, dir)
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			s.size.Add(st.Size()) // seal counted only the SEAL segment
+			return sb, nil
+		}
+	}
+	// Damaged, read-only or inconsistent: keep what checks out in a new file.
+	key := ""
+	if intact {
+		key = r.seal.Key // nothing was lost: the same object
+	}
+	if err := s.quarantine(f, name, r.bad); err != nil {
+		return nil, err
+	}
+	var sb *Sealed
+	if r.raw > 0 {
+		if sb, err = s.rewrite(f, dir, name, meta, r.data, key); err != nil {
+			return nil, err
+		}
+	} else if err := os.Remove(path); err != nil {
+		return nil, err
+	}
+	s.report(path, r, meta, sb)
+	return sb, nil
+}
+
+// report logs what recovery of one file cut and kept.
+func (s *Spool) report(path string, r *scanResult, meta Meta, sb *Sealed) {
+	var lostRecs, lostBytes, tornRecs, tornBytes int64
+	for _, b := range r.bad {
+		if b.torn {
+			tornRecs += int64(b.records)
+			tornBytes += b.end - b.off
+		} else {
+			lostRecs += int64(b.records)
+			lostBytes += b.end - b.off
+		}
+	}
+	s.lost.Records += lostRecs + tornRecs
+	s.lost.Bytes += lostBytes + tornBytes
+	s.lost.Ranges += len(r.bad)
+	q := filepath.Join(s.root, QuarantineDir)
+	kept := fmt.Sprintf("kept %d intact record(s)", r.records)
+	if sb != nil {
+		kept += " for upload as " + sb.Key
+	}
+	if lostBytes > 0 {
+		s.opt.Errorf("spool: %s: %d damaged byte(s) in %d range(s) failed their checksum, losing about %d record(s); %s; the damaged bytes are kept in %s", path, lostBytes, len(r.bad), lostRecs, kept, q)
+	}
+	if tornBytes > 0 {
+		s.opt.Logf("spool: %s: cut %d byte(s) (about %d record(s)) of a write that did not finish, as a crash while writing leaves (that write was not acknowledged) or a truncated file; %s; the bytes are kept in %s", path, tornBytes, tornRecs, kept, q)
+	}
+	if meta.Unknown && r.raw > 0 {
+		s.opt.Errorf("spool: %s: every copy of the batch's metadata was damaged; its %d intact record(s) are uploaded under the fallback key %s", path, r.records, sb.Key)
+	}
+}
+
+// quarantine copies each damaged range of f to <root>/quarantine/, under a name that
+// says where it came from (a retry overwrites it rather than adding another copy).
+func (s *Spool) quarantine(f *os.File, name string, bad []badRange) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	q := filepath.Join(s.root, QuarantineDir)
+	if err := secureDir(q, true); err != nil {
+		return err
+	}
+	for _, b := range bad {
+		data := make([]byte, b.end-b.off)
+		if _, err := f.ReadAt(data, b.off); err != nil && err != io.EOF {
+			return err
+		}
+		qn := fmt.Sprintf("%s_%s_%d-%d.bad", filepath.Base(s.dir), strings.TrimSuffix(name, fileExt), b.off, b.end)
+		if err := writeFileAtomic(filepath.Join(q, qn), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rewrite replaces the batch file dir/name by a sealed one holding the header, the
+// Meta and the DATA segments in data, copied from f; key "" asks Namer for a new key.
+// The new file is written under a temporary name and renamed over the original, so a
+// crash leaves one or the other.
+func (s *Spool) rewrite(f *os.File, dir, name string, meta Meta, data []span, key string) (*Sealed, error) {
+	mj, err := json.Marshal(&meta)
+	if err != nil || len(mj) > maxMeta {
+		return nil, fmt.Errorf("metadata too large or invalid (%d bytes)", len(mj))
+	}
+	tmp := filepath.Join(dir, name+rewriteExt)
+	os.Remove(tmp)
+	out, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Sealed, error) {
+		out.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	hdr := appendHeader(nil, mj)
+	if _, err := out.Write(hdr); err != nil {
+		return fail(err)
+	}
+	b := &batch{f: out, name: name, meta: meta, size: int64(len(hdr)), key: key}
+	for _, sp := range data {
+		if _, err := io.Copy(out, io.NewSectionReader(f, sp.off, sp.end-sp.off)); err != nil {
+			return fail(err)
+		}
+		b.size += sp.end - sp.off
+		b.records += int(sp.records)
+		b.raw += sp.end - sp.off - segHdrSize
+	}
+	// seal appends SEAL and fsyncs; rename the result over the original first.
+	rec := sealRec{Key: key, Records: b.records, Raw: b.raw, Meta: &b.meta}
+	if rec.Key == "" {
+		rec.Key = s.opt.Namer(&b.meta)
+	}
+	payload, err := json.Marshal(&rec)
+	if err != nil {
+		return fail(err)
+	}
+	s.buf = appendSegment(s.buf[:0], segSeal, uint32(b.records), payload)
+	if _, err := out.Write(s.buf); err != nil {
+		return fail(err)
+	}
+	size := b.size + int64(len(s.buf))
+	if err := out.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	path := filepath.Join(dir, name)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
+	if dir != s.sealedDir {
+		dst := filepath.Join(s.sealedDir, name)
+		if err := os.Rename(path, dst); err != nil {
+			return nil, err // sealed in open/: the next start moves it
+		}
+		for _, d := range []string{s.sealedDir, dir} {
+			if err := syncDir(d); err != nil {
+				return nil, err
+			}
+		}
+		path = dst
+	}
+	s.size.Add(size)
+	return &Sealed{Key: rec.Key, Meta: meta, Records: b.records, RawBytes: b.raw, path: path, size: size}, nil
+}
+
+// nameTime is the creation time in a batch file name (see newName), else fallback.
+func nameTime(name string, fallback time.Time) time.Time {
+	if len(name) >= 16 {
+		if ns, err := strconv.ParseUint(name[:16], 16, 64); err == nil && ns > 0 {
+			return time.Unix(0, int64(ns)).UTC()
+		}
+	}
+	return fallback.UTC()
+}
+
+// Orphan is a spool directory under store_dir that no live Spool holds.
+type Orphan struct {
+	Dir      string // path
+	Identity string // the identity it was opened with
+	Record   []byte // its Options.Record; nil when it has none (written before records existed)
+	Files    int    // batch files in open/ and sealed/
+	Bytes    int64
+}
+
+// Orphans lists the unlocked spool directories under root whose identity skip does
+// not reject, with at least one batch file. Unsafe directories are left out.
+func Orphans(root string, skip func(identity string) bool) ([]Orphan, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	var out []Orphan
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		i := strings.LastIndexByte(e.Name(), '-')
+		if i <= 0 {
+			continue
+		}
+		if _, err := strconv.Atoi(e.Name()[i+1:]); err != nil {
+			continue
+		}
+		id := e.Name()[:i]
+		if skip != nil && skip(id) {
+			continue
+		}
+		d := filepath.Join(root, e.Name())
+		if _, err := os.Lstat(filepath.Join(d, "lock")); err != nil {
+			continue // not a spool directory
+		}
+		lf, err := lockDir(d, false)
+		if err != nil {
+			continue // held by a live process, or unsafe
+		}
+		o := Orphan{Dir: d, Identity: id}
+		for _, sub := range []string{"open", "sealed"} {
+			fs, _ := os.ReadDir(filepath.Join(d, sub))
+			for _, f := range fs {
+				if fi, err := f.Info(); err == nil && f.Type().IsRegular() && isBatchName(f.Name()) {
+					o.Files++
+					o.Bytes += fi.Size()
+				}
+			}
+		}
+		if rec, err := os.ReadFile(filepath.Join(d, RecordFile)); err == nil {
+			o.Record = rec
+		}
+		lf.Close()
+		if o.Files > 0 {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
