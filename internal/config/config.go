@@ -702,8 +702,19 @@ func (p *parser) storeDir(v string) error {
 	if !filepath.IsAbs(v) || strings.ContainsRune(v, 0) {
 		return p.invalid(v, "use an absolute directory path such as /var/lib/envoy_s3, or off")
 	}
+	if systemDirs[filepath.Clean(v)] {
+		return p.invalid(v, "it is a system directory the spool would write into; use a directory of its own such as /var/lib/envoy_s3, or off")
+	}
 	p.c.StoreDirOff, p.c.StoreDir = false, filepath.Clean(v)
 	return nil
+}
+
+// systemDirs are refused as store_dir: the spool creates and removes entries in it.
+var systemDirs = map[string]bool{
+	"/": true, "/bin": true, "/boot": true, "/dev": true, "/etc": true, "/home": true, "/lib": true,
+	"/lib32": true, "/lib64": true, "/opt": true, "/proc": true, "/root": true, "/run": true,
+	"/sbin": true, "/srv": true, "/sys": true, "/tmp": true, "/usr": true, "/var": true,
+	"/var/lib": true, "/var/log": true, "/var/tmp": true, "/usr/local": true, "/fluent-bit": true,
 }
 
 func (p *parser) storeDirLimitSize(v string) error {

@@ -208,6 +208,11 @@ var keyCases = []keyCase{
 	{key: "store_dir", val: "/var/lib/envoy_s3/", want: "/var/lib/envoy_s3 off=false"},
 	{key: "store_dir", val: "OFF", want: " off=true"},
 	{key: "store_dir", val: "spool", err: ErrInvalidValue},
+	{key: "store_dir", val: "/", err: ErrInvalidValue},
+	{key: "store_dir", val: "/etc/", err: ErrInvalidValue},
+	{key: "store_dir", val: "/tmp", err: ErrInvalidValue},
+	{key: "store_dir", val: "/var/lib", err: ErrInvalidValue},
+	{key: "store_dir", val: "/var/lib/envoy_s3", want: "/var/lib/envoy_s3 off=false"},
 
 	{key: "store_dir_limit_size", val: "", want: int64(1_000_000_000)},
 	{key: "store_dir_limit_size", val: "0", want: int64(0)},
