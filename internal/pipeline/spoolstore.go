@@ -27,7 +27,12 @@ type spoolStore struct {
 	encs  sync.Pool // *compress.Encoder, one per upload worker at a time
 	mu    sync.Mutex
 	ioErr bool // an I/O error is being reported; logged once per episode
+
+	recheckAt time.Time // next retry of batch files recovery could not use (ticker goroutine only)
 }
+
+// recheckEvery is how often batch files that could not be opened or read are retried.
+const recheckEvery = 30 * time.Second
 
 // spoolIdentity names the spool directory of an instance by what decides where its
 // objects go, so a restarted task finds the batches of the same configuration.
@@ -47,10 +52,11 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		return enc
 	}
 	sp, err := spool.Open(p.cfg.StoreDir, spoolIdentity(p), spool.Options{
-		Limit: p.cfg.StoreDirLimitSize,
-		Namer: func(m *spool.Meta) string { return p.objectKey(batchMeta(m)) },
-		Logf:  p.log.Warnf,
-		Now:   now,
+		Limit:  p.cfg.StoreDirLimitSize,
+		Namer:  func(m *spool.Meta) string { return p.objectKey(batchMeta(m)) },
+		Logf:   p.log.Warnf,
+		Errorf: p.log.Errorf,
+		Now:    now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("envoy_s3: store_dir %q cannot be used (%v): point store_dir at a writable directory, or set it to off", p.cfg.StoreDir, err)
@@ -67,7 +73,13 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 	return s, nil
 }
 
+// batchMeta is what a key is rendered from. A batch whose every copy of its metadata
+// was damaged is named by the other-logs key format with empty variables: it stays
+// in the bucket it was acknowledged for, apart from the access-log partitions.
 func batchMeta(m *spool.Meta) *batch.Meta {
+	if m.Unknown {
+		return &batch.Meta{Stream: streamOther, FirstTime: m.FirstTime}
+	}
 	return &batch.Meta{Stream: m.Stream, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
 }
 
@@ -113,6 +125,10 @@ func (s *spoolStore) report(err error) {
 
 func (s *spoolStore) tick() {
 	now := s.p.now()
+	if now.After(s.recheckAt) {
+		s.recheckAt = now.Add(recheckEvery)
+		s.submit(s.sp.Recheck())
+	}
 	s.submit(s.sp.SealWhere(func(m *spool.Meta, _ int64) bool {
 		_, age := s.p.limitsOf(batchMeta(m))
 		return now.Sub(m.Opened) >= age
