@@ -31,6 +31,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
+	"github.com/envoy-s3/envoy_s3/internal/spool"
 	"github.com/envoy-s3/envoy_s3/internal/stats"
 )
 
@@ -59,6 +60,12 @@ type Options struct {
 	AttemptTimeout time.Duration // one PutObject attempt
 	SlowRetry      time.Duration // between attempts while an error needs the user to fix it
 	PartialTimeout time.Duration // how long pieces of a split line wait for the rest; 0: 10 s
+
+	// Adoption of stranded spool directories (adopt.go).
+	registry  *registry                                     // nil: this process's
+	newPutter func(*config.Config) (delivery.Putter, error) // nil: an S3 client for the recorded destination
+	drain     bool                                          // delivers an adopted directory; takes no records
+	adopted   *spool.Orphan                                 // the directory a drain adopted
 }
 
 // Pipeline is safe for concurrent Flush calls (Fluent Bit Workers).
@@ -96,6 +103,9 @@ type Pipeline struct {
 	stop                  chan struct{}
 	ticker                sync.WaitGroup
 	closed                atomic.Bool
+	opt                   Options
+	put                   delivery.Putter // the instance's own S3 client
+	reg                   *registry
 }
 
 // New builds an instance from a validated configuration.
@@ -106,7 +116,10 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	p := &Pipeline{cfg: cfg, log: opt.Log, now: opt.Now, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize}
+	if opt.registry == nil {
+		opt.registry = process
+	}
+	p := &Pipeline{cfg: cfg, log: opt.Log, now: opt.Now, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize, opt: opt, reg: opt.registry}
 	p.access, p.other = cfg.S3Key, cfg.OtherKey
 	p.accessUnit, p.otherUnit = p.access.PartitionUnit(), p.other.PartitionUnit()
 	var err error
@@ -154,6 +167,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		}
 		put = c
 	}
+	p.put = put
 	p.pool = delivery.New(delivery.Options{
 		Put:       put,
 		Classify:  classify,
@@ -201,6 +215,9 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.workers.New = func() any { return p.newWorker() }
+	if !opt.drain {
+		p.reg.join(p)
+	}
 	p.ticker.Add(1)
 	go p.tick()
 	return p, nil
@@ -217,6 +234,9 @@ func (p *Pipeline) Stats() stats.Snapshot { return p.stats.Snapshot() }
 func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	if p.closed.Load() {
 		return true, errors.New("pipeline: flush after exit")
+	}
+	if !p.reg.settled.Load() {
+		p.reg.settled.Store(true) // Fluent Bit flushes only once every instance is up
 	}
 	w := p.workers.Get().(*worker)
 	defer p.workers.Put(w)
@@ -431,6 +451,9 @@ func (p *Pipeline) Close(ctx context.Context) {
 	p.expirePartials(true) // their other pieces can no longer come
 	p.store.sealAll()
 	left := p.pool.Close(ctx)
+	if ss, ok := p.store.(*spoolStore); ok {
+		ss.finish(ctx)
+	}
 	p.store.close()
 	if err := p.partials.Close(); err != nil {
 		p.log.Warnf("closing the journal of split records: %v", err)
@@ -447,5 +470,7 @@ func (p *Pipeline) Close(ctx context.Context) {
 			p.log.Warnf("%d object(s) holding %d records could not be uploaded before shutdown; they stay in store_dir %s for the next start", len(left), records, p.cfg.StoreDir)
 		}
 	}
-	p.log.Infof("exit: %s", p.StatsLine())
+	if !p.opt.drain {
+		p.log.Infof("exit: %s", p.StatsLine())
+	}
 }

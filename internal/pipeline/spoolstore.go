@@ -10,6 +10,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
@@ -29,6 +30,8 @@ type spoolStore struct {
 	ioErr bool // an I/O error is being reported; logged once per episode
 
 	recheckAt time.Time // next retry of batch files recovery could not use (ticker goroutine only)
+	adopted   bool      // stranded directories looked for (ticker goroutine only)
+	drains    []*drain  // adopted directories being delivered (ticker goroutine, then Close)
 }
 
 // recheckEvery is how often batch files that could not be opened or read are retried.
@@ -36,14 +39,19 @@ const recheckEvery = 30 * time.Second
 
 // spoolIdentity names the spool directory of an instance by what decides where its
 // objects go, so a restarted task finds the batches of the same configuration.
-func spoolIdentity(p *Pipeline) string {
+func spoolIdentity(p *Pipeline) string { return identityOf(p.cfg) }
+
+func identityOf(cfg *config.Config) string {
 	h := fnv.New64a()
-	for _, s := range []string{p.cfg.Bucket, p.cfg.Endpoint, p.cfg.S3KeyFormat, p.cfg.OtherKeyFormat} {
+	for _, s := range []string{cfg.Bucket, cfg.Endpoint, cfg.S3KeyFormat, cfg.OtherKeyFormat} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return fmt.Sprintf("envoy_s3-%016x", h.Sum64())
+	return fmt.Sprintf(identityPrefix+"%016x", h.Sum64())
 }
+
+// identityPrefix starts the name of every envoy_s3 spool directory.
+const identityPrefix = "envoy_s3-"
 
 func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 	s := &spoolStore{p: p}
@@ -57,17 +65,22 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		Logf:   p.log.Warnf,
 		Errorf: p.log.Errorf,
 		Now:    now,
+		Record: destinationRecord(p.cfg),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("envoy_s3: store_dir %q cannot be used (%v): point store_dir at a writable directory, or set it to off", p.cfg.StoreDir, err)
 	}
 	s.sp = sp
-	if rec := sp.Recovered(); len(rec) > 0 {
+	if rec := sp.Recovered(); len(rec) > 0 || p.opt.adopted != nil {
 		records := 0
 		for _, b := range rec {
 			records += b.Records
 		}
-		p.log.Infof("found %d batch(es) holding %d records in store_dir from an earlier run: uploading them", len(rec), records)
+		if p.opt.adopted != nil {
+			p.log.Infof("%s", adoptedLine(p.opt.adopted, p.cfg, len(rec), records))
+		} else {
+			p.log.Infof("found %d batch(es) holding %d records in store_dir from an earlier run: uploading them", len(rec), records)
+		}
 		s.submit(rec)
 	}
 	return s, nil
@@ -128,6 +141,13 @@ func (s *spoolStore) tick() {
 	if now.After(s.recheckAt) {
 		s.recheckAt = now.Add(recheckEvery)
 		s.submit(s.sp.Recheck())
+	}
+	if !s.adopted && !s.p.opt.drain && s.p.reg.up(now) {
+		s.adopted = true
+		s.adoptOrphans()
+	}
+	if len(s.drains) > 0 {
+		s.reapDrains(context.Background(), false)
 	}
 	s.submit(s.sp.SealWhere(func(m *spool.Meta, _ int64) bool {
 		_, age := s.p.limitsOf(batchMeta(m))

@@ -289,6 +289,9 @@ func lockDir(dir string, create bool) (*os.File, error) {
 	return lf, nil
 }
 
+// DirName is the form identity takes in directory names (and in Orphan.Identity).
+func DirName(identity string) string { return sanitize(identity) }
+
 // sanitize keeps identity usable as one path element.
 func sanitize(id string) string {
 	b := []byte(id)

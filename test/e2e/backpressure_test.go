@@ -15,14 +15,15 @@ import (
 	"github.com/envoy-s3/envoy_s3/test/hosttest"
 )
 
-// tinyFS mounts a 256 KiB tmpfs, so the spool meets a really full disk (ENOSPC).
+// tinyFS mounts a 256 KiB tmpfs, so the spool meets a really full disk (ENOSPC). It is
+// 0700: store_dir must not be writable by others (a tmpfs is 1777 by default).
 func tinyFS(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "tiny")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs here (needs root): %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
