@@ -46,7 +46,7 @@ func destinationRecord(cfg *config.Config) []byte {
 	v := map[string]string{
 		"bucket": cfg.Bucket, "region": cfg.Region, "endpoint": cfg.Endpoint,
 		"role_arn": cfg.RoleARN, "external_id": cfg.ExternalID, "sts_endpoint": cfg.STSEndpoint,
-		"s3_key_format": cfg.S3KeyFormat, "other_key_format": cfg.OtherKeyFormat,
+		"s3_key_format": cfg.S3KeyFormat,
 		"compression":          string(cfg.Compression),
 		"total_file_size":      strconv.FormatInt(cfg.TotalFileSize, 10),
 		"upload_timeout":       strconv.FormatInt(int64(cfg.UploadTimeout/time.Second), 10) + "s",
@@ -62,6 +62,9 @@ func destinationRecord(cfg *config.Config) []byte {
 	}
 	if cfg.SendContentMD5 {
 		v["send_content_md5"] = "true"
+	}
+	if cfg.OtherLogs == config.OtherS3 {
+		v["other_key_format"] = cfg.OtherKeyFormat
 	}
 	if cfg.OtherLogs == config.OtherCloudWatch {
 		v["log_group_name"], v["log_stream_name"], v["log_stream_prefix"] = cfg.LogGroupName, cfg.LogStreamName, cfg.LogStreamPrefix

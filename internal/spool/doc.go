@@ -37,7 +37,9 @@
 //
 // # File format (version 2; version 1 is still read)
 //
-// A batch file is an 8-byte header, "ES3SPL", a version byte and a zero flags byte,
+// A batch file is an 8-byte header, "ES3SPL", a version byte and a check byte (from
+// version 2 the low byte of the CRC-32C of the first seven, so a damaged version byte is
+// told apart from a newer format, which must keep this rule; zero in version 1),
 // followed by segments, all little-endian:
 //
 //	[type u8][len u32][records u32][crc u32][payload: len bytes]
@@ -69,8 +71,12 @@
 // object that may hold the lost records. The Meta comes from the first valid META, else
 // from the SEAL's copy; when all copies are damaged the batch is still delivered, with
 // Meta.Unknown set (the caller names such batches by its fallback rule) and an error
-// line. A damaged magic or version byte is repaired when a valid META follows it; a
-// file of a newer version (unknown version and no version 1/2 META) is left untouched.
+// line. A damaged header is rewritten; a file whose header checks out with a newer
+// version is left untouched, counted in Size, for a newer envoy_s3.
+//
+// What cannot be reported: a file truncated exactly at a segment boundary looks like a
+// batch that received fewer appends, and a cut through a segment's header leaves no
+// record count (its complete lines are counted instead).
 //
 // A file that cannot be opened, read or rewritten (EACCES, EIO, an immutable file) never
 // fails Open and never stops the other files: it is logged once with the remedy, left in
