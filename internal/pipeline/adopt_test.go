@@ -109,7 +109,7 @@ func (w *world) acknowledge(t *testing.T, root string, kv map[string]string, n i
 
 func waitFor(t *testing.T, what string, log *syncBuf, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s; log:\n%s", what, log.String())
 		}

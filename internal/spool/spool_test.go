@@ -639,19 +639,28 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatal(err)
 		}
 		acked := map[int]bool{}
-		done := make(chan struct{})
+		done, first := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(done)
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
 				if v, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
 					if n, err := strconv.Atoi(v); err == nil {
+						if len(acked) == 0 {
+							close(first)
+						}
 						acked[n] = true
 					}
 				}
 			}
 		}()
-		time.Sleep(time.Duration(100+rng.IntN(300)) * time.Millisecond)
+		// The kill is timed from the first acknowledgement, so a slow start (a loaded
+		// machine, -race) never leaves nothing to check.
+		select {
+		case <-first:
+		case <-done:
+		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		cmd.Wait()
