@@ -15,6 +15,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
@@ -46,7 +47,7 @@ func destinationRecord(cfg *config.Config) []byte {
 	v := map[string]string{
 		"bucket": cfg.Bucket, "region": cfg.Region, "endpoint": cfg.Endpoint,
 		"role_arn": cfg.RoleARN, "external_id": cfg.ExternalID, "sts_endpoint": cfg.STSEndpoint,
-		"s3_key_format": cfg.S3KeyFormat,
+		"s3_key_format":        cfg.S3KeyFormat,
 		"compression":          string(cfg.Compression),
 		"total_file_size":      strconv.FormatInt(cfg.TotalFileSize, 10),
 		"upload_timeout":       strconv.FormatInt(int64(cfg.UploadTimeout/time.Second), 10) + "s",
@@ -211,7 +212,7 @@ func (s *spoolStore) adopt(o spool.Orphan) (*drain, error) {
 	if err != nil {
 		return nil, err
 	}
-	put := &redirect{from: cfg, rec: rec, reg: p.reg, now: p.now, log: p}
+	put := &redirect{from: cfg, rec: rec, reg: p.reg, now: p.now, log: p, dir: o.Dir}
 	opt := p.opt
 	opt.Putter, opt.drain, opt.adopted = put, true, &o
 	d, err := New(cfg, opt)
@@ -223,7 +224,6 @@ func (s *spoolStore) adopt(o spool.Orphan) (*drain, error) {
 		d.Close(context.Background())
 		return nil, errors.New("not a spool")
 	}
-	put.dir = ss.sp.Dir()
 	dr := &drain{p: d, dir: ss.sp.Dir()}
 	for _, b := range ss.sp.Recovered() {
 		dr.batches++
@@ -266,8 +266,7 @@ func (s *spoolStore) reapDrains(ctx context.Context, all bool) {
 			continue
 		}
 		d.p.Close(ctx)
-		if done {
-			removeEmptySpoolDir(d.dir)
+		if done && removeEmptySpoolDir(d.dir) {
 			s.p.log.Infof("adopted spool directory %s delivered: %d batch(es), %d records", d.dir, d.batches, d.records)
 		}
 	}
@@ -275,13 +274,36 @@ func (s *spoolStore) reapDrains(ctx context.Context, all bool) {
 	s.drains = keep
 }
 
-// removeEmptySpoolDir removes a spool directory that holds no batch any more;
-// anything unexpected in it keeps it.
-func removeEmptySpoolDir(dir string) {
-	for _, name := range []string{"open", "sealed", spool.RecordFile, "lock"} {
+// removeEmptySpoolDir removes a spool directory that holds no batch and no piece of
+// a split record any more, and reports whether it is gone; anything left in it keeps
+// it for the next start.
+func removeEmptySpoolDir(dir string) bool {
+	held := filepath.Join(dir, spool.HeldDir)
+	if ents, _ := os.ReadDir(held); len(ents) > 0 {
+		// Journals that replay to nothing hold nothing.
+		r, err := partial.New(partial.Options{Dir: held})
+		if err != nil {
+			return false
+		}
+		n := r.Recovered()
+		r.Close()
+		if n > 0 {
+			return false
+		}
+		ents, _ = os.ReadDir(held)
+		for _, e := range ents {
+			os.Remove(filepath.Join(held, e.Name()))
+		}
+	}
+	for _, name := range []string{"open", "sealed", spool.HeldDir} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	for _, name := range []string{spool.RecordFile, "lock"} {
 		os.Remove(filepath.Join(dir, name))
 	}
-	os.Remove(dir)
+	return os.Remove(dir) == nil
 }
 
 // redirect puts an adopted batch to the bucket it was acknowledged for; when that

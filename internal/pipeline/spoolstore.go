@@ -147,7 +147,11 @@ func (s *spoolStore) tick() {
 		s.adoptOrphans()
 	}
 	if len(s.drains) > 0 {
-		s.reapDrains(context.Background(), false)
+		// A drain closing may still write (pieces of split records it held); its
+		// uploads get a bounded time, and what is left stays for the next start.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.reapDrains(ctx, false)
+		cancel()
 	}
 	s.submit(s.sp.SealWhere(func(m *spool.Meta, _ int64) bool {
 		_, age := s.p.limitsOf(batchMeta(m))
