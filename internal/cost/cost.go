@@ -124,3 +124,63 @@ func (e MetricsEstimate) Text() string {
 	return fmt.Sprintf("metrics_usd_month=%.2f (custom_metrics=%d at %.2f, emf_ingest=%.2f) replaces_cloudwatch_lines_usd_month=%.2f",
 		e.Total(), e.Metrics, e.MetricsUSD, e.IngestUSD, e.ReplacedUSD)
 }
+
+// DaysPerMonth is Month in days, for estimates made from a daily volume.
+const DaysPerMonth = 730.0 / 24
+
+// Monthly is a month of one task's traffic, priced both ways.
+type Monthly struct {
+	CloudWatch      float64 // everything ingested into CloudWatch Logs, as today
+	S3Storage       float64 // one month of S3 Standard for a month of objects
+	S3Puts          float64
+	OtherCloudWatch float64 // records envoy_s3 still sends to CloudWatch Logs (other_logs cloudwatch)
+	Extra           float64 // anything else envoy_s3 adds (for example route metrics)
+}
+
+// EnvoyS3 is what the month costs with envoy_s3.
+func (m Monthly) EnvoyS3() float64 { return m.S3Storage + m.S3Puts + m.OtherCloudWatch + m.Extra }
+
+// Saved is the difference, and SavedPercent the same as a share of CloudWatch's.
+func (m Monthly) Saved() float64 { return m.CloudWatch - m.EnvoyS3() }
+
+// SavedPercent is Saved as a percentage of the CloudWatch cost (0 when that is 0).
+func (m Monthly) SavedPercent() float64 {
+	if m.CloudWatch <= 0 {
+		return 0
+	}
+	return 100 * m.Saved() / m.CloudWatch
+}
+
+// Sample is what a run observed: CloudWatch-counted bytes (log bytes plus the
+// per-event overhead) of everything and of what still goes to CloudWatch, and the
+// bytes envoy_s3 wrote (uncompressed) and stored.
+type Sample struct {
+	IngestBytes      int64 // all records, as CloudWatch Logs would count them
+	OtherIngestBytes int64 // records sent to CloudWatch Logs by envoy_s3
+	WrittenBytes     int64 // uncompressed object bytes (what total_file_size counts)
+	StoredBytes      int64 // objects as stored in S3
+}
+
+// ScaleMonthly scales sample to dailyGB of CloudWatch ingestion a day (GB as the
+// ingestion price counts them) over DaysPerMonth. Objects are sealed by size
+// (maxObjectBytes, total_file_size) or at least minObjectsPerDay times a day (set by
+// upload_timeout), whichever makes more.
+func ScaleMonthly(p Prices, pricePerGB float64, dailyGB float64, s Sample, maxObjectBytes int64, minObjectsPerDay float64) Monthly {
+	if pricePerGB <= 0 {
+		pricePerGB = p.CloudWatchIngestPerGB
+	}
+	month := dailyGB * DaysPerMonth
+	m := Monthly{CloudWatch: month * pricePerGB}
+	if s.IngestBytes <= 0 {
+		return m
+	}
+	scale := month * gb / float64(s.IngestBytes)
+	m.S3Storage = float64(s.StoredBytes) * scale / gb * p.S3StoragePerGBMonth
+	puts := minObjectsPerDay * DaysPerMonth
+	if maxObjectBytes > 0 {
+		puts = max(puts, float64(s.WrittenBytes)*scale/float64(maxObjectBytes))
+	}
+	m.S3Puts = puts / 1000 * p.S3PutPer1000
+	m.OtherCloudWatch = float64(s.OtherIngestBytes) * scale / gb * pricePerGB
+	return m
+}

@@ -117,6 +117,8 @@ type worker struct {
 	ftag      string // the flush's tag (w.tag changes while replaying pieces)
 	inTx      bool   // the flush holds the Reassembler's transaction
 	replaying bool   // writing a reassembled record or a piece as it came
+
+	inspect func(Placed) // set by Inspect: records are reported, not stored
 }
 
 // flushCounts are one flush's counters: added to the instance's only when the flush
@@ -269,6 +271,9 @@ func (w *worker) process(p *Pipeline) {
 		w.line = w.entry.AppendJSON(w.line)
 	case p.cfg.OtherLogs == config.OtherDrop:
 		w.n.dropped++
+		if w.inspect != nil {
+			w.inspect(Placed{Dest: DestDropped})
+		}
 		return
 	case p.cfg.OtherLogs == config.OtherCloudWatch:
 		// The log line is the message; a record without one is sent whole, as JSON.
@@ -338,6 +343,10 @@ func (w *worker) place(stream uint8) {
 		w.pkey = append(append(append(w.pkey, group...), 0), logStream...)
 	} else {
 		w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
+	}
+	if w.inspect != nil {
+		w.inspect(Placed{Dest: destNames[stream], Partition: w.pkey[1:], Line: w.line[:len(w.line)-1]})
+		return
 	}
 	pt := w.parts[string(w.pkey)]
 	if pt == nil {

@@ -1,0 +1,46 @@
+package pipeline
+
+import "github.com/envoy-s3/envoy_s3/internal/redact"
+
+// Destinations a record can be given, as Inspect reports them.
+const (
+	DestAccess     = "access"     // an access log, written under s3_key_format
+	DestOther      = "other"      // another record, written under other_key_format
+	DestCloudWatch = "cloudwatch" // another record, sent to CloudWatch Logs
+	DestDropped    = "dropped"    // another record, dropped (other_logs drop)
+)
+
+var destNames = map[uint8]string{streamAccess: DestAccess, streamOther: DestOther, streamCloudWatch: DestCloudWatch}
+
+// Placed is what Inspect reports for one record: where it would go and the line that
+// would be written there, already normalised and redacted. Line and Partition alias
+// scratch memory that is reused for the next record.
+type Placed struct {
+	Dest string
+	// Partition is the key prefix rendered from the record (the part of the key
+	// template before $UUID/$INDEX), or "group<NUL>stream" for CloudWatch.
+	Partition []byte
+	// Line is the NDJSON line (without its newline), or for CloudWatch the
+	// {"t":ms,"m":message} line the store keeps; nil when dropped.
+	Line []byte
+}
+
+// Inspect runs every record of a chunk through the same path as Flush (decode,
+// recognise, normalise, redact, partition, encode) and hands each result to fn
+// instead of the store, so nothing is buffered, spooled or uploaded. The counters
+// move as in Flush, so Stats and the redaction counts describe what Inspect saw.
+// It is what the preview command is built on: there is no second implementation.
+func (p *Pipeline) Inspect(data []byte, tag string, fn func(Placed)) {
+	w := p.newWorker()
+	w.inspect = fn
+	w.begin(tag)
+	w.dec.Reset(data)
+	for w.dec.Next(&w.ev) {
+		w.guarded(p)
+	}
+	p.commit(w) // nothing is touched: only a split record's pieces are taken in
+	p.accepted(w, len(data), tag)
+}
+
+// Redactions returns how many values each redaction rule replaced so far.
+func (p *Pipeline) Redactions() redact.Counts { return p.redactor.Counts() }
