@@ -24,6 +24,9 @@ func TestMisspeltKeyFailsInit(t *testing.T) {
 			if r.InitRC(0) != hosttest.FLBError {
 				t.Fatalf("init rc %d, want FLB_ERROR\n%s", r.InitRC(0), r.Stderr)
 			}
+			if r.ExitCode != 1 {
+				t.Fatalf("host exit code %d after a failed Init, want 1", r.ExitCode)
+			}
 			line := errorLine(t, r.Stderr)
 			if !strings.Contains(line, `"bukcet_typo"`) {
 				t.Fatalf("error does not name the key: %s", line)
@@ -170,8 +173,9 @@ func TestFailedInitThenExit(t *testing.T) {
 			r := hosttest.Run(t, host, so, "--exit", mode,
 				"--instance", "bucket=good-bucket", "region=us-east-1", "store_dir="+t.TempDir(),
 				"--instance", "bucket=good-bucket", "region=us-east-1", "compression=brotli")
-			if r.ExitCode != 0 {
-				t.Fatalf("host exit code %d (crash?)\n%s", r.ExitCode, r.Stderr)
+			// Like Fluent Bit, the host exits 1 when an output fails Init; -1 or 134 would be a crash.
+			if r.ExitCode != 1 {
+				t.Fatalf("host exit code %d, want 1 (failed Init)\n%s", r.ExitCode, r.Stderr)
 			}
 			if r.InitRC(0) != hosttest.FLBOK || r.InitRC(1) != hosttest.FLBError {
 				t.Fatalf("init rcs %d %d\n%s", r.InitRC(0), r.InitRC(1), r.Stderr)

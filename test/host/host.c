@@ -1052,11 +1052,12 @@ static void *engine_main(void *arg)
 
     failed = do_init();
     if (failed >= 0) {
-        /* flb_engine_start fails -> flb_engine_shutdown -> flb_output_exit */
+        /* flb_engine_start fails -> flb_engine_shutdown -> flb_output_exit;
+         * Fluent Bit then exits non-zero, and so do we. */
         if (opt_exit != EXIT_NONE) {
             do_exit();
         }
-        return (void *) (intptr_t) (failures ? 1 : 0);
+        return (void *) 1;
     }
     if (opt_ready || opt_stdin) {
         out("ready");

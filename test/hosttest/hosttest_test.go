@@ -328,6 +328,13 @@ func TestRegistrationChecks(t *testing.T) {
 			t.Errorf("exit %d lines %q", r.ExitCode, r.Lines)
 		}
 	})
+	t.Run("failed init", func(t *testing.T) {
+		// Fluent Bit exits non-zero when an output fails Init; so does the host.
+		r := Run(t, hostBin, echoSO, "--instance", "id=a", "init_rc=0")
+		if r.ExitCode != 1 || r.InitRC(0) != FLBError {
+			t.Errorf("exit %d init %+v", r.ExitCode, r.Init)
+		}
+	})
 	t.Run("missing chunk", func(t *testing.T) {
 		r := Run(t, hostBin, echoSO, "--flush", filepath.Join(t.TempDir(), "nope"), "--instance", "id=a")
 		if r.ExitCode != 1 || len(r.Flushes) != 0 || len(r.Exits) != 1 {

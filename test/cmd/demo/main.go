@@ -9,19 +9,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 	"github.com/envoy-s3/envoy_s3/test/miniotest"
@@ -65,7 +71,13 @@ func run(n int) error {
 	}
 	defer os.RemoveAll(work)
 	task := chunkgen.DefaultTask()
-	lines := gen.New(uint64(time.Now().UnixNano())).Mixed(n)
+	// The demo's traffic: n requests over the last two minutes (about 25 ms apart),
+	// so records, partitions and the rate the summary scales by all match.
+	span := 2 * time.Minute
+	start := time.Now().UTC().Add(-span)
+	lines := gen.New(uint64(time.Now().UnixNano())).Starting(start).Mixed(n)
+	planted, token := plantedLine(start.Add(span / 2))
+	lines[len(lines)/2] = planted
 	access := 0
 	for _, l := range lines {
 		if l.IsAccess {
@@ -78,21 +90,37 @@ func run(n int) error {
 		{"redact_detectors", "jwt,aws_access_key,bearer,credit_card,email"},
 	}
 	fmt.Printf("sending %d records (%d access logs, %d other lines) as tag %s\n", n, access, n-access, task.Tag())
-	start := time.Now()
+	var logs bytes.Buffer
+	began := time.Now()
 	if fb := os.Getenv("FLUENT_BIT"); fb != "" {
-		err = viaFluentBit(fb, so, work, task, lines, opts)
+		err = viaFluentBit(fb, so, work, task, lines, start, opts, &logs)
 	} else {
-		err = viaHost(host, so, work, task, lines, opts)
+		err = viaHost(host, so, work, task, lines, start, opts, &logs)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Printf("plugin finished in %s\n\n", time.Since(start).Round(time.Millisecond))
-	return show(ctx, m)
+	fmt.Printf("plugin finished in %s\n\n", time.Since(began).Round(time.Millisecond))
+	access1, err := show(ctx, m, "demo-planted-"+token[:8])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\none access line before and after redaction (the access_token was planted):\n  before %s\n  after  %s\n", planted.Line, access1)
+	return summary(logs.String(), m.Region, n, span)
 }
 
-func viaHost(host, so, work string, task chunkgen.Task, lines []gen.Labeled, opts [][2]string) error {
-	files, err := chunkgen.WriteFiles(work, chunk.Encoder{}, task, lines, 500, time.Now())
+// plantedLine is a Service Connect TEXT access line carrying a fresh access token.
+func plantedLine(t time.Time) (gen.Labeled, string) {
+	var b [16]byte
+	rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	line := fmt.Sprintf(`[%s] "GET /api/orders?access_token=%s&page=2 HTTP/1.1" 200 0 512 3 2 "-" "curl/8.11.1" "demo-planted-%s" "backend" "10.0.2.1:8080"`,
+		t.Format("2006-01-02T15:04:05.000Z"), token, token[:8])
+	return gen.Labeled{Line: []byte(line), IsAccess: true}, token
+}
+
+func viaHost(host, so, work string, task chunkgen.Task, lines []gen.Labeled, start time.Time, opts [][2]string, logs *bytes.Buffer) error {
+	files, err := chunkgen.WriteFiles(work, chunk.Encoder{}, task, lines, 500, start)
 	if err != nil {
 		return err
 	}
@@ -104,7 +132,7 @@ func viaHost(host, so, work string, task chunkgen.Task, lines []gen.Labeled, opt
 		args = append(args, "--flush", f)
 	}
 	cmd := exec.Command(host, args...)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = io.MultiWriter(os.Stderr, logs)
 	out, err := cmd.Output()
 	if err != nil {
 		return fmt.Errorf("host: %v\n%s", err, out)
@@ -115,7 +143,7 @@ func viaHost(host, so, work string, task chunkgen.Task, lines []gen.Labeled, opt
 
 // viaFluentBit runs a real Fluent Bit with a forward input and our .so, and sends
 // the records with the forward protocol (Forward mode: [tag, [[time, record]...]]).
-func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, opts [][2]string) error {
+func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, start time.Time, opts [][2]string, logs *bytes.Buffer) error {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -132,7 +160,8 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 		return err
 	}
 	cmd := exec.Command(fb, "-e", so, "-c", cfg)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	w := io.MultiWriter(os.Stderr, logs)
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -147,7 +176,6 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 		cmd.Process.Kill()
 		return fmt.Errorf("fluent bit did not open its forward port: %v", err)
 	}
-	now := time.Now()
 	for i := 0; i < len(lines); i += 500 {
 		end := min(i+500, len(lines))
 		msg := chunk.AppendArrayHeader(nil, 2)
@@ -155,7 +183,7 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 		msg = chunk.AppendArrayHeader(msg, end-i)
 		for j := i; j < end; j++ {
 			msg = chunk.AppendArrayHeader(msg, 2)
-			msg = chunk.AppendEventTime(msg, now.Add(time.Duration(j)*time.Millisecond))
+			msg = chunk.AppendEventTime(msg, start.Add(time.Duration(j)*time.Millisecond))
 			if msg, err = chunk.AppendAny(msg, task.Record(lines[j].Line, chunkgen.Source(lines[j]))); err != nil {
 				return err
 			}
@@ -170,12 +198,14 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 	return cmd.Wait()
 }
 
-// show prints the objects in the bucket and a few decoded lines of each stream.
-func show(ctx context.Context, m *miniotest.Server) error {
+// show prints the objects in the bucket and a few decoded lines of each stream, and
+// returns the stored line that contains mark.
+func show(ctx context.Context, m *miniotest.Server, mark string) (string, error) {
 	objs, err := m.ListObjects(ctx, bucket, "")
 	if err != nil {
-		return err
+		return "", err
 	}
+	found := ""
 	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
 	fmt.Printf("%d objects in s3://%s:\n", len(objs), bucket)
 	var stored, raw int64
@@ -183,7 +213,7 @@ func show(ctx context.Context, m *miniotest.Server) error {
 	for _, o := range objs {
 		body, err := m.GetObject(ctx, bucket, o.Key)
 		if err != nil {
-			return err
+			return "", err
 		}
 		codec := compress.None
 		switch {
@@ -194,7 +224,7 @@ func show(ctx context.Context, m *miniotest.Server) error {
 		}
 		plain, err := compress.Decode(codec, body)
 		if err != nil {
-			return fmt.Errorf("%s: %v", o.Key, err)
+			return "", fmt.Errorf("%s: %v", o.Key, err)
 		}
 		stored += int64(len(body))
 		raw += int64(len(plain))
@@ -202,6 +232,9 @@ func show(ctx context.Context, m *miniotest.Server) error {
 		fmt.Printf("  %8d B  %5d records  %s\n", len(body), len(recs), o.Key)
 		stream := strings.SplitN(o.Key, "/", 2)[0]
 		for _, r := range recs {
+			if strings.Contains(r, mark) {
+				found = r
+			}
 			if len(samples[stream]) < 3 {
 				samples[stream] = append(samples[stream], r)
 			}
@@ -216,6 +249,40 @@ func show(ctx context.Context, m *miniotest.Server) error {
 			fmt.Printf("  %s\n", r)
 		}
 	}
+	if found == "" {
+		return "", fmt.Errorf("the planted access line is not in the bucket")
+	}
+	return found, nil
+}
+
+// summary reads the plugin's exit stats line and says what the run means in five
+// seconds: what came in, what was redacted, and the money at this traffic's rate.
+func summary(logs, region string, n int, span time.Duration) error {
+	i := strings.LastIndex(logs, "exit: ")
+	if i < 0 {
+		return fmt.Errorf("the plugin logged no exit stats line")
+	}
+	line, _, _ := strings.Cut(logs[i+len("exit: "):], "\n")
+	st := map[string]string{}
+	for _, f := range strings.Fields(line) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			st[k] = v
+		}
+	}
+	num := func(k string) int64 { v, _ := strconv.ParseInt(st[k], 10, 64); return v }
+	records, logBytes, stored := num("records"), num("log_bytes"), num("stored_bytes")
+	ingest := logBytes + records*cost.CloudWatchEventOverhead
+	prices, _ := cost.For(region)
+	rate := float64(n) / span.Seconds()
+	dailyGB := float64(ingest) / span.Seconds() * 86400 / (1 << 30)
+	mo := cost.ScaleMonthly(prices, 0, dailyGB, cost.Sample{IngestBytes: ingest, WrittenBytes: num("raw_bytes"), StoredBytes: stored}, 50e6, 2*24*12)
+	fmt.Printf("\n== summary\n")
+	fmt.Printf("records     %d in: %s access logs to S3, %s other lines to S3 under envoy-other-logs/\n", records, st["access"], st["other"])
+	fmt.Printf("redactions  %s\n", strings.TrimPrefix(st["redactions"], "redactions="))
+	fmt.Printf("bytes       CloudWatch Logs would ingest %.1f KiB; S3 stores %.1f KiB (%.0fx smaller)\n",
+		float64(ingest)/1024, float64(stored)/1024, float64(ingest)/float64(max(stored, 1)))
+	fmt.Printf("per month   at this traffic's rate (%.0f records/s, %.2f GB/day) in %s: CloudWatch Logs $%.2f, envoy_s3 $%.2f: saves $%.2f (%.0f%%)\n",
+		rate, dailyGB, region, mo.CloudWatch, mo.EnvoyS3(), mo.Saved(), mo.SavedPercent())
 	return nil
 }
 
