@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// This file builds chunks, for tests and the demo: the plugin itself only
+// This file builds chunks, for tests, the demo and the preview: the plugin itself only
 // reads them. The Append* writers emit the smallest msgpack encoding; tests
 // that need other encodings or broken data append raw bytes themselves.
 

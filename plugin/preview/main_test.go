@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCommand(t *testing.T) {
+	lines := filepath.Join("..", "..", "internal", "preview", "testdata", "lines.input")
+	cases := []struct {
+		name   string
+		args   []string
+		stdin  string
+		rc     int
+		stdout []string
+		stderr string
+	}{
+		{"file", []string{"-daily-gb", "5", lines}, "", 0, []string{"access     s3://", "== envoy_s3 preview: 8 records", "saved"}, ""},
+		{"stdin summary only", []string{"-q", "-o", "compression=zstd"}, "[2026-11-24 07:17:32.026][14][info][main] x\n", 0, []string{"records    access 0, other 1"}, ""},
+		{"json", []string{"-json", "-q=false", lines}, "", 0, []string{`{"line":1,"dest":"access"`}, ""},
+		{"misspelt key", []string{"-o", "compresion=zstd", lines}, "", 1, nil, `envoy_s3: unknown key "compresion" (did you mean "compression"?)`},
+		{"not key=value", []string{"-o", "zstd", lines}, "", 1, nil, "key=value"},
+		{"missing file", []string{filepath.Join(t.TempDir(), "nope.log")}, "", 1, nil, "no such file"},
+		{"two files", []string{lines, lines}, "", 2, nil, "usage:"},
+		{"unknown flag", []string{"-bogus"}, "", 2, nil, "usage:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			rc := run(c.args, strings.NewReader(c.stdin), &out, &errb)
+			if rc != c.rc {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", rc, c.rc, out.String(), errb.String())
+			}
+			for _, want := range c.stdout {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out.String())
+				}
+			}
+			if c.stderr != "" && !strings.Contains(errb.String(), c.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", c.stderr, errb.String())
+			}
+			if c.rc == 1 && strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+				t.Errorf("an error takes more than one line:\n%s", errb.String())
+			}
+		})
+	}
+	if _, err := os.Stat(lines); err != nil {
+		t.Fatal(err)
+	}
+}
