@@ -184,3 +184,17 @@ func ScaleMonthly(p Prices, pricePerGB float64, dailyGB float64, s Sample, maxOb
 	m.OtherCloudWatch = float64(s.OtherIngestBytes) * scale / gb * pricePerGB
 	return m
 }
+
+// MetricsMonthly is a month of route metrics whose every interval looks like the one
+// measured: metrics custom metrics at list price, plus ingesting the interval's
+// events (events of eventBytes) once per interval all month.
+func MetricsMonthly(p Prices, pricePerGB float64, metrics int, events, eventBytes int64, interval time.Duration) float64 {
+	if pricePerGB <= 0 {
+		pricePerGB = p.CloudWatchIngestPerGB
+	}
+	usd := float64(metrics) * CustomMetricPerMonth
+	if interval > 0 {
+		usd += float64(eventBytes+events*CloudWatchEventOverhead) * float64(Month/interval) / gb * pricePerGB
+	}
+	return usd
+}

@@ -1,6 +1,11 @@
 package pipeline
 
-import "github.com/envoy-s3/envoy_s3/internal/redact"
+import (
+	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/emf"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
+)
 
 // Destinations a record can be given, as Inspect reports them.
 const (
@@ -44,3 +49,14 @@ func (p *Pipeline) Inspect(data []byte, tag string, fn func(Placed)) {
 
 // Redactions returns how many values each redaction rule replaced so far.
 func (p *Pipeline) Redactions() redact.Counts { return p.redactor.Counts() }
+
+// InspectMetrics closes the metrics interval that Inspect's records filled (with
+// metrics emf) and returns what it produced, and the interval's length; ok is false
+// when metrics are off. Nothing is sent: the events are dropped.
+func (p *Pipeline) InspectMetrics() (st emf.Stats, interval time.Duration, ok bool) {
+	if p.metrics == nil {
+		return emf.Stats{}, 0, false
+	}
+	p.metrics.agg.Flush(p.now())
+	return p.metrics.agg.Stats(), p.cfg.MetricsResolution, true
+}

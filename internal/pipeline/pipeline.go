@@ -66,6 +66,9 @@ type Options struct {
 	newPutter func(*config.Config) (delivery.Putter, error) // nil: an S3 client for the recorded destination
 	drain     bool                                          // delivers an adopted directory; takes no records
 	adopted   *spool.Orphan                                 // the directory a drain adopted
+	// NoDelivery discards sealed batches instead of queueing them, so nothing is ever
+	// sent (the preview command, which uses Inspect; never set by the plugin).
+	NoDelivery bool
 }
 
 // Pipeline is safe for concurrent Flush calls (Fluent Bit Workers).
@@ -369,6 +372,9 @@ func (p *Pipeline) nextIndex() uint64 {
 
 // submit queues an upload.
 func (p *Pipeline) submit(j *delivery.Job) {
+	if p.opt.NoDelivery {
+		return
+	}
 	if err := p.pool.Submit(j); err != nil {
 		p.log.Errorf("%d records could not be queued for upload: %v", j.Records, err)
 	}

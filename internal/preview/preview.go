@@ -68,6 +68,16 @@ type Summary struct {
 	DailyGB     float64
 	ObjectsDay  float64 // the upload_timeout floor on objects a day
 	CloudPrices cost.Prices
+	Metrics     *MetricsSize // with metrics emf
+}
+
+// MetricsSize is what one interval of route metrics holds when it sees the whole
+// sample: custom metrics, and the EMF events that carry them.
+type MetricsSize struct {
+	Metrics    int
+	Events     int64
+	EventBytes int64
+	Interval   time.Duration
 }
 
 // Example is one record before and after a rule, with the secret shown as ‹rule›.
@@ -105,7 +115,7 @@ func Run(in io.Reader, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := pipeline.New(cfg, pipeline.Options{Name: "preview", Log: flblog.NewWriter(io.Discard, "preview", flblog.Error), Putter: refusePutter{}, Now: func() time.Time { return opt.Now }})
+	p, err := pipeline.New(cfg, pipeline.Options{Name: "preview", Log: flblog.NewWriter(io.Discard, "preview", flblog.Error), Putter: refusePutter{}, NoDelivery: true, Now: func() time.Time { return opt.Now }})
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +184,9 @@ func Run(in io.Reader, opt Options) (*Summary, error) {
 	}
 	if s.Formats, err = formatSizes(cfg, parts); err != nil {
 		return nil, err
+	}
+	if st, interval, ok := p.InspectMetrics(); ok {
+		s.Metrics = &MetricsSize{Metrics: st.LastMetrics, Events: st.Events, EventBytes: st.EventBytes, Interval: interval}
 	}
 	if opt.DailyGB > 0 {
 		s.monthly(cfg)
@@ -349,6 +362,9 @@ func (s *Summary) monthly(cfg *config.Config) {
 		StoredBytes:      f.Bytes,
 	}
 	m := cost.ScaleMonthly(s.CloudPrices, cfg.CloudWatchPricePerGB, s.DailyGB, sample, cfg.TotalFileSize, s.ObjectsDay)
+	if x := s.Metrics; x != nil {
+		m.Extra = cost.MetricsMonthly(s.CloudPrices, cfg.CloudWatchPricePerGB, x.Metrics, x.Events, x.EventBytes, x.Interval)
+	}
 	s.Monthly = &m
 }
 

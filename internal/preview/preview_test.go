@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
@@ -103,7 +106,7 @@ func TestMonthly(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := s.Monthly
-	if m == nil || m.CloudWatch != 100*30*0.76 {
+	if m == nil || m.CloudWatch != 100*cost.DaysPerMonth*0.76 {
 		t.Fatalf("monthly %+v, want CloudWatch at 100 GB/day × 30 × $0.76", m)
 	}
 	if m.OtherCloudWatch <= 0 || m.OtherCloudWatch >= m.CloudWatch {
@@ -134,18 +137,65 @@ func TestSettingErrors(t *testing.T) {
 	}
 }
 
+// Nothing is sent: not the S3 objects, not the CloudWatch batches of other_logs, not
+// the metrics events the pipeline's Close would otherwise deliver. Every AWS endpoint
+// points at a listener that counts connections.
 func TestNothingLeavesTheMachine(t *testing.T) {
-	// An endpoint that cannot be reached: a preview must not need it.
-	in, _ := os.ReadFile(filepath.Join("testdata", "lines.input"))
-	s, err := Run(bytes.NewReader(in), Options{Now: fixedNow, Settings: []string{"endpoint=http://127.0.0.1:1", "store_dir=/nonexistent/spool"}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Config.StoreDirOff != true {
+	defer l.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	url := "http://" + l.Addr().String()
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAPREVIEWTEST00000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "preview")
+	in, _ := os.ReadFile(filepath.Join("testdata", "lines.input"))
+	s, err := Run(bytes.NewReader(in), Options{Now: fixedNow, Settings: []string{"endpoint=" + url, "store_dir=/nonexistent/spool",
+		"other_logs=cloudwatch", "log_group_name=g", "metrics=emf", "metrics_log_group_name=m", "auto_create_group=true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CloudWatch == 0 || s.Metrics == nil || s.Metrics.Events == 0 {
+		t.Fatalf("nothing was bound for CloudWatch: %+v", s)
+	}
+	if !s.Config.StoreDirOff {
 		t.Fatal("store_dir was not forced off")
 	}
 	if _, err := os.Stat("/nonexistent/spool"); err == nil {
 		t.Fatal("the preview created store_dir")
+	}
+	time.Sleep(100 * time.Millisecond) // a connection in flight would be counted by now
+	if n := conns.Load(); n != 0 {
+		t.Fatalf("the preview connected %d time(s) to an AWS endpoint", n)
+	}
+}
+
+// With metrics emf, the monthly estimate includes the route metrics.
+func TestMonthlyMetrics(t *testing.T) {
+	in, _ := os.ReadFile(filepath.Join("testdata", "lines.input"))
+	s, err := Run(bytes.NewReader(in), Options{Now: fixedNow, DailyGB: 1, Settings: []string{"metrics=emf", "metrics_log_group_name=/m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := s.Metrics
+	if x == nil || x.Metrics == 0 || x.Events == 0 || x.Interval != time.Minute {
+		t.Fatalf("metrics %+v", x)
+	}
+	want := cost.MetricsMonthly(s.CloudPrices, 0, x.Metrics, x.Events, x.EventBytes, x.Interval)
+	if s.Monthly.Extra != want || want < float64(x.Metrics)*cost.CustomMetricPerMonth {
+		t.Fatalf("metrics cost %v, want %v", s.Monthly.Extra, want)
 	}
 }
 

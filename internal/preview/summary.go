@@ -67,15 +67,19 @@ func (s *Summary) Write(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %s %-18s %10s in %d object(s), %.1fx\n", mark, f.Name, size(f.Bytes), f.Objects, ratio)
 	}
+	if x := s.Metrics; x != nil {
+		fmt.Fprintf(&b, "metrics    route metrics (metrics emf): %d custom metrics in %d EMF event(s) of %s per %s interval\n",
+			x.Metrics, x.Events, size(x.EventBytes), x.Interval)
+	}
 	if m := s.Monthly; m != nil {
-		fmt.Fprintf(&b, "monthly    at %g GB/day in %s (30 days, list prices):\n", s.DailyGB, s.Region)
+		fmt.Fprintf(&b, "monthly    at %g GB/day in %s (a 730-hour month, list prices):\n", s.DailyGB, s.Region)
 		fmt.Fprintf(&b, "  CloudWatch Logs today      $%10.2f\n", m.CloudWatch)
 		fmt.Fprintf(&b, "  with envoy_s3              $%10.2f  (S3 storage $%.2f, PUTs $%.2f", m.EnvoyS3(), m.S3Storage, m.S3Puts)
 		if m.OtherCloudWatch > 0 {
 			fmt.Fprintf(&b, ", other records to CloudWatch $%.2f", m.OtherCloudWatch)
 		}
 		if m.Extra > 0 {
-			fmt.Fprintf(&b, ", route metrics $%.2f", m.Extra)
+			fmt.Fprintf(&b, ", route metrics $%.2f for %d custom metrics", m.Extra, s.Metrics.Metrics)
 		}
 		b.WriteString(")\n")
 		fmt.Fprintf(&b, "  saved                      $%10.2f  (%.1f%%)\n", m.Saved(), m.SavedPercent())
