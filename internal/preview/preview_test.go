@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -106,8 +107,8 @@ func TestMonthly(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := s.Monthly
-	if m == nil || m.CloudWatch != 100*cost.DaysPerMonth*0.76 {
-		t.Fatalf("monthly %+v, want CloudWatch at 100 GB/day × 30 × $0.76", m)
+	if m == nil || math.Abs(m.CloudWatch-100*cost.DaysPerMonth*0.76) > 1e-6 {
+		t.Fatalf("monthly %+v, want CloudWatch at 100 GB/day for a month at $0.76", m)
 	}
 	if m.OtherCloudWatch <= 0 || m.OtherCloudWatch >= m.CloudWatch {
 		t.Fatalf("other records to CloudWatch cost %v of %v", m.OtherCloudWatch, m.CloudWatch)
