@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 	"github.com/envoy-s3/envoy_s3/internal/pipeline"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
@@ -325,8 +327,14 @@ func formatSizes(cfg *config.Config, parts []*part) ([]FormatSize, error) {
 		b := batch.New(batch.Options{MaxRawBytes: cfg.TotalFileSize, MaxAge: cfg.UploadTimeout, Encoder: e,
 			Seal: func(sb *batch.Sealed) { fs.Bytes += int64(len(sb.Body)); fs.Objects++ }})
 		for i, pt := range parts {
+			// Record by record, as flushes feed a batch: frames are cut where the
+			// plugin would cut them, not around the whole sample.
 			key := []byte(fmt.Sprint(i))
-			b.Add(key, &batch.Meta{}, pt.lines, pt.n)
+			for rest := pt.lines; len(rest) > 0; {
+				n := bytes.IndexByte(rest, '\n') + 1
+				b.Add(key, &batch.Meta{}, rest[:n], 1)
+				rest = rest[n:]
+			}
 		}
 		b.SealAll()
 		out = append(out, fs)
@@ -372,6 +380,7 @@ type reporter struct {
 	w    io.Writer
 	json bool
 	err  error
+	buf  []byte
 }
 
 func (r *reporter) line(n int, dest, where string, line []byte) {
@@ -379,20 +388,27 @@ func (r *reporter) line(n int, dest, where string, line []byte) {
 		return
 	}
 	if r.json {
-		rec := json.RawMessage("null")
-		if json.Valid(line) {
-			rec = line
-		} else if line != nil {
-			b, _ := json.Marshal(string(line))
-			rec = b
+		// The record exactly as it would be written (not re-encoded: nested values
+		// keep their spacing), or as a JSON string when it is not JSON.
+		out := append(r.buf[:0], `{"line":`...)
+		out = strconv.AppendInt(out, int64(n), 10)
+		out = append(out, `,"dest":`...)
+		out = jsonstr.Append(out, []byte(dest))
+		if where != "" {
+			out = append(out, `,"where":`...)
+			out = jsonstr.Append(out, []byte(where))
 		}
-		out, _ := json.Marshal(struct {
-			Line   int             `json:"line"`
-			Dest   string          `json:"dest"`
-			Where  string          `json:"where,omitempty"`
-			Record json.RawMessage `json:"record"`
-		}{n, dest, where, rec})
-		_, r.err = fmt.Fprintf(r.w, "%s\n", out)
+		out = append(out, `,"record":`...)
+		switch {
+		case line == nil:
+			out = append(out, "null"...)
+		case json.Valid(line):
+			out = append(out, line...)
+		default:
+			out = jsonstr.Append(out, line)
+		}
+		r.buf = append(out, "}\n"...)
+		_, r.err = r.w.Write(r.buf)
 		return
 	}
 	if line == nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
@@ -33,7 +34,13 @@ func TestPreviewMatchesThePlugin(t *testing.T) {
 	m := env(t, bucket)
 	task := chunkgen.DefaultTask()
 	p := planter{rand.New(rand.NewPCG(3, 4))}
-	lines := gen.New(11).Mixed(3000)
+	// JSON input cannot carry invalid UTF-8 (a user's JSON file would not have it either).
+	var lines []gen.Labeled
+	for _, l := range gen.New(11).Mixed(3300) {
+		if utf8.Valid(l.Line) && len(lines) < 3000 {
+			lines = append(lines, l)
+		}
+	}
 	for i := 0; i < len(lines); i += 10 { // a planted secret in every tenth line
 		lines[i] = gen.Labeled{IsAccess: true, Line: []byte(fmt.Sprintf(
 			`[2026-11-24T10:00:00.%03dZ] "GET /api/orders?access_token=%s&page=2 HTTP/1.1" 200 0 11 1 1 "-" "curl/8 Bearer %s" "req-%d" "backend" "10.0.0.1:8080"`,
