@@ -127,6 +127,12 @@ func plantedRecords(p planter, task chunkgen.Task, ts time.Time, n int) (flushes
 			stamp(i), enc1, enc2, enc3, enc4, gjwt, i), "stdout", enc1, enc2, enc3, enc4, gjwt)
 		survivors["state=ok"]++
 
+		// Userinfo in the authority, a Slack hook and a Proxy-Authorization in the user agent,
+		// a value after %2C and a double-encoded %253D in the query.
+		upw, hook, ptok, c1, c2 := p.password(), p.pick(alnum, 24), p.token(), p.token(), p.token()
+		add(fmt.Sprintf(`[%s] "GET /r?u=%%253Daccess_token%%253D%s&tags=a%%2Ctoken=%s HTTP/1.1" 200 0 0 1 1 "-" "hook https://hooks.slack.com/services/T00000000/B00000000/%s Proxy-Authorization: Token %s" "req-u%d" "admin:%s@api.example.com:8443" "10.0.0.1:8080"`,
+			stamp(i), c1, c2, hook, ptok, i, upw), "stdout", c1, c2, hook, ptok, upw)
+
 		// A customised JSON format: nested extras, an integer card, secret-named keys, escapes.
 		xjwt, xkey, xcard, xpw, xbasic, xtok, xesc := p.jwt(), p.awsKey(), p.card(), p.password(), p.basic(), p.token(), p.token()
 		add(fmt.Sprintf(`{"start_time":"%s","method":"POST","path":"/pay","protocol":"HTTP/1.1","response_code":200,"duration":3,`+
@@ -146,6 +152,8 @@ func plantedRecords(p planter, task chunkgen.Task, ts time.Time, n int) (flushes
 			`"gitlab":"%s","slack":"%s","stripe":"%s","google":"%s","pem":"-----BEGIN RSA PRIVATE KEY-----\n%s\n-----END RSA PRIVATE KEY-----",`+
 			`"db":"postgres://app:%s@db.internal:5432/app","aws":"aws_secret_access_key=%s","html":"<a href=\"/p?a=1&amp;token=%s\">x</a>"}`,
 			apw, akey, acookie, gl, sl, st, gg, pem, dbpw, awss, htok), "stdout", apw, akey, acookie, gl, sl, st, gg, pem, dbpw, awss, htok)
+		pat, rk, sess := "github_pat_11"+p.pick(alnum, 20)+"_"+p.pick(alnum, 59), "rk_live_"+p.pick(alnum, 24), "FwoGZXIvYXdzE"+p.pick(b64, 40)
+		add(fmt.Sprintf(`{"level":"debug","msg":"assumed role","creds":{"SessionToken":"%s"},"note":"ci uses %s and %s"}`, sess, pat, rk), "stdout", sess, pat, rk)
 		survivors[`\"name\":\"alice\"`]++ // inside the log string, escaped
 
 		// A record parsed upstream: its own keys are secret-named.
