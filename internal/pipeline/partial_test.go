@@ -212,13 +212,5 @@ func BenchmarkFlushPartial(b *testing.B) {
 		recs = append(recs, task.Record([]byte(`[2026-11-24T10:00:00.000Z] "GET /api/v1/orders?page=2 HTTP/1.1" 200 0 11 1 1 "-" "curl/8" "req" "backend" "10.0.0.1:80"`), "stdout"))
 	}
 	data, _ := chunkgen.Records(chunk.Encoder{}, recs, time.Now())
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		p.Flush(data, task.Tag())
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
-	p.Close(context.Background())
+	benchChunk(b, p, data, len(recs))
 }

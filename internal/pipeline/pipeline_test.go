@@ -200,9 +200,13 @@ func BenchmarkFlush(b *testing.B) {
 // benchFlush flushes the same 1,000-record chunk b.N times through a pipeline
 // configured by kv and reports the time and CPU per record.
 func benchFlush(b *testing.B, kv map[string]string) {
-	p := newPipeline(b, kv, nopPut{})
 	lines := gen.New(42).Mixed(1000)
-	data := chunkOf(b, lines)
+	benchChunk(b, newPipeline(b, kv, nopPut{}), chunkOf(b, lines), len(lines))
+}
+
+// benchChunk flushes data (records records) b.N times through p, reporting the time
+// and CPU per record, and closes p.
+func benchChunk(b *testing.B, p *Pipeline, data []byte, records int) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	p.Flush(data, "warm-up") // partitions (and metrics series) exist from here on
@@ -213,9 +217,9 @@ func benchFlush(b *testing.B, kv map[string]string) {
 	}
 	cpu := processCPU() - cpu0
 	b.StopTimer()
-	records := float64(b.N * len(lines))
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
-	b.ReportMetric(float64(cpu.Nanoseconds())/records, "cpu-ns/record")
+	n := float64(b.N * records)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/record")
 	p.Close(context.Background())
 }
 

@@ -138,14 +138,5 @@ func BenchmarkFlushCustomJSON(b *testing.B) {
 		}
 		lines = append(lines, gen.Labeled{IsAccess: true, Line: []byte(`{"start_time":"2026-11-24T10:00:00.000Z","method":"GET","path":"/api/orders?page=2","protocol":"HTTP/1.1","response_code":200,"duration":3,"x_ctx":{"user":{"id":"u-1","tags":["a","b"]},"n":12345},"x_team":"payments"}`)})
 	}
-	data := chunkOf(b, lines)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		p.Flush(data, "ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/record")
-	p.Close(context.Background())
+	benchChunk(b, p, chunkOf(b, lines), len(lines))
 }
