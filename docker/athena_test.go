@@ -9,6 +9,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 )
 
 // column is one "`name` type" line of the DDL.
@@ -65,6 +66,57 @@ func TestAthenaColumnsMatchSchema(t *testing.T) {
 	for _, p := range parts {
 		if slices.Contains(names, p.name) {
 			t.Errorf("partition %s is also a column", p.name)
+		}
+	}
+}
+
+// TestAthenaParquetTableMatchesSchema checks the Parquet table against the columns
+// internal/parquetenc writes, with the types Athena maps them to, and its layout
+// against the NDJSON table's.
+func TestAthenaParquetTableMatchesSchema(t *testing.T) {
+	ddl := readFile(t, filepath.Join(repoRoot(t), "docker", "athena.sql"))
+	const start = "CREATE EXTERNAL TABLE IF NOT EXISTS envoy_access_logs_parquet ("
+	cols := ddlBlock(t, ddl, start)
+	var names []string
+	for _, c := range cols {
+		names = append(names, c.name)
+	}
+	want := parquetenc.Access.Columns()
+	if !slices.Equal(names, want) {
+		t.Fatalf("athena.sql Parquet columns\n %q\nwant the file's columns in order\n %q", names, want)
+	}
+	for i, c := range cols {
+		wantType := "string"
+		switch id := accesslog.FieldID(i); {
+		case i == 0:
+			wantType = "timestamp"
+		case id < accesslog.NumFields && id.IsInt():
+			wantType = "bigint"
+		}
+		if c.typ != wantType {
+			t.Errorf("column %s is %s; want %s", c.name, c.typ, wantType)
+		}
+	}
+	table := ddl[strings.Index(ddl, start):]
+	table = table[:strings.Index(table, ");")]
+	if !strings.Contains(table, "STORED AS PARQUET") {
+		t.Error("the Parquet table is not STORED AS PARQUET")
+	}
+	// The same partitions and projection as the NDJSON table.
+	ndjson := ddl[:strings.Index(ddl, start)]
+	section := func(ddl, from, to string) string {
+		i := strings.Index(ddl, from)
+		if i < 0 {
+			return ""
+		}
+		if j := strings.Index(ddl[i:], to); j >= 0 {
+			return ddl[i : i+j]
+		}
+		return ddl[i:]
+	}
+	for _, p := range [][2]string{{"PARTITIONED BY (", ")\n"}, {"LOCATION ", ");"}} {
+		if a, b := section(ndjson, p[0], p[1]), section(table, p[0], p[1]); a == "" || a != b {
+			t.Errorf("the Parquet table's %s differs from the NDJSON table's:\n%s\n%s", p[0], b, a)
 		}
 	}
 }

@@ -23,6 +23,7 @@ type FrameEncoder interface {
 // metadata and event time. Fields are copies, safe to keep.
 type Meta struct {
 	Stream    uint8
+	Format    uint8 // how the object is encoded (the pipeline's numbering); 0 is NDJSON
 	Tag       string
 	Cluster   string
 	TaskID    string

@@ -62,15 +62,28 @@ type Error struct {
 func (e *Error) Error() string { return "envoy_s3: " + e.msg }
 func (e *Error) Unwrap() error { return e.err }
 
-// Compression is the codec of uploaded objects.
+// Compression is the codec of uploaded objects (with format parquet, the codec
+// inside the file).
 type Compression string
 
 // Compression values.
 const (
-	CompressionGzip Compression = "gzip"
-	CompressionZstd Compression = "zstd"
-	CompressionNone Compression = "none"
+	CompressionGzip   Compression = "gzip"
+	CompressionZstd   Compression = "zstd"
+	CompressionNone   Compression = "none"
+	CompressionSnappy Compression = "snappy" // format parquet only
 )
+
+// Format is how objects are encoded, named as Fluent Bit's s3 output names it.
+type Format string
+
+// Format values.
+const (
+	FormatJSONLines Format = "json_lines"
+	FormatParquet   Format = "parquet"
+)
+
+func (f Format) String() string { return string(f) }
 
 func (c Compression) String() string { return string(c) }
 
@@ -155,6 +168,7 @@ type Config struct {
 
 	S3KeyFormat string
 	S3Key       *keyformat.Template // S3KeyFormat compiled
+	Format      Format
 	Compression Compression
 
 	TotalFileSize     int64 // bytes of uncompressed NDJSON that close a batch
@@ -277,8 +291,9 @@ var Keys = []Key{
 	{Name: "role_arn", Default: "none", Help: "IAM role to assume (through STS) for every AWS call.", parse: (*parser).roleARN},
 	{Name: "external_id", Default: "none", Help: "External ID for assuming `role_arn`; never logged.", secret: true, parse: (*parser).externalID},
 	{Name: "sts_endpoint", Default: "AWS", Help: "STS endpoint URL used to assume `role_arn`.", parse: (*parser).stsEndpoint},
-	{Name: "s3_key_format", Default: "`" + DefaultS3KeyFormat + "`", def: DefaultS3KeyFormat, Help: "Object key template; the extension (`.ndjson`, `.ndjson.gz`, `.ndjson.zst`) is appended. Variables: `$TAG`, `$TAG[n]` (tag split on `-` and `.`), `$UUID`, `$INDEX`, `$CLUSTER` (name, not ARN), `$TASK_ID`, `$FAMILY`, `$CONTAINER`; `%Y %m %d %H %M %S` (and `%%`) in UTC from the first record's event time. Variable values are made key-safe (bytes outside `A-Za-z0-9._-` become `_`, empty becomes `unknown`); `-$UUID` is appended when neither `$UUID` nor `$INDEX` is used.", parse: (*parser).s3KeyFormat},
-	{Name: "compression", Default: "`gzip`", def: "gzip", Help: "`gzip`, `zstd` or `none`.", parse: (*parser).compression},
+	{Name: "s3_key_format", Default: "`" + DefaultS3KeyFormat + "`", def: DefaultS3KeyFormat, Help: "Object key template; the extension (`.ndjson`, `.ndjson.gz`, `.ndjson.zst`, or `.parquet` with `format parquet`) is appended. Variables: `$TAG`, `$TAG[n]` (tag split on `-` and `.`), `$UUID`, `$INDEX`, `$CLUSTER` (name, not ARN), `$TASK_ID`, `$FAMILY`, `$CONTAINER`; `%Y %m %d %H %M %S` (and `%%`) in UTC from the first record's event time. Variable values are made key-safe (bytes outside `A-Za-z0-9._-` become `_`, empty becomes `unknown`); `-$UUID` is appended when neither `$UUID` nor `$INDEX` is used.", parse: (*parser).s3KeyFormat},
+	{Name: "format", Default: "`json_lines`", def: "json_lines", Help: "`json_lines` (NDJSON) or `parquet` (typed columns, rows sorted by time, key extension `.parquet`; needs `output_format normalized`).", parse: (*parser).format},
+	{Name: "compression", Default: "`gzip`; `zstd` with `format parquet`", Help: "`gzip`, `zstd` or `none`; with `format parquet`, the codec inside the file: `zstd`, `snappy`, `gzip` or `none`.", parse: (*parser).compression},
 	{Name: "total_file_size", Default: "`50M`", def: "50M", Help: "Upload a batch when its uncompressed size reaches this. Sizes as in Fluent Bit: `K`, `M`, `G` (or `KB`...) are decimal, `KiB`, `MiB`, `GiB` binary; 1K to 5G.", parse: (*parser).totalFileSize},
 	{Name: "upload_timeout", Default: "`5m`", def: "5m", Help: "Upload a batch when its first record is this old. Durations as in Fluent Bit (`30s`, `5m`, `1h`; a bare number is seconds) or Go (`1m30s`); 1s to 24h.", parse: (*parser).uploadTimeout},
 	{Name: "store_dir", Default: "`/tmp/fluent-bit/envoy_s3`", def: "/tmp/fluent-bit/envoy_s3", Help: "Absolute path of the durable spool; `off` keeps batches in memory only.", parse: (*parser).storeDir},
@@ -670,8 +685,19 @@ func (p *parser) otherKeyFormat(v string) (err error) {
 	return err
 }
 
+func (p *parser) format(v string) error {
+	s, err := p.enum(v, []string{"json_lines", "parquet"})
+	p.c.Format = Format(s)
+	return err
+}
+
+// compression is parsed after format, whose codecs it checks.
 func (p *parser) compression(v string) error {
-	s, err := p.enum(v, []string{"gzip", "zstd", "none"})
+	allowed := []string{"gzip", "zstd", "none"}
+	if p.c.Format == FormatParquet {
+		allowed = []string{"zstd", "snappy", "gzip", "none"}
+	}
+	s, err := p.enum(v, allowed)
 	p.c.Compression = Compression(s)
 	return err
 }
@@ -1077,6 +1103,15 @@ func (p *parser) crossCheck() error {
 	}
 	if !c.StoreDirOff && c.StoreDirLimitSize != 0 && c.StoreDirLimitSize < c.TotalFileSize {
 		return conflict("store_dir_limit_size", "store_dir_limit_size ("+strconv.FormatInt(c.StoreDirLimitSize, 10)+" bytes) is below total_file_size ("+strconv.FormatInt(c.TotalFileSize, 10)+" bytes), so a batch could never complete: raise store_dir_limit_size or lower total_file_size")
+	}
+	if c.Compression == "" {
+		c.Compression = CompressionGzip
+		if c.Format == FormatParquet {
+			c.Compression = CompressionZstd
+		}
+	}
+	if c.Format == FormatParquet && c.OutputFormat == OutputRaw {
+		return conflict("output_format", "output_format raw writes the original lines, which have no columns: use format json_lines with output_format raw, or output_format normalized with format parquet")
 	}
 	if c.S3KeyFormat == c.OtherKeyFormat {
 		return conflict("other_key_format", "other_key_format is the same as s3_key_format: give other records their own prefix, e.g. envoy-other-logs/...")

@@ -60,6 +60,7 @@ var fields = map[string]func(c *Config) any{
 	"external_id":            func(c *Config) any { return c.ExternalID },
 	"sts_endpoint":           func(c *Config) any { return c.STSEndpoint },
 	"s3_key_format":          func(c *Config) any { return c.S3KeyFormat + " | " + c.S3Key.String() },
+	"format":                 func(c *Config) any { return c.Format },
 	"compression":            func(c *Config) any { return c.Compression },
 	"total_file_size":        func(c *Config) any { return c.TotalFileSize },
 	"upload_timeout":         func(c *Config) any { return c.UploadTimeout },
@@ -180,6 +181,17 @@ var keyCases = []keyCase{
 	{key: "compression", val: "zstd", want: CompressionZstd},
 	{key: "compression", val: "NONE", want: CompressionNone},
 	{key: "compression", val: "lz4", err: ErrInvalidValue},
+	{key: "compression", val: "snappy", err: ErrInvalidValue},
+	{key: "compression", val: "", with: []string{"format", "parquet"}, want: CompressionZstd},
+	{key: "compression", val: "snappy", with: []string{"format", "parquet"}, want: CompressionSnappy},
+	{key: "compression", val: "GZIP", with: []string{"format", "parquet"}, want: CompressionGzip},
+	{key: "compression", val: "none", with: []string{"format", "parquet"}, want: CompressionNone},
+	{key: "compression", val: "lz4", with: []string{"format", "parquet"}, err: ErrInvalidValue},
+
+	{key: "format", val: "", want: FormatJSONLines},
+	{key: "format", val: "Parquet", want: FormatParquet},
+	{key: "format", val: "json", err: ErrInvalidValue},
+	{key: "format", val: "parquet", with: []string{"output_format", "raw"}, err: ErrConflict, blame: "output_format"},
 
 	{key: "total_file_size", val: "", want: int64(50_000_000)},
 	{key: "total_file_size", val: "1G", want: int64(1_000_000_000)},
@@ -518,7 +530,7 @@ func TestDefaultsParse(t *testing.T) {
 	}
 	want := Config{
 		Bucket: "acme-logs", Region: "ap-northeast-1",
-		S3KeyFormat: DefaultS3KeyFormat, S3Key: c.S3Key, Compression: CompressionGzip,
+		S3KeyFormat: DefaultS3KeyFormat, S3Key: c.S3Key, Format: FormatJSONLines, Compression: CompressionGzip,
 		TotalFileSize: 50_000_000, UploadTimeout: 5 * time.Minute,
 		StoreDir: "/tmp/fluent-bit/envoy_s3", StoreDirLimitSize: 1_000_000_000,
 		LogKey: "log", AccessLogFormat: AccessLogAuto, OutputFormat: OutputNormalized,

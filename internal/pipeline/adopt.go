@@ -34,7 +34,7 @@ import (
 // decides where its batches go and how their objects are named and encoded.
 var destinationKeys = []string{
 	"bucket", "region", "endpoint", "role_arn", "external_id", "sts_endpoint",
-	"s3_key_format", "other_key_format", "compression", "total_file_size", "upload_timeout", "store_dir_limit_size",
+	"s3_key_format", "other_key_format", "format", "compression", "total_file_size", "upload_timeout", "store_dir_limit_size",
 	"storage_class", "canned_acl", "server_side_encryption", "sse_kms_key_id", "bucket_key_enabled",
 	"expected_bucket_owner", "send_content_md5",
 	"other_logs", "log_group_name", "log_stream_name", "log_stream_prefix", "auto_create_group",
@@ -48,6 +48,7 @@ func destinationRecord(cfg *config.Config) []byte {
 		"bucket": cfg.Bucket, "region": cfg.Region, "endpoint": cfg.Endpoint,
 		"role_arn": cfg.RoleARN, "external_id": cfg.ExternalID, "sts_endpoint": cfg.STSEndpoint,
 		"s3_key_format":        cfg.S3KeyFormat,
+		"format":               string(cfg.Format),
 		"compression":          string(cfg.Compression),
 		"total_file_size":      strconv.FormatInt(cfg.TotalFileSize, 10),
 		"upload_timeout":       strconv.FormatInt(int64(cfg.UploadTimeout/time.Second), 10) + "s",

@@ -28,6 +28,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
@@ -79,7 +80,9 @@ type Pipeline struct {
 	other  *keyformat.Template
 	// accessUnit and otherUnit: the time granularity of each template's partitions.
 	accessUnit, otherUnit time.Duration
-	codec                 compress.Codec
+	codec                 compress.Codec // of NDJSON objects
+	objFormat             uint8          // format of the batches this instance opens
+	objects               *objectEncoders
 	format                accesslog.Format
 	redactor              *redact.Redactor
 	partials              *partial.Reassembler // Docker's split records
@@ -126,9 +129,19 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	p.access, p.other = cfg.S3Key, cfg.OtherKey
 	p.accessUnit, p.otherUnit = p.access.PartitionUnit(), p.other.PartitionUnit()
 	var err error
-	if p.codec, err = compress.ParseCodec(string(cfg.Compression)); err != nil {
+	p.objFormat = formatOf(cfg.Format)
+	pqCodec := parquetenc.Zstd
+	if p.objFormat == formatParquet {
+		// compression names the codec inside the file; NDJSON keys are only
+		// given to batches an older version left open, in its default codec.
+		p.codec = compress.Gzip
+		if pqCodec, err = parquetenc.ParseCodec(string(cfg.Compression)); err != nil {
+			return nil, err
+		}
+	} else if p.codec, err = compress.ParseCodec(string(cfg.Compression)); err != nil {
 		return nil, err
 	}
+	p.objects = newObjectEncoders(pqCodec)
 	if p.format, err = accesslog.ParseFormat(string(cfg.AccessLogFormat)); err != nil {
 		return nil, err
 	}
@@ -353,6 +366,9 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 		index = p.nextIndex()
 	}
 	key := tmpl.AppendKey(nil, &vars, m.FirstTime, keyformat.AppendRandomID(id[:0]), index)
+	if m.Format == formatParquet {
+		return string(append(key, parquetenc.Ext...))
+	}
 	return string(append(key, p.codec.Ext()...))
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
-	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
@@ -25,7 +25,6 @@ const uploadFrameBytes = 1 << 20
 type spoolStore struct {
 	p     *Pipeline
 	sp    *spool.Spool
-	encs  sync.Pool // *compress.Encoder, one per upload worker at a time
 	mu    sync.Mutex
 	ioErr bool // an I/O error is being reported; logged once per episode
 
@@ -55,10 +54,6 @@ const identityPrefix = "envoy_s3-"
 
 func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 	s := &spoolStore{p: p}
-	s.encs.New = func() any {
-		enc, _ := compress.NewEncoder(p.codec)
-		return enc
-	}
 	sp, err := spool.Open(p.cfg.StoreDir, spoolIdentity(p), spool.Options{
 		Limit:  p.cfg.StoreDirLimitSize,
 		Namer:  func(m *spool.Meta) string { return p.objectKey(batchMeta(m)) },
@@ -93,7 +88,7 @@ func batchMeta(m *spool.Meta) *batch.Meta {
 	if m.Unknown {
 		return &batch.Meta{Stream: streamOther, FirstTime: m.FirstTime}
 	}
-	return &batch.Meta{Stream: m.Stream, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
+	return &batch.Meta{Stream: m.Stream, Format: m.Format, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
 }
 
 func (s *spoolStore) add(parts []*part) error {
@@ -101,7 +96,7 @@ func (s *spoolStore) add(parts []*part) error {
 	metas := make([]spool.Meta, len(parts))
 	for i, pt := range parts {
 		m := &pt.meta
-		metas[i] = spool.Meta{Partition: pt.key, Stream: m.Stream, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
+		metas[i] = spool.Meta{Partition: pt.key, Stream: m.Stream, Format: m.Format, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
 		sparts[i] = spool.Part{Partition: pt.key, Meta: &metas[i], Lines: pt.lines, Records: pt.n}
 	}
 	err := s.sp.Append(sparts)
@@ -206,25 +201,15 @@ func (s *spoolStore) raw(b *spool.Sealed) ([]byte, error) {
 	return body, err
 }
 
-// body reads a sealed batch and compresses it into 1 MiB frames.
+// body reads a sealed batch and encodes its object as the key says.
 func (s *spoolStore) body(b *spool.Sealed) ([]byte, error) {
-	enc := s.encs.Get().(*compress.Encoder)
-	defer s.encs.Put(enc)
-	body := make([]byte, 0, b.RawBytes/8+1024)
-	var tail []byte
-	err := s.sp.ReadSealed(b, func(lines []byte) error {
-		tail = append(tail, lines...)
-		if len(tail) >= uploadFrameBytes {
-			body = enc.AppendFrame(body, tail)
-			tail = tail[:0]
-		}
-		return nil
+	var buf bytes.Buffer
+	buf.Grow(int(b.RawBytes/8 + 1024))
+	err := s.p.objects.forKey(b.Key).encode(&buf, b.Meta.Stream, func(yield func([]byte) error) error {
+		return s.sp.ReadSealed(b, yield)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(tail) > 0 {
-		body = enc.AppendFrame(body, tail)
-	}
-	return body, nil
+	return buf.Bytes(), nil
 }

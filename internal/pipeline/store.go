@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
@@ -33,6 +35,12 @@ type memStore struct {
 
 func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memStore {
 	m := &memStore{p: p}
+	// Parquet batches wait as zstd frames too; the upload worker decodes them
+	// and builds the file.
+	var frames *compress.Encoder
+	if p.objFormat == formatParquet {
+		frames, _ = compress.NewEncoder(compress.Zstd)
+	}
 	m.batcher = batch.New(batch.Options{
 		MaxRawBytes: p.cfg.TotalFileSize,
 		MaxAge:      p.cfg.UploadTimeout,
@@ -41,8 +49,11 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 		Now:         now,
 		LimitsOf:    p.limitsOf,
 		EncoderOf: func(m *batch.Meta) batch.FrameEncoder {
-			if isCloudWatch(m.Stream) {
+			switch {
+			case isCloudWatch(m.Stream):
 				return plainFrames{}
+			case m.Format == formatParquet:
+				return frames
 			}
 			return enc
 		},
@@ -84,6 +95,15 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
 	j := &delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }}
+	if s.Meta.Format == formatParquet {
+		j.Body, j.Size = nil, int64(len(body))
+		stream := s.Meta.Stream
+		j.Prepare = func() ([]byte, error) {
+			var buf bytes.Buffer
+			err := m.p.objects.forKey(key).encode(&buf, stream, frameLines(compress.Zstd, body))
+			return buf.Bytes(), err
+		}
+	}
 	if isCloudWatch(s.Meta.Stream) {
 		c, group, stream := m.p.cwDest(&s.Meta)
 		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, c, group, stream, b) }
@@ -95,3 +115,37 @@ func (m *memStore) sealed(s *batch.Sealed) {
 type plainFrames struct{}
 
 func (plainFrames) AppendFrame(dst, src []byte) []byte { return append(dst, src...) }
+
+// frameLines feeds the lines held in compressed frames, in chunks of whole lines.
+func frameLines(c compress.Codec, frames []byte) lines {
+	return func(yield func([]byte) error) error {
+		r, err := compress.NewReader(c, bytes.NewReader(frames))
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		buf := make([]byte, 256<<10)
+		held := 0
+		for {
+			n, err := r.Read(buf[held:])
+			held += n
+			if i := bytes.LastIndexByte(buf[:held], '\n'); i >= 0 {
+				if err := yield(buf[:i+1]); err != nil {
+					return err
+				}
+				held = copy(buf, buf[i+1:held])
+			} else if held == len(buf) {
+				buf = append(buf, make([]byte, len(buf))...) // a line longer than the buffer
+			}
+			if err == io.EOF {
+				if held > 0 {
+					return yield(buf[:held])
+				}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/firelens"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
@@ -292,7 +293,13 @@ func (w *worker) process(p *Pipeline) {
 	default:
 		w.n.other++
 		stream = streamOther
-		w.line = w.json.AppendMap(w.line, rec)
+		if p.objFormat == formatParquet {
+			// The Parquet schema has the event time; NDJSON keeps the record as it came.
+			w.line = parquetenc.AppendOtherStart(w.line, w.ev.Time)
+			w.line = append(w.json.AppendMap(w.line, rec), ']')
+		} else {
+			w.line = w.json.AppendMap(w.line, rec)
+		}
 	}
 	w.line = append(w.line, '\n')
 	w.place(stream)
@@ -362,6 +369,10 @@ func (w *worker) place(stream uint8) {
 		setString(&pt.meta.Family, w.vars.Family)
 		setString(&pt.meta.Container, w.vars.Container)
 		pt.meta.Stream = stream
+		pt.meta.Format = formatNDJSON
+		if !isCloudWatch(stream) {
+			pt.meta.Format = p.objFormat
+		}
 		pt.meta.FirstTime = w.ev.Time
 	}
 	pt.lines = append(pt.lines, w.line...)

@@ -25,6 +25,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -34,9 +35,19 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
-// ContentType is sent with every object. No Content-Encoding is sent: with
-// it, browsers and `aws s3 cp` would decompress .gz objects on download.
+// ContentType is sent with every NDJSON object. No Content-Encoding is sent:
+// with it, browsers and `aws s3 cp` would decompress .gz objects on download.
 const ContentType = "application/x-ndjson"
+
+// ParquetContentType is sent with objects whose key ends in .parquet.
+const ParquetContentType = "application/vnd.apache.parquet"
+
+func contentType(key string) string {
+	if strings.HasSuffix(key, ".parquet") {
+		return ParquetContentType
+	}
+	return ContentType
+}
 
 var (
 	// ErrNoBucket is returned by New when Options.Bucket is empty.
@@ -146,7 +157,7 @@ func (c *Client) Put(ctx context.Context, key string, body []byte) error {
 		Key:           aws.String(key),
 		Body:          bytes.NewReader(body),
 		ContentLength: aws.Int64(int64(len(body))),
-		ContentType:   aws.String(ContentType),
+		ContentType:   aws.String(contentType(key)),
 	}
 	if o.StorageClass != "" {
 		in.StorageClass = types.StorageClass(o.StorageClass)

@@ -54,6 +54,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Meta struct {
 	Partition []byte    `json:"p"`
 	Stream    uint8     `json:"s"`
+	Format    uint8     `json:"f,omitempty"` // object encoding fixed when the batch opened; 0 (NDJSON) in files of older versions
 	Tag       string    `json:"tag,omitempty"`
 	Cluster   string    `json:"cluster,omitempty"`
 	TaskID    string    `json:"task,omitempty"`

@@ -1,0 +1,37 @@
+package parquetenc
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzEncode feeds arbitrary spool lines to both schemas: the encoder never
+// fails or panics on its input, writes one row per non-blank line, and the
+// file reads back with that many rows.
+func FuzzEncode(f *testing.F) {
+	f.Add(accessCorpus(1, 3), false)
+	f.Add(otherCorpus(1, 3), true)
+	f.Add([]byte(`{"timestamp":"2025-11-11T07:40:46.216Z","x":{"a":[1,{"b":null}]},"path":"\ud800"}`), false)
+	f.Add([]byte("[1,{\"log\":\"a\",\"log\":{}}]\n[-5,{}]\n[1e3,{}]"), true)
+	f.Fuzz(func(t *testing.T, in []byte, other bool) {
+		s := Access
+		if other {
+			s = Other
+		}
+		var buf bytes.Buffer
+		st, err := NewEncoder(s, Options{}).Encode(&buf, feed(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, l := range bytes.Split(in, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) > 0 {
+				want++
+			}
+		}
+		got, rows, err := ReadRows(buf.Bytes())
+		if err != nil || got != s || st.Rows != want || len(rows) != want {
+			t.Fatalf("rows %d/%d, want %d (schema %d, err %v)", st.Rows, len(rows), want, got, err)
+		}
+	})
+}

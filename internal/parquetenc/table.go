@@ -1,0 +1,186 @@
+package parquetenc
+
+import (
+	"math"
+	"slices"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// colData holds one column of the rows read so far, compactly: integers as
+// int64 with a null flag, repeating strings as ids into an interned set (a
+// task ARN costs 4 bytes a row, not 90), other strings in one arena.
+type colData struct {
+	kind  colKind
+	ints  []int64  // colTime, colInt
+	null  []bool   // colInt, colStr
+	ids   []uint32 // colDict: 0 is null, n is interned value n-1
+	data  []byte   // colStr arena; colDict interned values
+	ends  []uint32 // end offsets into data: per row (colStr) or per interned value (colDict)
+	index map[string]uint32
+	last  []byte // colDict: the previous value, skipping the map lookup on runs
+	lastI uint32
+}
+
+func (c *colData) reset() {
+	c.ints, c.null, c.ids, c.data, c.ends = c.ints[:0], c.null[:0], c.ids[:0], c.data[:0], c.ends[:0]
+	clear(c.index)
+	c.last, c.lastI = nil, 0
+}
+
+// bytes is the memory the column's rows hold.
+func (c *colData) bytes() int {
+	return 8*len(c.ints) + len(c.null) + 4*len(c.ids) + len(c.data) + 4*len(c.ends)
+}
+
+// value is one parsed value waiting to be committed with its row.
+type value struct {
+	set bool
+	i   int64
+	b   []byte
+}
+
+func (c *colData) add(v *value) {
+	switch c.kind {
+	case colTime:
+		c.ints = append(c.ints, v.i)
+	case colInt:
+		c.ints = append(c.ints, v.i)
+		c.null = append(c.null, !v.set)
+	case colDict:
+		if !v.set {
+			c.ids = append(c.ids, 0)
+			return
+		}
+		if c.lastI != 0 && string(v.b) == string(c.last) {
+			c.ids = append(c.ids, c.lastI)
+			return
+		}
+		id, ok := c.index[string(v.b)]
+		if !ok {
+			start := len(c.data)
+			c.data = append(c.data, v.b...)
+			c.ends = append(c.ends, uint32(len(c.data)))
+			id = uint32(len(c.ends))
+			if c.index == nil {
+				c.index = make(map[string]uint32)
+			}
+			c.index[string(c.data[start:])] = id
+		}
+		c.ids = append(c.ids, id)
+		c.lastI, c.last = id, c.data[c.start(id-1):c.ends[id-1]]
+	case colStr:
+		c.null = append(c.null, !v.set)
+		if v.set {
+			c.data = append(c.data, v.b...)
+		}
+		c.ends = append(c.ends, uint32(len(c.data)))
+	}
+}
+
+func (c *colData) start(i uint32) uint32 {
+	if i == 0 {
+		return 0
+	}
+	return c.ends[i-1]
+}
+
+// parquetValue is row r of the column as a value of leaf column col.
+func (c *colData) parquetValue(r uint32, col int) parquet.Value {
+	switch c.kind {
+	case colTime:
+		return parquet.Int64Value(c.ints[r]).Level(0, 0, col)
+	case colInt:
+		if c.null[r] {
+			return parquet.NullValue().Level(0, 0, col)
+		}
+		return parquet.Int64Value(c.ints[r]).Level(0, 1, col)
+	case colDict:
+		id := c.ids[r]
+		if id == 0 {
+			return parquet.NullValue().Level(0, 0, col)
+		}
+		return parquet.ByteArrayValue(c.data[c.start(id-1):c.ends[id-1]]).Level(0, 1, col)
+	}
+	if c.null[r] {
+		return parquet.NullValue().Level(0, 0, col)
+	}
+	return parquet.ByteArrayValue(c.data[c.start(r):c.ends[r]]).Level(0, 1, col)
+}
+
+// table is the rows of one row group, column by column.
+type table struct {
+	cols []colData
+	row  []value
+	rows int
+	perm []uint32
+}
+
+func (t *table) init(cols []column) {
+	t.cols = make([]colData, len(cols))
+	for i, c := range cols {
+		t.cols[i].kind = c.kind
+	}
+	t.row = make([]value, len(cols))
+}
+
+func (t *table) reset() {
+	for i := range t.cols {
+		t.cols[i].reset()
+	}
+	t.rows = 0
+}
+
+// room reports whether the arenas can take a row of n more bytes: offsets are
+// 32-bit, so a row group ends well before 4 GiB of one column.
+func (t *table) room(n int) bool {
+	for i := range t.cols {
+		if len(t.cols[i].data)+n > math.MaxUint32/2 {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *table) bytes() int {
+	n := 0
+	for i := range t.cols {
+		n += t.cols[i].bytes()
+	}
+	return n
+}
+
+// commit appends the parsed row and clears it.
+func (t *table) commit() {
+	for i := range t.cols {
+		t.cols[i].add(&t.row[i])
+		t.row[i] = value{}
+	}
+	t.rows++
+}
+
+// order returns the row indexes sorted by timestamp (column 0), stably, so
+// rows of one millisecond keep their arrival order.
+func (t *table) order() []uint32 {
+	t.perm = slices.Grow(t.perm[:0], t.rows)[:t.rows]
+	ts := t.cols[0].ints
+	sorted := true
+	for i := range t.perm {
+		t.perm[i] = uint32(i)
+		if i > 0 && ts[i] < ts[i-1] {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortStableFunc(t.perm, func(a, b uint32) int {
+			switch {
+			case ts[a] < ts[b]:
+				return -1
+			case ts[a] > ts[b]:
+				return 1
+			}
+			return 0
+		})
+	}
+	return t.perm
+}
