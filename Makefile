@@ -137,13 +137,16 @@ $(BIN)/minio:
 
 vet:
 	$(GO) vet ./...
+	cd test/sql && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
+# test/sql is its own module (DuckDB, never linked into the .so): see test/sql/doc.go.
 test: build dist cross-host minio fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+	cd test/sql && $(GO) test -count=1 -timeout 15m ./...
 
 # This machine's architecture only: no dist/, no emulated e2e.
 test-short: build

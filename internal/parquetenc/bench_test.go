@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 )
 
 // processCPU is the CPU time of the whole process (GC included), so numbers
@@ -55,6 +57,34 @@ func BenchmarkEncodeAccess(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(q)/n, "duration+path-B/record")
+		})
+	}
+}
+
+// BenchmarkNDJSON is the same records as NDJSON, compressed as the upload
+// workers do (1 MiB frames), for comparison.
+func BenchmarkNDJSON(b *testing.B) {
+	const n = 50000
+	lines := accessCorpus(1, n)
+	for _, c := range []compress.Codec{compress.Gzip, compress.Zstd} {
+		b.Run(c.String(), func(b *testing.B) {
+			enc, err := compress.NewEncoder(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out []byte
+			b.SetBytes(int64(len(lines)))
+			cpu := processCPU()
+			for b.Loop() {
+				out = out[:0]
+				for rest := lines; len(rest) > 0; {
+					k := min(len(rest), 1<<20)
+					out = enc.AppendFrame(out, rest[:k])
+					rest = rest[k:]
+				}
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/record")
+			b.ReportMetric(float64(len(out))/n, "B/record")
 		})
 	}
 }

@@ -131,6 +131,17 @@ func TestAccessRowsMatchLines(t *testing.T) {
 		t.Fatalf("stats %+v for %d lines", st, len(want))
 	}
 	got := readRows(t, Access, data)
+	// Rendered back, the rows are the spooled lines (in time order).
+	var back []string
+	for _, r := range got {
+		back = append(back, string(AppendAccessLine(nil, r)))
+	}
+	in := strings.Split(strings.TrimSpace(string(lines)), "\n")
+	slices.Sort(in)
+	slices.Sort(back)
+	if !slices.Equal(in, back) {
+		t.Error("rows rendered back differ from the lines")
+	}
 	jsonCol(t, got, "extra")
 	seen := map[string]bool{}
 	for i := range want {

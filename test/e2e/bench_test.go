@@ -30,12 +30,13 @@ func processCPU() time.Duration {
 // compression and PutObject to a real MinIO. cpu-ns/record counts every goroutine,
 // GC included, until the last object is stored.
 func BenchmarkSustainedToMinIO(b *testing.B) {
-	for _, codec := range []string{"gzip", "zstd"} {
-		b.Run(codec, func(b *testing.B) {
+	for _, c := range [][2]string{{"json_lines", "gzip"}, {"json_lines", "zstd"}, {"parquet", "zstd"}, {"parquet", "snappy"}} {
+		format, codec := c[0], c[1]
+		b.Run(format+"-"+codec, func(b *testing.B) {
 			m := env(b, "bench")
 			cfg, err := config.Parse(mapGetter{
 				"bucket": "bench", "region": m.Region, "endpoint": m.Endpoint,
-				"compression": codec, "store_dir": b.TempDir(),
+				"format": format, "compression": codec, "store_dir": b.TempDir(),
 			}, nil, func(string) string { return "" })
 			if err != nil {
 				b.Fatal(err)

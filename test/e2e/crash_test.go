@@ -39,18 +39,22 @@ func TestCrashRestartKeepsAcknowledged(t *testing.T) {
 	chunkLines := func(i int) []string { return rendered[i*per : min((i+1)*per, len(rendered))] }
 
 	forEachTarget(t, func(t *testing.T, tg hosttest.Target) {
-		rounds := 5
+		rounds, parquetRounds := 5, 3 // the same guarantees when the upload workers build Parquet
 		if len(tg.Emulator) > 0 {
-			rounds = 1
+			rounds, parquetRounds = 1, 0
 		}
 		rng := rand.New(rand.NewPCG(2026, 11))
-		for round := 0; round < rounds; round++ {
+		for round := 0; round < rounds+parquetRounds; round++ {
 			kill := 1 + rng.IntN(len(files)-1)
 			pause := time.Duration(rng.IntN(300)) * time.Millisecond
-			t.Run(fmt.Sprintf("kill-after-%d", kill), func(t *testing.T) {
+			format := "json_lines"
+			if round >= rounds {
+				format = "parquet"
+			}
+			t.Run(fmt.Sprintf("%s-kill-after-%d", format, kill), func(t *testing.T) {
 				prefix := fmt.Sprintf("%s-r%d/", tg.Arch, round)
 				args := append([]string{"--exit", "current"}, instanceArgs(map[string]string{
-					"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint,
+					"bucket": bucket, "region": m.Region, "endpoint": m.Endpoint, "format": format,
 					"store_dir":     t.TempDir(),
 					"s3_key_format": prefix + "$UUID", "total_file_size": "64K", "upload_timeout": "1s",
 					"other_logs": "drop", "redact_query_params": "none", "redact_detectors": "none",
@@ -104,7 +108,12 @@ func TestCrashRestartKeepsAcknowledged(t *testing.T) {
 						want[l]++
 					}
 				}
-				got := lineCounts(objects(t, m, bucket, prefix, compress.Gzip))
+				var got map[string]int
+				if format == "parquet" {
+					got = lineCounts(parquetObjects(t, m, bucket, prefix))
+				} else {
+					got = lineCounts(objects(t, m, bucket, prefix, compress.Gzip))
+				}
 				missing, dups, unexpected := 0, 0, 0
 				for l, n := range want {
 					if got[l] < n {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 	"github.com/envoy-s3/envoy_s3/test/hosttest"
@@ -62,6 +63,26 @@ func objects(t *testing.T, m *miniotest.Server, bucket, prefix string, codec com
 			continue
 		}
 		out[o.Key] = strings.Split(text, "\n")
+	}
+	return out
+}
+
+// parquetObjects downloads every Parquet object of access logs under prefix and
+// renders its rows back as the normalised lines they were spooled as: key -> lines.
+func parquetObjects(t *testing.T, m *miniotest.Server, bucket, prefix string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, o := range m.List(bucket, prefix) {
+		if !strings.HasSuffix(o.Key, parquetenc.Ext) {
+			t.Errorf("object %s lacks the %s extension", o.Key, parquetenc.Ext)
+		}
+		s, rows, err := parquetenc.ReadRows(m.Get(bucket, o.Key))
+		if err != nil || s != parquetenc.Access {
+			t.Fatalf("reading %s: schema %d, %v", o.Key, s, err)
+		}
+		for _, r := range rows {
+			out[o.Key] = append(out[o.Key], string(parquetenc.AppendAccessLine(nil, r)))
+		}
 	}
 	return out
 }

@@ -27,7 +27,8 @@ func main() {
 	rate := flag.Int("rate", 20000, "records per second")
 	dur := flag.Duration("duration", time.Minute, "how long to send")
 	per := flag.Int("chunk", 1000, "records per chunk (one flush)")
-	codec := flag.String("compression", "gzip", "gzip, zstd or none")
+	codec := flag.String("compression", "gzip", "gzip, zstd or none (with -format parquet: zstd, snappy, gzip or none)")
+	flag.StringVar(&objFormat, "format", "json_lines", "json_lines or parquet")
 	flag.StringVar(&soPath, "so", "", "plugin to load (default: envoy_s3.so at the repository root)")
 	flag.StringVar(&hostPath, "host", "", "host to run (default: bin/flb-host-stub)")
 	flag.Func("hostarg", "extra argument for the host, e.g. -hostarg=--coro-stack=0 (repeatable)", func(v string) error {
@@ -42,6 +43,7 @@ func main() {
 }
 
 var (
+	objFormat        string
 	soPath, hostPath string
 	hostArgs         []string
 )
@@ -77,7 +79,7 @@ func run(rate int, dur time.Duration, per int, codec string) error {
 		return err
 	}
 	cmd := exec.Command(hostPath, append(append([]string{"--plugin", soPath}, hostArgs...), "--stdin",
-		"--instance", "bucket=soak", "region="+m.Region, "endpoint="+m.Endpoint, "compression="+codec,
+		"--instance", "bucket=soak", "region="+m.Region, "endpoint="+m.Endpoint, "compression="+codec, "format="+objFormat,
 		"store_dir="+filepath.Join(work, "spool"), "upload_timeout=30s", "stats_interval=30s")...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+m.AccessKey, "AWS_SECRET_ACCESS_KEY="+m.SecretKey, "AWS_EC2_METADATA_DISABLED=true", "ENVOY_S3_SHUTDOWN_TIMEOUT=60s")
 	stdin, _ := cmd.StdinPipe()
