@@ -797,3 +797,37 @@ func BenchmarkAppend(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "records/s")
 }
+
+// The caller's files in held/ (the journal of split records) move with the batches
+// when an unlocked sibling is adopted; a live sibling's stay.
+func TestAdoptMovesHeldFiles(t *testing.T) {
+	root := t.TempDir()
+	var spools []*Spool
+	for range 3 {
+		s := mustOpen(t, root, "id", testOpts())
+		os.MkdirAll(filepath.Join(s.Dir(), HeldDir), 0o700)
+		if err := os.WriteFile(filepath.Join(s.Dir(), HeldDir, "j.pjl"), []byte(s.Dir()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		spools = append(spools, s)
+	}
+	spools[1].Close()
+	spools[0].Close()
+	// A restart takes id-0, adopts id-1 (unlocked) and leaves id-2 (alive) alone.
+	d := mustOpen(t, root, "id", testOpts())
+	defer d.Close()
+	files, _ := filepath.Glob(filepath.Join(d.Dir(), HeldDir, "*"))
+	var got []string
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		got = append(got, string(b))
+	}
+	sort.Strings(got)
+	if want := []string{spools[0].Dir(), spools[1].Dir()}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("held files after adoption hold %v, want %v", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(spools[2].Dir(), HeldDir, "j.pjl")); err != nil {
+		t.Fatalf("a live sibling's held file moved: %v", err)
+	}
+	spools[2].Close()
+}
