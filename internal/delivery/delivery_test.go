@@ -48,6 +48,13 @@ func (l *logs) logf(format string, args ...any) {
 	l.mu.Unlock()
 }
 
+// snapshot copies the lines logged so far, for reading while workers still log.
+func (l *logs) snapshot() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
 func fast(o Options) Options {
 	o.MinBackoff, o.MaxBackoff, o.SlowRetry = time.Millisecond, 5*time.Millisecond, 10*time.Millisecond
 	return o
@@ -201,7 +208,7 @@ func TestEachEpisodeLoggedOnce(t *testing.T) {
 	var l logs
 	p := New(fast(Options{Workers: 1, Put: d, Classify: deniedVerdict, Logf: l.logf}))
 	p.Submit(&Job{Key: "1", Body: []byte("1")})
-	for count(l.lines, "succeed again") == 0 {
+	for count(l.snapshot(), "succeed again") == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	d.mu.Lock()
