@@ -108,3 +108,43 @@ func TestFormatChangeKeepsSpooledFormat(t *testing.T) {
 		})
 	}
 }
+
+// A stranded spool directory of a Parquet instance with a codec only Parquet has
+// is adopted by an instance writing json_lines: its record names the format, so
+// its batches still arrive as Parquet in their bucket.
+func TestStrandedParquetSpoolKeepsItsFormat(t *testing.T) {
+	w := &world{}
+	root := t.TempDir()
+	w.acknowledge(t, root, map[string]string{"bucket": "logs", "s3_key_format": "old/$UUID", "format": "parquet", "compression": "snappy"}, 400)
+	w.create("logs")
+	w.create("new-logs")
+	var log syncBuf
+	p := w.start(t, root, &registry{}, &log, map[string]string{"bucket": "new-logs", "s3_key_format": "new/$UUID"})
+	p.Flush(chunkOf(t, gen.New(10).Mixed(10)), chunkgen.DefaultTask().Tag())
+	rows := func() (n int) {
+		w.mu.Lock()
+		b := w.buckets["logs"]
+		w.mu.Unlock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for key, body := range b.objs {
+			if strings.HasPrefix(key, "old/") && strings.HasSuffix(key, ".parquet") {
+				if _, r, err := parquetenc.ReadRows(body); err == nil {
+					n += len(r)
+				}
+			}
+		}
+		return n
+	}
+	waitFor(t, "the adopted Parquet records", &log, func() bool { return rows() > 0 })
+	p.Close(context.Background())
+	access := 0
+	for _, l := range gen.New(9).Mixed(400) {
+		if l.IsAccess {
+			access++
+		}
+	}
+	if got := rows(); got != access {
+		t.Fatalf("%d access rows in Parquet objects, want %d", got, access)
+	}
+}
