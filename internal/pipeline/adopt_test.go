@@ -212,3 +212,34 @@ func TestStrandedSpoolGoesToRecordedDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every configuration an instance can run with is recorded so that it parses back to
+// the same destination (a key recorded out of place, or a value whose validity
+// depends on another key, would strand the directory).
+func TestDestinationRecordRoundTrip(t *testing.T) {
+	for _, kv := range []map[string]string{
+		{},
+		{"format": "parquet", "compression": "snappy", "output_format": "normalized"},
+		{"other_logs": "cloudwatch", "log_group_name": "/ecs/x", "log_stream_prefix": "p-", "auto_create_group": "true", "log_retention_days": "7"},
+		{"other_logs": "drop", "s3_key_format": "a/$TAG/$UUID", "endpoint": "http://127.0.0.1:9000", "total_file_size": "2G", "store_dir_limit_size": "0"},
+		{"server_side_encryption": "aws:kms", "sse_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/x", "bucket_key_enabled": "true", "send_content_md5": "true", "storage_class": "STANDARD_IA", "canned_acl": "bucket-owner-full-control", "expected_bucket_owner": "123456789012", "role_arn": "arn:aws:iam::123456789012:role/r", "external_id": "ext"},
+	} {
+		g := mapGetter{"bucket": "logs-bucket", "region": "eu-west-1", "store_dir": t.TempDir()}
+		for k, v := range kv {
+			g[k] = v
+		}
+		cfg, err := config.Parse(g, nil, func(string) string { return "" })
+		if err != nil {
+			t.Fatalf("%v: %v", kv, err)
+		}
+		back, err := parseDestination(destinationRecord(cfg), cfg.StoreDir)
+		if err != nil {
+			t.Fatalf("%v: the record does not parse back: %v", kv, err)
+		}
+		if identityOf(back) != identityOf(cfg) || back.Format != cfg.Format || back.Compression != cfg.Compression ||
+			back.OtherLogs != cfg.OtherLogs || back.LogGroupName != cfg.LogGroupName || back.ServerSideEncryption != cfg.ServerSideEncryption ||
+			back.Region != cfg.Region || back.RoleARN != cfg.RoleARN || back.StorageClass != cfg.StorageClass {
+			t.Fatalf("%v: parsed back to another destination:\n%+v\n%+v", kv, cfg, back)
+		}
+	}
+}
