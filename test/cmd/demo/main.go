@@ -178,7 +178,10 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 	}
 	for i := 0; i < len(lines); i += 500 {
 		end := min(i+500, len(lines))
-		msg := chunk.AppendArrayHeader(nil, 2)
+		// Forward mode with an ack: Fluent Bit answers {"ack": id} once the chunk is
+		// in its buffer, so every record is in before Fluent Bit is stopped.
+		id := fmt.Sprintf("demo-%d", i)
+		msg := chunk.AppendArrayHeader(nil, 3)
 		msg = chunk.AppendString(msg, task.Tag())
 		msg = chunk.AppendArrayHeader(msg, end-i)
 		for j := i; j < end; j++ {
@@ -188,14 +191,40 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 				return err
 			}
 		}
+		msg = chunk.AppendMapHeader(msg, 1)
+		msg = chunk.AppendString(chunk.AppendString(msg, "chunk"), id)
 		if _, err := conn.Write(msg); err != nil {
+			return err
+		}
+		if err := waitAck(conn, id); err != nil {
 			return err
 		}
 	}
 	conn.Close()
-	time.Sleep(3 * time.Second) // a few Flush intervals
+	time.Sleep(2 * time.Second) // a Flush interval or two: the plugin holds it all then
 	cmd.Process.Signal(os.Interrupt)
 	return cmd.Wait()
+}
+
+// waitAck reads Fluent Bit's {"ack": id} for the chunk sent with id.
+func waitAck(conn net.Conn, id string) error {
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var buf []byte
+	tmp := make([]byte, 256)
+	for {
+		n, err := conn.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if v, _, verr := chunk.ReadValue(buf); verr == nil {
+			m, _ := v.Map()
+			if ack, ok := m.Get("ack"); ok && string(ack.Bytes()) == id {
+				return nil
+			}
+			return fmt.Errorf("fluent bit answered %q to chunk %s, not its ack", buf, id)
+		}
+		if err != nil {
+			return fmt.Errorf("no ack from fluent bit for chunk %s: %v", id, err)
+		}
+	}
 }
 
 // show prints the objects in the bucket and a few decoded lines of each stream, and
