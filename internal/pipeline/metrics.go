@@ -137,7 +137,53 @@ func (w *worker) observe(e *accesslog.Entry) {
 			r.Authority = w.marena[n:]
 		}
 	}
-	m.agg.Observe(&w.msc, w.msrc, r)
+	w.deferObs(r)
+}
+
+// pendingObs is an access record's metrics request, held until its flush is
+// accepted: a chunk answered RETRY comes again and must not be counted twice. Its
+// names are copied into the worker's mbuf (offsets, since appends move it).
+type pendingObs struct {
+	src  *emf.Source
+	req  emf.Request
+	offs [5][2]int // Method, Path, Protocol, Authority, GrpcStatus in mbuf; [-1 -1] for nil
+}
+
+// deferObs keeps r for observeAccepted.
+func (w *worker) deferObs(r *emf.Request) {
+	o := pendingObs{src: w.msrc, req: *r}
+	for i, b := range [...][]byte{r.Method, r.Path, r.Protocol, r.Authority, r.GrpcStatus} {
+		if b == nil {
+			o.offs[i] = [2]int{-1, -1}
+			continue
+		}
+		start := len(w.mbuf)
+		w.mbuf = append(w.mbuf, b...)
+		o.offs[i] = [2]int{start, len(w.mbuf)}
+	}
+	o.req.Method, o.req.Path, o.req.Protocol, o.req.Authority, o.req.GrpcStatus = nil, nil, nil, nil, nil
+	w.mpend = append(w.mpend, o)
+}
+
+// observeAccepted counts the flush's access records in the open interval, once its
+// lines are stored.
+func (w *worker) observeAccepted() {
+	m := w.p.metrics
+	if m == nil {
+		return
+	}
+	for i := range w.mpend {
+		o := &w.mpend[i]
+		r := o.req
+		dst := [...]*[]byte{&r.Method, &r.Path, &r.Protocol, &r.Authority, &r.GrpcStatus}
+		for j, off := range o.offs {
+			if off[0] >= 0 {
+				*dst[j] = w.mbuf[off[0]:off[1]:off[1]]
+			}
+		}
+		m.agg.Observe(&w.msc, o.src, &r)
+	}
+	w.mpend, w.mbuf = w.mpend[:0], w.mbuf[:0]
 }
 
 // roll hands a closed interval to the store; flush (at exit) the open one too.

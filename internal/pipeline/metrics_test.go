@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -162,12 +163,17 @@ func BenchmarkObserve(b *testing.B) {
 			for i := range entries { // every series exists
 				w.observe(&entries[i])
 			}
+			w.observeAccepted()
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				w.observe(&entries[i%len(entries)])
+				if i%1000 == 999 { // a flush of 1,000 records is accepted
+					w.observeAccepted()
+				}
 			}
+			w.observeAccepted()
 			cpu := processCPU() - cpu0
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
 		})
@@ -262,5 +268,39 @@ func TestMetricsClosedIntervalSurvivesRestart(t *testing.T) {
 	}
 	if requests != float64(access) {
 		t.Fatalf("after the restart the metrics count %v requests, the first run saw %d access logs", requests, access)
+	}
+}
+
+// A chunk answered RETRY is counted in the route metrics once, when a flush of it is
+// finally accepted, as the stats line counts it (not once per attempt).
+func TestMetricsCountAcceptedChunksOnce(t *testing.T) {
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": "off",
+		"total_file_size": "10K", "store_dir_limit_size": "40K", "metrics": "emf", "metrics_log_group_name": "/m"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(io.Discard, "t", flblog.Error), Putter: blockingPut{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		p.Close(ctx)
+	}()
+	data := chunkOf(t, gen.New(1).Mixed(200))
+	retries := 0
+	for i := 0; i < 50 && retries < 3; i++ {
+		if retry, _ := p.Flush(data, "tag"); retry {
+			retries++
+		}
+	}
+	if retries < 3 {
+		t.Fatal("a stalled upload never caused RETRY")
+	}
+	st := p.Stats()
+	if got := p.metrics.agg.Stats().Requests; got != st.Access {
+		t.Fatalf("route metrics counted %d requests, the accepted flushes hold %d access records (%d RETRYs)", got, st.Access, retries)
 	}
 }

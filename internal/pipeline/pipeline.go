@@ -315,6 +315,7 @@ func (p *Pipeline) written(w *worker) {
 		p.stats.RawBytes.Add(int64(len(pt.lines)))
 	}
 	p.redactor.Commit(&w.sc)
+	w.observeAccepted()
 }
 
 // describeTime renders an unusable event time for the log: numbers as they are,

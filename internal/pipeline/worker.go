@@ -112,6 +112,8 @@ type worker struct {
 	mreq    emf.Request
 	msc     emf.Scratch
 	marena  []byte
+	mpend   []pendingObs // this flush's metrics, observed once it is accepted
+	mbuf    []byte       // their names
 	n       flushCounts
 	arrival time.Time // the flush's time of arrival, taken when a record needs it
 
@@ -210,6 +212,7 @@ func (w *worker) begin(tag string) {
 	w.touched = w.touched[:0]
 	w.last = lastPart{}
 	w.n = flushCounts{}
+	w.mpend, w.mbuf = w.mpend[:0], w.mbuf[:0]
 	w.arrival = time.Time{}
 	w.sc.Discard()
 }
