@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
-
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 )
@@ -50,21 +47,6 @@ func (c Codec) String() string {
 	return [...]string{"zstd", "snappy", "gzip", "none"}[min(c, None)]
 }
 
-// codec is the parquet-go codec of c. zstd runs at its default level: on
-// access logs the fastest level made files about 20% larger (random request ids
-// compress worse), for little CPU, since columns are small after encoding.
-func (c Codec) codec() compress.Codec {
-	switch c {
-	case Snappy:
-		return &parquet.Snappy
-	case Gzip:
-		return &parquet.Gzip
-	case None:
-		return &parquet.Uncompressed
-	}
-	return &zstdCodec{}
-}
-
 // Ext is the key extension of Parquet objects, whatever the codec inside.
 const Ext = ".parquet"
 
@@ -74,7 +56,7 @@ const ContentType = "application/vnd.apache.parquet"
 // Defaults of Options; doc.go says why.
 const (
 	DefaultRowGroupBytes = 64 << 20
-	DefaultPageBytes     = 256 << 10
+	DefaultPageBytes     = 1 << 20
 )
 
 // Options tune an Encoder; zero values take the defaults.
@@ -99,8 +81,8 @@ type Encoder struct {
 	tab    table
 	buf    []byte // unescaped strings of the current line
 	extra  []byte // extra / record JSON of the current line
-	vals   []parquet.Value
-	codec  compress.Codec // kept from file to file: its encoder state is reused
+	fw     fileWriter
+	comp   *pageCompressor // kept from file to file: its encoder state is reused
 	lastTS int64
 	stats  Stats
 }
@@ -120,10 +102,7 @@ func NewEncoder(s Schema, opt Options) *Encoder {
 	if opt.PageBytes <= 0 {
 		opt.PageBytes = DefaultPageBytes
 	}
-	e := &Encoder{schema: s, opt: opt, cols: accessCols, codec: opt.Codec.codec()}
-	if s == Other {
-		e.cols = otherCols
-	}
+	e := &Encoder{schema: s, opt: opt, cols: s.cols(), comp: newPageCompressor(opt.Codec)}
 	e.tab.init(e.cols)
 	return e
 }
@@ -135,17 +114,7 @@ func (e *Encoder) Encode(w io.Writer, read Lines) (Stats, error) {
 	e.stats = Stats{}
 	e.lastTS = 0
 	e.tab.reset()
-	sch := accessSchema
-	if e.schema == Other {
-		sch = otherSchema
-	}
-	// A new writer per file: files written after GenericWriter.Reset lost
-	// their column paths (see REFERENCE.md).
-	pw := parquet.NewWriter(w, sch,
-		parquet.CreatedBy("envoy_s3", "1", ""),
-		parquet.Compression(e.codec),
-		parquet.PageBufferSize(e.opt.PageBytes),
-	)
+	e.fw.reset(w, e.cols, e.comp, e.opt.PageBytes)
 	err := read(func(lines []byte) error {
 		for len(lines) > 0 {
 			n := bytes.IndexByte(lines, '\n')
@@ -159,7 +128,7 @@ func (e *Encoder) Encode(w io.Writer, read Lines) (Stats, error) {
 				continue
 			}
 			if !e.tab.room(2*len(line)) || (e.tab.rows&255 == 0 && e.tab.rows > 0 && e.tab.bytes() >= e.opt.RowGroupBytes) {
-				if err := e.writeGroup(pw); err != nil {
+				if err := e.writeGroup(); err != nil {
 					return err
 				}
 			}
@@ -171,40 +140,21 @@ func (e *Encoder) Encode(w io.Writer, read Lines) (Stats, error) {
 	if err != nil {
 		return e.stats, err
 	}
-	if err := e.writeGroup(pw); err != nil {
+	if err := e.writeGroup(); err != nil {
 		return e.stats, err
 	}
-	if err := pw.Close(); err != nil {
-		return e.stats, fmt.Errorf("parquetenc: %w", err)
-	}
-	return e.stats, nil
+	return e.stats, e.fw.close(createdBy)
 }
 
+// createdBy names the writer in each file's footer.
+const createdBy = "envoy_s3"
+
 // writeGroup sorts the held rows and writes them as one row group.
-func (e *Encoder) writeGroup(pw *parquet.Writer) error {
+func (e *Encoder) writeGroup() error {
 	if e.tab.rows == 0 {
 		return nil
 	}
-	perm := e.tab.order()
-	cws := pw.ColumnWriters()
-	const batch = 1024
-	if cap(e.vals) < batch {
-		e.vals = make([]parquet.Value, 0, batch)
-	}
-	for c := range e.tab.cols {
-		col := &e.tab.cols[c]
-		for start := 0; start < len(perm); start += batch {
-			vals := e.vals[:0]
-			for _, r := range perm[start:min(start+batch, len(perm))] {
-				vals = append(vals, col.parquetValue(r, c))
-			}
-			if _, err := cws[c].WriteRowValues(vals); err != nil {
-				return fmt.Errorf("parquetenc: column %s: %w", e.cols[c].name, err)
-			}
-		}
-	}
-	clear(e.vals[:cap(e.vals)]) // drop references into the table
-	if err := pw.Flush(); err != nil {
+	if err := e.fw.writeGroup(&e.tab, e.tab.order()); err != nil {
 		return fmt.Errorf("parquetenc: %w", err)
 	}
 	e.stats.Rows += e.tab.rows
@@ -326,7 +276,7 @@ func (e *Encoder) accessValue(s *scanner, id accesslog.FieldID, v *value) bool {
 		}
 	case colInt:
 		if b, ok := s.number(); ok {
-			if n, ok := parseInt(b); ok {
+			if n, ok := parseInt(b); ok && (!e.cols[id].int32 || n == int64(int32(n))) {
 				*v = value{set: true, i: n}
 				return true
 			}

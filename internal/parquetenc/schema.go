@@ -1,7 +1,9 @@
 package parquetenc
 
 import (
-	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 )
@@ -20,67 +22,18 @@ const (
 type colKind uint8
 
 const (
-	colTime colKind = iota // required INT64 TIMESTAMP(MILLIS, UTC)
-	colInt                 // optional INT64
-	colDict                // optional UTF-8 string that repeats: interned in memory, dictionary in the file
-	colStr                 // optional UTF-8 string, mostly unique
+	colTime colKind = iota // required INT64 TIMESTAMP(MILLIS, UTC), delta encoded
+	colInt                 // optional INT64 (or INT32 with int32 set)
+	colDict                // optional UTF-8 string that repeats: interned in memory, dictionary in the file when it pays
+	colStr                 // optional UTF-8 string, mostly unique: plain
 )
 
 type column struct {
-	name string
-	kind colKind
+	name  string
+	kind  colKind
+	int32 bool // colInt stored as INT32: values outside its range go to extra
+	delta bool // colInt written DELTA_BINARY_PACKED rather than PLAIN
 }
-
-// accessRow declares the access schema: parquet-go keeps struct field order,
-// so the file's columns follow SPEC.md. Only the schema is taken from it;
-// values are written column by column.
-type accessRow struct {
-	Timestamp                    int64  `parquet:"timestamp,timestamp(millisecond:utc),delta"`
-	Kind                         string `parquet:"kind,optional,dict"`
-	Method                       string `parquet:"method,optional,dict"`
-	Path                         string `parquet:"path,optional,dict"`
-	Protocol                     string `parquet:"protocol,optional,dict"`
-	ResponseCode                 int64  `parquet:"response_code,optional,dict"`
-	GrpcStatus                   string `parquet:"grpc_status,optional,dict"`
-	ResponseFlags                string `parquet:"response_flags,optional,dict"`
-	BytesReceived                int64  `parquet:"bytes_received,optional"`
-	BytesSent                    int64  `parquet:"bytes_sent,optional,delta"`
-	DurationMs                   int64  `parquet:"duration_ms,optional"`
-	UpstreamServiceTimeMs        int64  `parquet:"upstream_service_time_ms,optional"`
-	ForwardedFor                 string `parquet:"forwarded_for,optional,dict"`
-	UserAgent                    string `parquet:"user_agent,optional,dict"`
-	RequestID                    string `parquet:"request_id,optional"`
-	Authority                    string `parquet:"authority,optional,dict"`
-	UpstreamHost                 string `parquet:"upstream_host,optional,dict"`
-	StreamID                     string `parquet:"stream_id,optional"`
-	DownstreamRemoteAddress      string `parquet:"downstream_remote_address,optional,dict"`
-	DownstreamRemotePort         int64  `parquet:"downstream_remote_port,optional,delta"`
-	ConnectionTerminationDetails string `parquet:"connection_termination_details,optional,dict"`
-	ConnectionID                 int64  `parquet:"connection_id,optional,delta"`
-	EcsCluster                   string `parquet:"ecs_cluster,optional,dict"`
-	EcsTaskArn                   string `parquet:"ecs_task_arn,optional,dict"`
-	EcsTaskDefinition            string `parquet:"ecs_task_definition,optional,dict"`
-	ContainerName                string `parquet:"container_name,optional,dict"`
-	Source                       string `parquet:"source,optional,dict"`
-	Extra                        string `parquet:"extra,optional"`
-}
-
-// otherRow declares the schema of other records.
-type otherRow struct {
-	Timestamp         int64  `parquet:"timestamp,timestamp(millisecond:utc),delta"`
-	Log               string `parquet:"log,optional"`
-	Source            string `parquet:"source,optional,dict"`
-	ContainerName     string `parquet:"container_name,optional,dict"`
-	EcsCluster        string `parquet:"ecs_cluster,optional,dict"`
-	EcsTaskArn        string `parquet:"ecs_task_arn,optional,dict"`
-	EcsTaskDefinition string `parquet:"ecs_task_definition,optional,dict"`
-	Record            string `parquet:"record,optional"`
-}
-
-var (
-	accessSchema = parquet.SchemaOf(accessRow{})
-	otherSchema  = parquet.SchemaOf(otherRow{})
-)
 
 // accessCols are the access columns in file order: the schema fields by
 // accesslog.FieldID, then extra.
@@ -93,6 +46,10 @@ var accessCols = func() []column {
 			c.kind = colTime
 		case id.IsInt():
 			c.kind = colInt
+			c.int32 = id == accesslog.ResponseCode || id == accesslog.DownstreamRemotePort
+			// Counters that grow along a connection or within a batch;
+			// random-looking byte counts and durations compress better plain.
+			c.delta = id == accesslog.UpstreamServiceTimeMs || id == accesslog.DownstreamRemotePort || id == accesslog.ConnectionID
 		case internedAccess[id]:
 			c.kind = colDict
 		}
@@ -104,12 +61,14 @@ var accessCols = func() []column {
 // accessExtra is the index of the extra column.
 const accessExtra = int(accesslog.NumFields)
 
-// internedAccess marks the string fields whose values repeat across rows
-// (one per task, method, status...): held once per distinct value in memory.
+// internedAccess marks the string fields whose values usually repeat across
+// rows (one per task, method, status, route...): held once per distinct value
+// in memory and dictionary encoded when that pays.
 var internedAccess = [accesslog.NumFields]bool{
-	accesslog.Kind: true, accesslog.Method: true, accesslog.Protocol: true,
-	accesslog.GrpcStatus: true, accesslog.ResponseFlags: true, accesslog.UserAgent: true,
-	accesslog.Authority: true, accesslog.UpstreamHost: true,
+	accesslog.Kind: true, accesslog.Method: true, accesslog.Path: true, accesslog.Protocol: true,
+	accesslog.GrpcStatus: true, accesslog.ResponseFlags: true, accesslog.ForwardedFor: true,
+	accesslog.UserAgent: true, accesslog.Authority: true, accesslog.UpstreamHost: true,
+	accesslog.DownstreamRemoteAddress: true, accesslog.ConnectionTerminationDetails: true,
 	accesslog.EcsCluster: true, accesslog.EcsTaskArn: true, accesslog.EcsTaskDefinition: true,
 	accesslog.ContainerName: true, accesslog.Source: true,
 }
@@ -128,19 +87,64 @@ const (
 )
 
 var otherCols = []column{
-	{"timestamp", colTime}, {"log", colStr}, {"source", colDict}, {"container_name", colDict},
-	{"ecs_cluster", colDict}, {"ecs_task_arn", colDict}, {"ecs_task_definition", colDict}, {"record", colStr},
+	{name: "timestamp", kind: colTime}, {name: "log", kind: colStr}, {name: "source", kind: colDict},
+	{name: "container_name", kind: colDict}, {name: "ecs_cluster", kind: colDict}, {name: "ecs_task_arn", kind: colDict},
+	{name: "ecs_task_definition", kind: colDict}, {name: "record", kind: colStr},
 }
 
 // Columns returns the column names of s in file order.
 func (s Schema) Columns() []string {
-	cols := accessCols
-	if s == Other {
-		cols = otherCols
-	}
+	cols := s.cols()
 	out := make([]string, len(cols))
 	for i, c := range cols {
 		out[i] = c.name
 	}
 	return out
+}
+
+func (s Schema) cols() []column {
+	if s == Other {
+		return otherCols
+	}
+	return accessCols
+}
+
+// physical is the Parquet physical type of c.
+func (c *column) physical() format.Type {
+	switch {
+	case c.kind == colTime:
+		return format.Int64
+	case c.kind == colInt && c.int32:
+		return format.Int32
+	case c.kind == colInt:
+		return format.Int64
+	}
+	return format.ByteArray
+}
+
+// schemaElements is the file schema of cols: a root, then one leaf per column.
+func schemaElements(cols []column) []format.SchemaElement {
+	els := make([]format.SchemaElement, 0, len(cols)+1)
+	els = append(els, format.SchemaElement{Name: "schema", NumChildren: thrift.New(int32(len(cols)))})
+	for i := range cols {
+		c := &cols[i]
+		el := format.SchemaElement{Name: c.name, Type: thrift.New(c.physical()), RepetitionType: thrift.New(format.Optional)}
+		switch {
+		case c.kind == colTime:
+			el.RepetitionType = thrift.New(format.Required)
+			el.LogicalType = format.LogicalType{Value: &format.TimestampType{IsAdjustedToUTC: true, Unit: format.TimeUnit{Value: new(format.MilliSeconds)}}}
+			el.ConvertedType = thrift.New(deprecated.TimestampMillis)
+		case c.kind == colInt && c.int32:
+			el.LogicalType = format.LogicalType{Value: &format.IntType{BitWidth: 32, IsSigned: true}}
+			el.ConvertedType = thrift.New(deprecated.Int32)
+		case c.kind == colInt:
+			el.LogicalType = format.LogicalType{Value: &format.IntType{BitWidth: 64, IsSigned: true}}
+			el.ConvertedType = thrift.New(deprecated.Int64)
+		default:
+			el.LogicalType = format.LogicalType{Value: new(format.StringType)}
+			el.ConvertedType = thrift.New(deprecated.UTF8)
+		}
+		els = append(els, el)
+	}
+	return els
 }

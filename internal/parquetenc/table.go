@@ -3,8 +3,6 @@ package parquetenc
 import (
 	"math"
 	"slices"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // colData holds one column of the rows read so far, compactly: integers as
@@ -83,29 +81,6 @@ func (c *colData) start(i uint32) uint32 {
 		return 0
 	}
 	return c.ends[i-1]
-}
-
-// parquetValue is row r of the column as a value of leaf column col.
-func (c *colData) parquetValue(r uint32, col int) parquet.Value {
-	switch c.kind {
-	case colTime:
-		return parquet.Int64Value(c.ints[r]).Level(0, 0, col)
-	case colInt:
-		if c.null[r] {
-			return parquet.NullValue().Level(0, 0, col)
-		}
-		return parquet.Int64Value(c.ints[r]).Level(0, 1, col)
-	case colDict:
-		id := c.ids[r]
-		if id == 0 {
-			return parquet.NullValue().Level(0, 0, col)
-		}
-		return parquet.ByteArrayValue(c.data[c.start(id-1):c.ends[id-1]]).Level(0, 1, col)
-	}
-	if c.null[r] {
-		return parquet.NullValue().Level(0, 0, col)
-	}
-	return parquet.ByteArrayValue(c.data[c.start(r):c.ends[r]]).Level(0, 1, col)
 }
 
 // table is the rows of one row group, column by column.

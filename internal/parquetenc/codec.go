@@ -1,0 +1,66 @@
+package parquetenc
+
+import (
+	"bytes"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// pageCompressor compresses the pages of one file at a time (not safe for
+// concurrent use); an Encoder keeps its own from file to file.
+type pageCompressor struct {
+	codec Codec
+	zstd  *zstd.Encoder
+	gz    *gzip.Writer
+	gzBuf bytes.Buffer
+}
+
+// zstdWindow covers a whole page, so pages compress as well as with zstd's
+// 8 MiB default window, whose history buffer would be allocated and cleared
+// for every page.
+const zstdWindow = 1 << 20
+
+func newPageCompressor(c Codec) *pageCompressor {
+	p := &pageCompressor{codec: c}
+	switch c {
+	case Zstd:
+		p.zstd, _ = zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(zstdWindow),
+			zstd.WithLowerEncoderMem(true),
+			zstd.WithZeroFrames(true),
+			zstd.WithEncoderCRC(false),
+		)
+	case Gzip:
+		p.gz, _ = gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+	}
+	return p
+}
+
+func (p *pageCompressor) id() format.CompressionCodec {
+	return [...]format.CompressionCodec{Zstd: format.Zstd, Snappy: format.Snappy, Gzip: format.Gzip, None: format.Uncompressed}[p.codec]
+}
+
+// compress appends the compressed src to dst[:0].
+func (p *pageCompressor) compress(dst, src []byte) []byte {
+	switch p.codec {
+	case Zstd:
+		return p.zstd.EncodeAll(src, dst[:0])
+	case Snappy:
+		if n := s2.MaxEncodedLen(len(src)); cap(dst) < n {
+			dst = make([]byte, n)
+		}
+		return s2.EncodeSnappy(dst[:cap(dst)], src)
+	case Gzip:
+		p.gzBuf.Reset()
+		p.gz.Reset(&p.gzBuf)
+		p.gz.Write(src)
+		p.gz.Close()
+		return append(dst[:0], p.gzBuf.Bytes()...)
+	}
+	return append(dst[:0], src...)
+}
