@@ -32,13 +32,13 @@ type fileWriter struct {
 	rows      int64
 	proto     thrift.CompactProtocol
 
-	pg     page   // the data page being filled
-	dict   []byte // the dictionary page's values
-	enc    []byte // encoded levels or values, scratch
-	body   []byte // a page's uncompressed bytes
-	zbuf   []byte // a page's compressed bytes
-	remap  []int32 // interned id -> dictionary index
-	i32    []int32 // INT32 values of a delta page
+	pg    page    // the data page being filled
+	dict  []byte  // the dictionary page's values
+	enc   []byte  // encoded levels or values, scratch
+	body  []byte  // a page's uncompressed bytes
+	zbuf  []byte  // a page's compressed bytes
+	remap []int32 // interned id -> dictionary index
+	i32   []int32 // INT32 values of a delta page
 }
 
 // Page limits. maxPageRows keeps the page index useful on columns that
