@@ -31,7 +31,7 @@ func newPageCompressor(c Codec) *pageCompressor {
 			zstd.WithEncoderLevel(zstd.SpeedDefault),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindow),
-			zstd.WithLowerEncoderMem(true),
+			
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
 		)

@@ -1,6 +1,7 @@
 package parquetenc
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 )
@@ -15,20 +16,24 @@ type colData struct {
 	ids   []uint32 // colDict: 0 is null, n is interned value n-1
 	data  []byte   // colStr arena; colDict interned values
 	ends  []uint32 // end offsets into data: per row (colStr) or per interned value (colDict)
-	index map[string]uint32
-	last  []byte // colDict: the previous value, skipping the map lookup on runs
+	slots []uint32 // colDict: open-addressing table of interned ids (0 empty)
+	last  []byte   // colDict: the previous value, skipping the lookup on runs
 	lastI uint32
 }
 
+// internSeed hashes interned values; a map[string] would allocate a key per
+// distinct value.
+var internSeed = maphash.MakeSeed()
+
 func (c *colData) reset() {
 	c.ints, c.null, c.ids, c.data, c.ends = c.ints[:0], c.null[:0], c.ids[:0], c.data[:0], c.ends[:0]
-	clear(c.index)
+	clear(c.slots)
 	c.last, c.lastI = nil, 0
 }
 
 // bytes is the memory the column's rows hold.
 func (c *colData) bytes() int {
-	return 8*len(c.ints) + len(c.null) + 4*len(c.ids) + len(c.data) + 4*len(c.ends)
+	return 8*len(c.ints) + len(c.null) + 4*len(c.ids) + len(c.data) + 4*len(c.ends) + 4*len(c.slots)
 }
 
 // value is one parsed value waiting to be committed with its row.
@@ -54,17 +59,7 @@ func (c *colData) add(v *value) {
 			c.ids = append(c.ids, c.lastI)
 			return
 		}
-		id, ok := c.index[string(v.b)]
-		if !ok {
-			start := len(c.data)
-			c.data = append(c.data, v.b...)
-			c.ends = append(c.ends, uint32(len(c.data)))
-			id = uint32(len(c.ends))
-			if c.index == nil {
-				c.index = make(map[string]uint32)
-			}
-			c.index[string(c.data[start:])] = id
-		}
+		id := c.intern(v.b)
 		c.ids = append(c.ids, id)
 		c.lastI, c.last = id, c.data[c.start(id-1):c.ends[id-1]]
 	case colStr:
@@ -73,6 +68,41 @@ func (c *colData) add(v *value) {
 			c.data = append(c.data, v.b...)
 		}
 		c.ends = append(c.ends, uint32(len(c.data)))
+	}
+}
+
+// intern returns the id of v, adding it if new.
+func (c *colData) intern(v []byte) uint32 {
+	if 2*(len(c.ends)+1) > len(c.slots) {
+		c.growSlots()
+	}
+	mask := uint64(len(c.slots) - 1)
+	for i := maphash.Bytes(internSeed, v) & mask; ; i = (i + 1) & mask {
+		id := c.slots[i]
+		if id == 0 {
+			c.data = append(c.data, v...)
+			c.ends = append(c.ends, uint32(len(c.data)))
+			id = uint32(len(c.ends))
+			c.slots[i] = id
+			return id
+		}
+		if string(c.data[c.start(id-1):c.ends[id-1]]) == string(v) {
+			return id
+		}
+	}
+}
+
+// growSlots doubles the table (at least 64 slots) and re-inserts every id.
+func (c *colData) growSlots() {
+	n := max(64, 2*len(c.slots))
+	c.slots = make([]uint32, n)
+	mask := uint64(n - 1)
+	for id := uint32(1); id <= uint32(len(c.ends)); id++ {
+		i := maphash.Bytes(internSeed, c.data[c.start(id-1):c.ends[id-1]]) & mask
+		for c.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		c.slots[i] = id
 	}
 }
 
