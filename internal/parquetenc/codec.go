@@ -27,11 +27,13 @@ func newPageCompressor(c Codec) *pageCompressor {
 	p := &pageCompressor{codec: c}
 	switch c {
 	case Zstd:
+		// The default level: the fastest one made request_id pages (hex
+		// UUIDs, the largest column) 25% larger and the file 4%, for 6%
+		// less CPU in the encoder.
 		p.zstd, _ = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.SpeedDefault),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindow),
-			
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
 		)

@@ -192,6 +192,14 @@ func (e *Encoder) parse(line []byte) {
 	}
 }
 
+// quotedKeys are the schema keys as the pipeline writes them, `"name":`.
+var quotedKeys = func() (q [accesslog.NumFields + 1]string) {
+	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
+		q[id] = `"` + id.Name() + `":`
+	}
+	return q
+}()
+
 var fieldIndex = func() map[string]accesslog.FieldID {
 	m := make(map[string]accesslog.FieldID, accesslog.NumFields)
 	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
@@ -216,14 +224,16 @@ func (e *Encoder) parseAccess(line []byte) bool {
 		for {
 			s.ws()
 			mstart := s.i
-			key, ok := s.str(&e.buf)
-			if !ok || !s.eat(':') {
-				return false
-			}
 			id, known := next, false
-			if id < accesslog.NumFields && string(key) == id.Name() {
+			if q := quotedKeys[min(id, accesslog.NumFields)]; q != "" && len(line)-s.i > len(q) && string(line[s.i:s.i+len(q)]) == q {
+				// The schema's own next key, as the pipeline writes it.
+				s.i += len(q)
 				known = true
 			} else {
+				key, ok := s.str(&e.buf)
+				if !ok || !s.eat(':') {
+					return false
+				}
 				id, known = fieldIndex[string(key)]
 			}
 			if known {
