@@ -1,5 +1,9 @@
--- Athena table over envoy_s3's default key layout (s3_key_format's default):
+-- Athena tables over envoy_s3's default key layouts (s3_key_format's and other_key_format's):
 --   envoy-access-logs/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/<object>.ndjson[.gz|.zst]
+--   envoy-other-logs/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/<object>.ndjson[.gz|.zst]
+-- envoy_access_logs and envoy_other_logs read NDJSON (`format json_lines`, the default);
+-- envoy_access_logs_parquet and envoy_other_logs_parquet read `format parquet` (.parquet).
+-- Create the ones you need, one statement at a time (README "Query with Athena").
 -- Partition projection computes the partitions from the query, so there is no crawler, no
 -- MSCK REPAIR TABLE and no ALTER TABLE ADD PARTITION, and a new hour is queryable at once.
 --
@@ -133,8 +137,85 @@ TBLPROPERTIES (
   'storage.location.template'='s3://BUCKET/envoy-access-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
 );
 
--- The queries below run on either table: name envoy_access_logs_parquet instead of
--- envoy_access_logs, and "timestamp" instead of from_iso8601_timestamp("timestamp").
+-- Other records (`other_logs s3`: the proxy's own lines, pieces of split lines whose other
+-- pieces never came, anything not an access log) under other_key_format's default prefix, with
+-- the same partitions and projection. In NDJSON an other record is the whole FireLens record
+-- and carries no time of its own: query it by dt and "hour" (the first record's event time of
+-- its object). Keys beyond these columns (container_id, partial_*) are in the object but not
+-- columns; add them if you need them.
+
+CREATE EXTERNAL TABLE IF NOT EXISTS envoy_other_logs (
+  `log` string,
+  `source` string,
+  `container_name` string,
+  `ecs_cluster` string,
+  `ecs_task_arn` string,
+  `ecs_task_definition` string
+)
+PARTITIONED BY (
+  `cluster` string,
+  `family` string,
+  `dt` string,
+  `hour` int
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/envoy-other-logs/'
+TBLPROPERTIES (
+  'projection.enabled'='true',
+  'projection.cluster.type'='injected',
+  'projection.family.type'='injected',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='NOW-1YEARS,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'projection.hour.type'='integer',
+  'projection.hour.range'='0,23',
+  'projection.hour.digits'='2',
+  'storage.location.template'='s3://BUCKET/envoy-other-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
+);
+
+-- Other records written with `format parquet` (internal/parquetenc/doc.go "Other records"):
+-- `timestamp` is each record's event time (UTC, milliseconds); container_id and ec2_instance_id
+-- are dropped; `record` is the whole record as JSON when it has keys beyond these columns or one
+-- of them is not a string (json_extract_scalar(record, '$.partial_id')), null otherwise.
+
+CREATE EXTERNAL TABLE IF NOT EXISTS envoy_other_logs_parquet (
+  `timestamp` timestamp,
+  `log` string,
+  `source` string,
+  `container_name` string,
+  `ecs_cluster` string,
+  `ecs_task_arn` string,
+  `ecs_task_definition` string,
+  `record` string
+)
+PARTITIONED BY (
+  `cluster` string,
+  `family` string,
+  `dt` string,
+  `hour` int
+)
+STORED AS PARQUET
+LOCATION 's3://BUCKET/envoy-other-logs/'
+TBLPROPERTIES (
+  'projection.enabled'='true',
+  'projection.cluster.type'='injected',
+  'projection.family.type'='injected',
+  'projection.dt.type'='date',
+  'projection.dt.format'='yyyy-MM-dd',
+  'projection.dt.range'='NOW-1YEARS,NOW',
+  'projection.dt.interval'='1',
+  'projection.dt.interval.unit'='DAYS',
+  'projection.hour.type'='integer',
+  'projection.hour.range'='0,23',
+  'projection.hour.digits'='2',
+  'storage.location.template'='s3://BUCKET/envoy-other-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
+);
+
+-- The queries below run on either format's table: name envoy_access_logs_parquet instead of
+-- envoy_access_logs (envoy_other_logs_parquet instead of envoy_other_logs), and "timestamp"
+-- instead of from_iso8601_timestamp("timestamp").
 -- test/sql runs them (translated to DuckDB) over both formats and checks that the answers match.
 
 -- Slowest endpoints: p50/p99 latency per method and path (query string cut off), last 7 days.
@@ -181,3 +262,16 @@ WHERE cluster = 'prod' AND family = 'backend'
 GROUP BY 1
 ORDER BY bytes_total DESC
 LIMIT 20;
+
+-- The proxy's own lines per level and hour, one day: warnings and errors of the sidecar without
+-- CloudWatch. Lines that are not the proxy's (split pieces, foreign text) are left out.
+SELECT dt,
+       "hour",
+       regexp_extract(log, '^\[[^\]]+\]\[\d+\]\[([a-z]+)\]', 1) AS level,
+       count(*) AS lines
+FROM envoy_other_logs
+WHERE cluster = 'prod' AND family = 'backend'
+  AND dt = '2026-01-27'
+  AND regexp_like(log, '^\[[^\]]+\]\[\d+\]\[[a-z]+\]')
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, lines DESC;

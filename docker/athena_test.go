@@ -17,6 +17,8 @@ type column struct{ name, typ string }
 
 var reColumn = regexp.MustCompile("^`([a-z0-9_]+)` ([a-z]+),?$")
 
+const createTable = "CREATE EXTERNAL TABLE IF NOT EXISTS "
+
 // ddlBlock returns the column lines between "<start> (" and the closing ")".
 func ddlBlock(t *testing.T, ddl, start string) []column {
 	t.Helper()
@@ -40,122 +42,190 @@ func ddlBlock(t *testing.T, ddl, start string) []column {
 	return nil
 }
 
-// TestAthenaColumnsMatchSchema fails when the normalised schema and the table drift apart.
+// statement returns table's CREATE statement, from its first line to the first
+// line ending in ';': what README's sed command hands to Athena.
+func statement(t *testing.T, ddl, table string) string {
+	t.Helper()
+	start := createTable + table + " ("
+	i := strings.Index(ddl, start)
+	if i < 0 {
+		t.Fatalf("athena.sql: no %q", start)
+	}
+	s := ddl[i:]
+	for j := 0; j < len(s); {
+		n := strings.IndexByte(s[j:], '\n')
+		if n < 0 {
+			n = len(s) - j
+		}
+		if strings.HasSuffix(strings.TrimSpace(s[j:j+n]), ";") {
+			return s[:j+n]
+		}
+		j += n + 1
+	}
+	t.Fatalf("athena.sql: %s has no line ending in ';'", table)
+	return ""
+}
+
+// athenaTable is what one table of athena.sql must be.
+type athenaTable struct {
+	name      string
+	cols      []string
+	typ       func(i int, name string) string // Athena type of column i
+	parquet   bool
+	keyFormat string // the default key template whose objects it reads
+}
+
+func athenaTables() []athenaTable {
+	accessNDJSON := func(i int, _ string) string {
+		if accesslog.FieldID(i).IsInt() {
+			return "bigint"
+		}
+		return "string"
+	}
+	accessParquet := func(i int, name string) string {
+		switch {
+		case name == "timestamp":
+			return "timestamp"
+		case i < int(accesslog.NumFields):
+			return accessNDJSON(i, name)
+		}
+		return "string" // extra
+	}
+	otherParquet := func(_ int, name string) string {
+		if name == "timestamp" {
+			return "timestamp"
+		}
+		return "string"
+	}
+	// An NDJSON other record is the FireLens record itself: no time of its own and
+	// no record column, just its keys.
+	var otherNDJSON []string
+	for _, c := range parquetenc.Other.Columns() {
+		if c != "timestamp" && c != "record" {
+			otherNDJSON = append(otherNDJSON, c)
+		}
+	}
+	return []athenaTable{
+		{"envoy_access_logs", accesslog.FieldNames(), accessNDJSON, false, config.DefaultS3KeyFormat},
+		{"envoy_access_logs_parquet", parquetenc.Access.Columns(), accessParquet, true, config.DefaultS3KeyFormat},
+		{"envoy_other_logs", otherNDJSON, otherParquet, false, config.DefaultOtherKeyFormat},
+		{"envoy_other_logs_parquet", parquetenc.Other.Columns(), otherParquet, true, config.DefaultOtherKeyFormat},
+	}
+}
+
+// TestAthenaColumnsMatchSchema fails when a table and the schema its objects are
+// written in (the normalised schema, parquetenc's Access and Other) drift apart.
 func TestAthenaColumnsMatchSchema(t *testing.T) {
 	ddl := readFile(t, filepath.Join(repoRoot(t), "docker", "athena.sql"))
-	cols := ddlBlock(t, ddl, "CREATE EXTERNAL TABLE IF NOT EXISTS envoy_access_logs (")
 	var names []string
-	for _, c := range cols {
-		names = append(names, c.name)
+	for _, tb := range athenaTables() {
+		names = append(names, tb.name)
+		t.Run(tb.name, func(t *testing.T) {
+			stmt := statement(t, ddl, tb.name)
+			cols := ddlBlock(t, stmt, createTable+tb.name+" (")
+			var got []string
+			for _, c := range cols {
+				got = append(got, c.name)
+			}
+			if !slices.Equal(got, tb.cols) {
+				t.Fatalf("columns\n %q\nwant the schema's, in order\n %q", got, tb.cols)
+			}
+			for i, c := range cols {
+				if want := tb.typ(i, c.name); c.typ != want {
+					t.Errorf("column %s is %s; want %s", c.name, c.typ, want)
+				}
+			}
+			serde := "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
+			parquet := "STORED AS PARQUET\n"
+			if tb.parquet != strings.Contains(stmt, parquet) || tb.parquet == strings.Contains(stmt, serde) {
+				t.Errorf("want exactly one of %q and %q, the one for parquet=%v", serde, parquet, tb.parquet)
+			}
+			// A column named like a partition would shadow it.
+			for _, p := range ddlBlock(t, stmt, "PARTITIONED BY (") {
+				if slices.Contains(got, p.name) {
+					t.Errorf("partition %s is also a column", p.name)
+				}
+			}
+		})
 	}
-	want := accesslog.FieldNames()
-	if !slices.Equal(names, want) {
-		t.Fatalf("athena.sql columns\n %q\nwant the schema's fields in order\n %q", names, want)
-	}
-	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
-		wantType := "string"
-		if id.IsInt() {
-			wantType = "bigint"
-		}
-		if cols[id].typ != wantType {
-			t.Errorf("column %s is %s; want %s", cols[id].name, cols[id].typ, wantType)
-		}
-	}
-	// A column named like a partition would shadow it.
-	parts := ddlBlock(t, ddl, "PARTITIONED BY (")
-	for _, p := range parts {
-		if slices.Contains(names, p.name) {
-			t.Errorf("partition %s is also a column", p.name)
-		}
+	if n := strings.Count(ddl, createTable); n != len(names) {
+		t.Errorf("athena.sql has %d tables; this test knows %q", n, names)
 	}
 }
 
-// TestAthenaParquetTableMatchesSchema checks the Parquet table against the columns
-// internal/parquetenc writes, with the types Athena maps them to, and its layout
-// against the NDJSON table's.
-func TestAthenaParquetTableMatchesSchema(t *testing.T) {
-	ddl := readFile(t, filepath.Join(repoRoot(t), "docker", "athena.sql"))
-	const start = "CREATE EXTERNAL TABLE IF NOT EXISTS envoy_access_logs_parquet ("
-	cols := ddlBlock(t, ddl, start)
-	var names []string
-	for _, c := range cols {
-		names = append(names, c.name)
-	}
-	want := parquetenc.Access.Columns()
-	if !slices.Equal(names, want) {
-		t.Fatalf("athena.sql Parquet columns\n %q\nwant the file's columns in order\n %q", names, want)
-	}
-	for i, c := range cols {
-		wantType := "string"
-		switch id := accesslog.FieldID(i); {
-		case i == 0:
-			wantType = "timestamp"
-		case id < accesslog.NumFields && id.IsInt():
-			wantType = "bigint"
-		}
-		if c.typ != wantType {
-			t.Errorf("column %s is %s; want %s", c.name, c.typ, wantType)
-		}
-	}
-	table := ddl[strings.Index(ddl, start):]
-	table = table[:strings.Index(table, ");")]
-	if !strings.Contains(table, "STORED AS PARQUET") {
-		t.Error("the Parquet table is not STORED AS PARQUET")
-	}
-	// The same partitions and projection as the NDJSON table.
-	ndjson := ddl[:strings.Index(ddl, start)]
-	section := func(ddl, from, to string) string {
-		i := strings.Index(ddl, from)
-		if i < 0 {
-			return ""
-		}
-		if j := strings.Index(ddl[i:], to); j >= 0 {
-			return ddl[i : i+j]
-		}
-		return ddl[i:]
-	}
-	for _, p := range [][2]string{{"PARTITIONED BY (", ")\n"}, {"LOCATION ", ");"}} {
-		if a, b := section(ndjson, p[0], p[1]), section(table, p[0], p[1]); a == "" || a != b {
-			t.Errorf("the Parquet table's %s differs from the NDJSON table's:\n%s\n%s", p[0], b, a)
-		}
-	}
-}
-
-// TestAthenaLayoutMatchesKeyFormat checks the projection template against the default
-// s3_key_format, so Athena finds the objects envoy_s3 writes.
+// TestAthenaLayoutMatchesKeyFormat checks each table's location and projection
+// template against the default key format of the objects it reads, so Athena finds
+// what envoy_s3 writes, and that every table partitions and projects alike.
 func TestAthenaLayoutMatchesKeyFormat(t *testing.T) {
 	ddl := readFile(t, filepath.Join(repoRoot(t), "docker", "athena.sql"))
-	dir := config.DefaultS3KeyFormat[:strings.LastIndex(config.DefaultS3KeyFormat, "/")+1]
-	want := "s3://BUCKET/" + strings.NewReplacer(
-		"$CLUSTER", "${cluster}", "$FAMILY", "${family}", "%Y-%m-%d", "${dt}", "%H", "${hour}",
-	).Replace(dir)
-	if strings.ContainsAny(strings.NewReplacer("${", "").Replace(want), "$%") {
-		t.Fatalf("default key format %q has a directory variable the table does not project", config.DefaultS3KeyFormat)
+	// layout is a statement's PARTITIONED BY to its end, with its own location put
+	// back to a placeholder, to compare tables.
+	var first string
+	for _, tb := range athenaTables() {
+		t.Run(tb.name, func(t *testing.T) {
+			stmt := statement(t, ddl, tb.name)
+			dir := tb.keyFormat[:strings.LastIndex(tb.keyFormat, "/")+1]
+			want := "s3://BUCKET/" + strings.NewReplacer(
+				"$CLUSTER", "${cluster}", "$FAMILY", "${family}", "%Y-%m-%d", "${dt}", "%H", "${hour}",
+			).Replace(dir)
+			if strings.ContainsAny(strings.NewReplacer("${", "").Replace(want), "$%") {
+				t.Fatalf("default key format %q has a directory variable the table does not project", tb.keyFormat)
+			}
+			if !strings.Contains(stmt, "'storage.location.template'='"+want+"'") {
+				t.Errorf("want 'storage.location.template'='%s'", want)
+			}
+			loc := "s3://BUCKET/" + keyPrefix(tb.keyFormat) + "/"
+			if !strings.Contains(stmt, "LOCATION '"+loc+"'") {
+				t.Errorf("want LOCATION '%s'", loc)
+			}
+			var names []string
+			for _, p := range ddlBlock(t, stmt, "PARTITIONED BY (") {
+				names = append(names, p.name)
+				if !strings.Contains(want, "${"+p.name+"}") {
+					t.Errorf("partition %s is not in the location template", p.name)
+				}
+				if !strings.Contains(stmt, "'projection."+p.name+".type'=") {
+					t.Errorf("partition %s has no projection type", p.name)
+				}
+			}
+			if !slices.Equal(names, []string{"cluster", "family", "dt", "hour"}) {
+				t.Errorf("partitions %q; want cluster, family, dt, hour", names)
+			}
+			layout := stmt[strings.Index(stmt, "PARTITIONED BY ("):]
+			layout = strings.ReplaceAll(layout, "s3://BUCKET/"+keyPrefix(tb.keyFormat)+"/", "s3://BUCKET/PREFIX/")
+			for _, s := range []string{"STORED AS PARQUET\n", "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"} {
+				layout = strings.Replace(layout, s, "", 1)
+			}
+			if first == "" {
+				first = layout
+			} else if layout != first {
+				t.Errorf("partitions or projection differ from envoy_access_logs':\n%s\nwant\n%s", layout, first)
+			}
+		})
 	}
-	if !strings.Contains(ddl, "'storage.location.template'='"+want+"'") {
-		t.Errorf("athena.sql: want 'storage.location.template'='%s'", want)
-	}
-	loc := "s3://BUCKET/" + keyPrefix(config.DefaultS3KeyFormat) + "/"
-	if !strings.Contains(ddl, "LOCATION '"+loc+"'") {
-		t.Errorf("athena.sql: want LOCATION '%s'", loc)
-	}
-	parts := ddlBlock(t, ddl, "PARTITIONED BY (")
-	var names []string
-	for _, p := range parts {
-		names = append(names, p.name)
-		if !strings.Contains(want, "${"+p.name+"}") {
-			t.Errorf("partition %s is not in the location template", p.name)
-		}
-		if !strings.Contains(ddl, "'projection."+p.name+".type'=") {
-			t.Errorf("partition %s has no projection type", p.name)
-		}
-	}
-	if !slices.Equal(names, []string{"cluster", "family", "dt", "hour"}) {
-		t.Errorf("partitions %q; want cluster, family, dt, hour", names)
-	}
-	for _, q := range []string{"approx_percentile(duration_ms", "response_code >= 500", "ORDER BY bytes_total DESC"} {
+	for _, q := range []string{"approx_percentile(duration_ms", "response_code >= 500", "ORDER BY bytes_total DESC", "FROM envoy_other_logs\n"} {
 		if !strings.Contains(ddl, q) {
 			t.Errorf("athena.sql: example query with %q is missing", q)
 		}
+	}
+}
+
+// TestReadmeNamesAthenaTables checks that README names every table of athena.sql,
+// and that its command, run once per table, hands Athena one statement.
+func TestReadmeNamesAthenaTables(t *testing.T) {
+	root := repoRoot(t)
+	readme := readFile(t, filepath.Join(root, "README.md"))
+	ddl := readFile(t, filepath.Join(root, "docker", "athena.sql"))
+	for _, tb := range athenaTables() {
+		if !strings.Contains(readme, "`"+tb.name+"`") {
+			t.Errorf("README does not name the table `%s`", tb.name)
+		}
+		if n := strings.Count(statement(t, ddl, tb.name), "CREATE "); n != 1 {
+			t.Errorf("%s: the statement README's sed extracts holds %d CREATEs", tb.name, n)
+		}
+	}
+	const cmd = `sed -n "/^CREATE EXTERNAL TABLE IF NOT EXISTS $t (/,/;\$/p" docker/athena.sql`
+	if !strings.Contains(readme, cmd) {
+		t.Errorf("README: the Athena step does not extract one table at a time with\n%s", cmd)
 	}
 }
