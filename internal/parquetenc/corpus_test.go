@@ -76,13 +76,20 @@ func otherCorpus(seed uint64, n int) []byte {
 	return out
 }
 
-// feed returns a Lines reading b in chunks of about 64 KiB, like the spool.
+// feed returns a Lines reading b in chunks of about 64 KiB of whole lines, like
+// the spool: a line longer than that is one chunk of its own (Lines' contract).
 func feed(b []byte) Lines {
 	return func(yield func([]byte) error) error {
 		for len(b) > 0 {
 			n := min(len(b), 64<<10)
-			if i := bytes.LastIndexByte(b[:n], '\n'); i >= 0 && n < len(b) {
-				n = i + 1
+			if n < len(b) {
+				if i := bytes.LastIndexByte(b[:n], '\n'); i >= 0 {
+					n = i + 1
+				} else if i := bytes.IndexByte(b[n:], '\n'); i >= 0 {
+					n += i + 1
+				} else {
+					n = len(b)
+				}
 			}
 			if err := yield(b[:n]); err != nil {
 				return err
