@@ -79,6 +79,8 @@ TBLPROPERTIES (
 -- their schema: `timestamp` is a real timestamp (UTC, milliseconds), so queries use it directly
 -- instead of from_iso8601_timestamp("timestamp"), and keys of a customised JSON format that the
 -- schema lacks are in `extra`, one JSON object per row (json_extract_scalar(extra, '$.key')).
+-- response_code and downstream_remote_port are int, as the file stores them (INT32); a value
+-- outside int's range is in extra instead.
 -- Athena reads only the columns a query names: a query over duration_ms and path reads about 7
 -- bytes per record of Parquet, against the whole object of NDJSON (README "Performance").
 -- A table reads one format: if you switch an existing deployment from json_lines to parquet,
@@ -90,7 +92,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS envoy_access_logs_parquet (
   `method` string,
   `path` string,
   `protocol` string,
-  `response_code` bigint,
+  `response_code` int,
   `grpc_status` string,
   `response_flags` string,
   `bytes_received` bigint,
@@ -104,7 +106,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS envoy_access_logs_parquet (
   `upstream_host` string,
   `stream_id` string,
   `downstream_remote_address` string,
-  `downstream_remote_port` bigint,
+  `downstream_remote_port` int,
   `connection_termination_details` string,
   `connection_id` bigint,
   `ecs_cluster` string,

@@ -1,6 +1,7 @@
 package docker_test
 
 import (
+	"bytes"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // column is one "`name` type" line of the DDL.
@@ -75,50 +78,79 @@ type athenaTable struct {
 	keyFormat string // the default key template whose objects it reads
 }
 
-func athenaTables() []athenaTable {
+// parquetTypes returns the Athena type of each column of a file parquetenc
+// writes in schema s, read from the file itself: timestamp for TIMESTAMP, int for
+// INT32, bigint for INT64, string for UTF-8 byte arrays.
+func parquetTypes(t *testing.T, s parquetenc.Schema, line string) map[string]string {
+	t.Helper()
+	var buf bytes.Buffer
+	lines := func(yield func([]byte) error) error { return yield([]byte(line + "\n")) }
+	if _, err := parquetenc.NewEncoder(s, parquetenc.Options{}).Encode(&buf, lines); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, field := range f.Schema().Fields() {
+		typ := field.Type()
+		var ts bool
+		if lt := typ.LogicalType(); lt != nil {
+			_, ts = lt.Value.(*format.TimestampType)
+		}
+		switch {
+		case ts && typ.Kind() == parquet.Int64:
+			out[field.Name()] = "timestamp"
+		case typ.Kind() == parquet.ByteArray:
+			out[field.Name()] = "string"
+		case typ.Kind() == parquet.Int32:
+			out[field.Name()] = "int"
+		case typ.Kind() == parquet.Int64:
+			out[field.Name()] = "bigint"
+		default:
+			t.Fatalf("column %s: no Athena type for %v", field.Name(), typ)
+		}
+	}
+	return out
+}
+
+func athenaTables(t *testing.T) []athenaTable {
 	accessNDJSON := func(i int, _ string) string {
 		if accesslog.FieldID(i).IsInt() {
 			return "bigint"
 		}
 		return "string"
 	}
-	accessParquet := func(i int, name string) string {
-		switch {
-		case name == "timestamp":
-			return "timestamp"
-		case i < int(accesslog.NumFields):
-			return accessNDJSON(i, name)
-		}
-		return "string" // extra
-	}
-	otherParquet := func(_ int, name string) string {
-		if name == "timestamp" {
-			return "timestamp"
-		}
-		return "string"
-	}
+	pqAccess := parquetTypes(t, parquetenc.Access, `{"timestamp":"2025-11-11T07:40:46.216Z","path":"/"}`)
+	pqOther := parquetTypes(t, parquetenc.Other, `[1762238947518,{"log":"a"}]`)
+	accessParquet := func(_ int, name string) string { return pqAccess[name] }
+	otherParquet := func(_ int, name string) string { return pqOther[name] }
+	otherNDJSON := func(_ int, name string) string { return "string" }
 	// An NDJSON other record is the FireLens record itself: no time of its own and
 	// no record column, just its keys.
-	var otherNDJSON []string
+	var otherNDJSONCols []string
 	for _, c := range parquetenc.Other.Columns() {
 		if c != "timestamp" && c != "record" {
-			otherNDJSON = append(otherNDJSON, c)
+			otherNDJSONCols = append(otherNDJSONCols, c)
 		}
 	}
 	return []athenaTable{
 		{"envoy_access_logs", accesslog.FieldNames(), accessNDJSON, false, config.DefaultS3KeyFormat},
 		{"envoy_access_logs_parquet", parquetenc.Access.Columns(), accessParquet, true, config.DefaultS3KeyFormat},
-		{"envoy_other_logs", otherNDJSON, otherParquet, false, config.DefaultOtherKeyFormat},
+		{"envoy_other_logs", otherNDJSONCols, otherNDJSON, false, config.DefaultOtherKeyFormat},
 		{"envoy_other_logs_parquet", parquetenc.Other.Columns(), otherParquet, true, config.DefaultOtherKeyFormat},
 	}
 }
 
 // TestAthenaColumnsMatchSchema fails when a table and the schema its objects are
 // written in (the normalised schema, parquetenc's Access and Other) drift apart.
+// The Parquet tables' types are those of a file the encoder writes: Athena
+// refuses a column whose declared type the file's does not map to.
 func TestAthenaColumnsMatchSchema(t *testing.T) {
 	ddl := readFile(t, filepath.Join(repoRoot(t), "docker", "athena.sql"))
 	var names []string
-	for _, tb := range athenaTables() {
+	for _, tb := range athenaTables(t) {
 		names = append(names, tb.name)
 		t.Run(tb.name, func(t *testing.T) {
 			stmt := statement(t, ddl, tb.name)
@@ -161,7 +193,7 @@ func TestAthenaLayoutMatchesKeyFormat(t *testing.T) {
 	// layout is a statement's PARTITIONED BY to its end, with its own location put
 	// back to a placeholder, to compare tables.
 	var first string
-	for _, tb := range athenaTables() {
+	for _, tb := range athenaTables(t) {
 		t.Run(tb.name, func(t *testing.T) {
 			stmt := statement(t, ddl, tb.name)
 			dir := tb.keyFormat[:strings.LastIndex(tb.keyFormat, "/")+1]
@@ -216,7 +248,7 @@ func TestReadmeNamesAthenaTables(t *testing.T) {
 	root := repoRoot(t)
 	readme := readFile(t, filepath.Join(root, "README.md"))
 	ddl := readFile(t, filepath.Join(root, "docker", "athena.sql"))
-	for _, tb := range athenaTables() {
+	for _, tb := range athenaTables(t) {
 		if !strings.Contains(readme, "`"+tb.name+"`") {
 			t.Errorf("README does not name the table `%s`", tb.name)
 		}
