@@ -32,15 +32,18 @@ func BenchmarkEncodeAccess(b *testing.B) {
 		b.Run(c.String(), func(b *testing.B) {
 			e := NewEncoder(Access, Options{Codec: c})
 			var buf bytes.Buffer
+			var st Stats
 			b.SetBytes(int64(len(lines)))
 			b.ReportAllocs()
 			cpu := processCPU()
 			for b.Loop() {
 				buf.Reset()
-				if _, err := e.Encode(&buf, feed(lines)); err != nil {
+				var err error
+				if st, err = e.Encode(&buf, feed(lines)); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(st.HeldBytes)/n, "held-B/record")
 			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/record")
 			b.ReportMetric(float64(buf.Len())/n, "B/record")
 			b.ReportMetric(float64(len(lines))/n, "ndjson-B/record")

@@ -12,30 +12,42 @@
 //
 // The columns of SPEC.md "What lands in S3", in its order, then extra:
 //
-//	timestamp                      INT64 TIMESTAMP(MILLIS, UTC), required, delta encoded
-//	response_code                  INT64, dictionary (few distinct values)
-//	bytes_received, duration_ms,
-//	upstream_service_time_ms       INT64, plain
-//	bytes_sent, downstream_remote_port,
-//	connection_id                  INT64, delta encoded
+//	timestamp                      INT64 TIMESTAMP(MILLIS, UTC), required, DELTA_BINARY_PACKED
+//	response_code,
+//	downstream_remote_port         INT32 (INT(32, signed)), PLAIN / DELTA_BINARY_PACKED (port)
+//	bytes_received, bytes_sent,
+//	duration_ms                    INT64, PLAIN
+//	upstream_service_time_ms,
+//	connection_id                  INT64, DELTA_BINARY_PACKED
 //	kind, method, path, protocol, grpc_status, response_flags, forwarded_for,
 //	user_agent, authority, upstream_host, downstream_remote_address,
 //	connection_termination_details, ecs_cluster, ecs_task_arn,
 //	ecs_task_definition, container_name, source
-//	                               STRING (UTF-8 BYTE_ARRAY), dictionary
-//	request_id, stream_id          STRING, plain (random values: a dictionary
-//	                               would only add its page)
-//	extra                          STRING holding a JSON object
+//	                               STRING (UTF-8 BYTE_ARRAY), RLE_DICTIONARY when
+//	                               values repeat, else PLAIN (below)
+//	request_id, stream_id          STRING, PLAIN (random values)
+//	extra                          STRING holding a JSON object, PLAIN
 //
 // Every column but timestamp is optional: null where the NDJSON has null.
-// Integers are INT64 throughout (byte counts and connection ids outgrow INT32,
-// and one integer type keeps Athena's DDL simple; after encoding and compression
-// the width costs nothing). A dictionary over mostly unique values (path,
-// upstream_host with many endpoints) costs about what plain would: each value once
-// in the dictionary page plus a small index per row. No column uses BYTE_STREAM_SPLIT: DuckDB refuses it on integers.
-// request_id stays a string, not a 16-byte UUID: Athena's Hive tables would then
-// see binary, and ids that are not UUIDs would need a second column.
 //
+// Integer widths follow the range: an HTTP status and a port fit INT32 (a value
+// outside it goes to extra, like any value its column cannot hold); byte counts,
+// durations and connection ids may not, so they are INT64. Encodings were chosen
+// by measuring each column of test/gen's mix after zstd: PLAIN beat
+// DELTA_BINARY_PACKED on byte counts and durations, which do not follow one
+// another, while delta wins on counters and the sorted timestamp (about a byte a
+// row). No column uses BYTE_STREAM_SPLIT: DuckDB refuses it on integers.
+//
+// A string column is dictionary encoded in a row group when each distinct value
+// is used four times or more on average (or it has at most two values) and the
+// dictionary stays under 1 MiB: task metadata, methods, statuses, user agents and
+// a service's routes then cost a few bits a row. Columns of mostly unique values
+// (paths with ids, upstream hosts of a large fleet, forwarded-for chains) are
+// PLAIN, which compresses better than a dictionary of every value plus an index a
+// row. request_id stays a string, not a 16-byte UUID: Athena's Hive tables would
+// see binary, and ids that are not UUIDs (x-request-id is client-set) would need
+// a second column.
+
 // Keys of a customised JSON format that the schema lacks go to extra as one JSON
 // object, members copied verbatim in their order (null when there are none). A
 // schema key whose value has the wrong JSON type for its column (an integer key
@@ -65,29 +77,44 @@
 // # Order, row groups, pages
 //
 //   - Rows are sorted by timestamp (stably: arrival order within a millisecond)
-//     within each row group. Engines then skip row groups and pages by their
-//     timestamp min/max, and the delta-encoded timestamps compress to about one
-//     byte a row.
-//   - Min/max statistics are written for every column chunk and page (page index
-//     included), so filters on timestamp, response_code, duration_ms and the byte
-//     counts prune.
-//   - One row group per file as long as the batch's parsed rows fit
-//     Options.RowGroupBytes (64 MiB by default; the default total_file_size of 50 MB
-//     of NDJSON parses to about 20 MB). Athena splits work by row group; files of a
-//     few MB are best read as one group, with one dictionary per column. A batch
-//     larger than that is written as several row groups, each sorted, so the
-//     encoder's memory stays bounded whatever total_file_size says.
-//   - Data pages of 256 KiB uncompressed (parquet-go's default): a few pages per
-//     column per file, so the page index lets Athena skip inside a row group
-//     without page headers costing more than they save.
-//   - Compression per `compression`: zstd (default level) by default, snappy,
-//     gzip or none.
+//     within each row group, which records timestamp as its sorting column.
+//     Engines skip row groups and pages by their timestamp min/max.
+//   - Statistics: every column chunk has its null count and min/max (integers
+//     always; strings when both bounds are at most 1 KiB). Every page has an
+//     entry in the page index (ColumnIndex and OffsetIndex, written after the
+//     row groups): null count and min/max, strings truncated to 64 bytes (the
+//     max rounded up so it stays a bound). Filters on timestamp, response_code,
+//     duration_ms and the byte counts prune row groups and pages.
+//   - Row groups hold at most Options.RowGroupBytes (8 MiB) of rows in memory,
+//     about 30,000 access records and 1.5 MB of file: the default 50 MB batch of
+//     NDJSON becomes one file of two row groups. The bound is memory, not
+//     Athena: Athena reads a file of a few MB in one split whatever its groups,
+//     and a second group costs 1% in size (its own dictionaries and pages), while
+//     holding the whole batch would take 15 MB per file being built.
+//   - Data pages of at most 1 MiB uncompressed or 20,000 rows (parquet-mr's
+//     bounds): a few pages per column chunk, so the page index can skip inside a
+//     row group without page headers costing more than they save. Pages are data
+//     page v1 with RLE definition levels; there are no repetition levels (the
+//     schemas are flat).
+//   - Compression per `compression`: zstd at its default level (the fastest level
+//     made request_id pages 25% larger) by default, snappy, gzip or none.
 //
 // # Memory
 //
 // The rows of a row group are held column by column: integers as int64, strings
-// that repeat interned once (a task ARN costs 4 bytes a row), other strings in one
-// arena. That is about 200-250 bytes a row for Service Connect records, against
-// about 600-900 of NDJSON. parquet-go then holds the compressed row group until it
-// is written out. The pipeline builds one file at a time per instance.
+// that repeat interned once in an open-addressing table (a task ARN costs 4 bytes
+// a row), other strings in one arena: about 270 bytes a row for test/gen's
+// access records, against about 870 of NDJSON. The file is written straight to
+// the io.Writer column chunk by column chunk, so beyond the rows only one page
+// (at most 1 MiB before compression) is in memory at a time. The pipeline builds
+// one file at a time per instance.
+//
+// # Writer
+//
+// The file is written by this package (writer.go), not by parquet-go's generic
+// writer: the two schemas are flat and fixed, so the writer needs no row
+// reflection, no per-value boxing and no buffering of whole row groups, which
+// made parquet-go 40% of the encoder's CPU and most of its memory. parquet-go
+// supplies the Thrift structures (format), the RLE, delta and Thrift encoders,
+// and, in tests, the reader every file is checked against.
 package parquetenc

@@ -55,7 +55,7 @@ const ContentType = "application/vnd.apache.parquet"
 
 // Defaults of Options; doc.go says why.
 const (
-	DefaultRowGroupBytes = 64 << 20
+	DefaultRowGroupBytes = 8 << 20
 	DefaultPageBytes     = 1 << 20
 )
 
@@ -92,6 +92,7 @@ type Stats struct {
 	Rows      int // rows written
 	Unparsed  int // lines that were not the JSON expected, kept whole in extra / record
 	RowGroups int
+	HeldBytes int // the most memory the rows of one row group took before it was written
 }
 
 // NewEncoder returns an Encoder of files of schema s.
@@ -154,6 +155,7 @@ func (e *Encoder) writeGroup() error {
 	if e.tab.rows == 0 {
 		return nil
 	}
+	e.stats.HeldBytes = max(e.stats.HeldBytes, e.tab.bytes())
 	if err := e.fw.writeGroup(&e.tab, e.tab.order()); err != nil {
 		return fmt.Errorf("parquetenc: %w", err)
 	}

@@ -76,6 +76,10 @@ func wantAccess(t *testing.T, lines []byte) []map[string]any {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if accessCols[id].int32 && n != int64(int32(n)) {
+					extra[k] = v // beyond its INT32 column
+					continue
+				}
 				row[k] = n
 			default:
 				row[k] = v.(string)
@@ -173,9 +177,12 @@ func TestAccessEdgeCases(t *testing.T) {
 		`{"timestamp":"1970-01-01T00:00:00.000Z","bytes_sent":-9223372036854775808,"connection_id":9223372036854775807}`,
 		// No timestamp: sorts with the row before it.
 		`{"method":"GET"}`,
+		// Beyond INT32 columns: kept in extra; their edges fit.
+		`{"timestamp":"2025-11-11T07:40:47.000Z","response_code":4294967296,"downstream_remote_port":-2147483648}`,
+		`{"timestamp":"2025-11-11T07:40:47.001Z","response_code":2147483647,"downstream_remote_port":2147483648}`,
 	}, "\n")
 	data, st := encode(t, Access, Options{}, []byte(lines))
-	if st.Rows != 4 || st.Unparsed != 0 {
+	if st.Rows != 6 || st.Unparsed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	got := readRows(t, Access, data)
@@ -198,6 +205,14 @@ func TestAccessEdgeCases(t *testing.T) {
 	want := map[string]any{"response_code": "200", "tls": map[string]any{"v": []any{json.Number("1"), json.Number("2.5"), true}}}
 	if !reflect.DeepEqual(at(3, "extra"), want) {
 		t.Errorf("extra %v, want %v", at(3, "extra"), want)
+	}
+	if at(4, "response_code") != nil || at(4, "downstream_remote_port") != int64(-2147483648) ||
+		!reflect.DeepEqual(at(4, "extra"), map[string]any{"response_code": json.Number("4294967296")}) {
+		t.Errorf("beyond INT32: %v", got[4])
+	}
+	if at(5, "response_code") != int64(2147483647) || at(5, "downstream_remote_port") != nil ||
+		!reflect.DeepEqual(at(5, "extra"), map[string]any{"downstream_remote_port": json.Number("2147483648")}) {
+		t.Errorf("INT32 edge: %v", got[5])
 	}
 }
 

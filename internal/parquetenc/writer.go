@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
@@ -423,23 +424,40 @@ func (c *column) appendInt(dst []byte, v int64) []byte {
 	return binary.LittleEndian.AppendUint64(dst, uint64(v))
 }
 
-// truncMin is a lower bound of v of at most maxIndexBound bytes: its prefix.
+// truncMin is a lower bound of the UTF-8 string v of at most maxIndexBound
+// bytes: its longest prefix that ends on a character boundary.
 func truncMin(v []byte) []byte {
-	return v[:min(len(v), maxIndexBound)]
+	if len(v) <= maxIndexBound {
+		return v
+	}
+	n := maxIndexBound
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n]
 }
 
-// truncMax is an upper bound of v of at most maxIndexBound bytes: its prefix
-// with the last byte below 0xff incremented (bytes compare unsigned). A
+// truncMax is an upper bound of the UTF-8 string v of at most maxIndexBound
+// bytes, itself valid UTF-8: a prefix of whole characters whose last one that
+// can be is incremented (bytes compare unsigned, as UTF-8 code points do). A
 // value that cannot be shortened that way is returned whole.
 func truncMax(v []byte) []byte {
 	if len(v) <= maxIndexBound {
 		return v
 	}
-	b := append([]byte(nil), v[:maxIndexBound]...)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return b[:i+1]
+	p := truncMin(v)
+	for len(p) > 0 {
+		r, n := utf8.DecodeLastRune(p)
+		p = p[:len(p)-n]
+		if r == utf8.RuneError && n <= 1 || r == utf8.MaxRune {
+			continue
+		}
+		r++
+		if r == 0xd800 { // surrogates are not characters
+			r = 0xe000
+		}
+		if len(p)+utf8.RuneLen(r) <= maxIndexBound { // U+FFFF+1 takes a byte more
+			return utf8.AppendRune(append([]byte(nil), p...), r)
 		}
 	}
 	return v
