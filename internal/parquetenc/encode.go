@@ -69,6 +69,9 @@ type Options struct {
 	PageBytes int
 }
 
+// keepBytes is the most row memory an Encoder keeps from one file to the next.
+const keepBytes = 1 << 20
+
 // Lines feeds complete NDJSON lines to yield, in chunks, in spool order.
 type Lines func(yield func(lines []byte) error) error
 
@@ -115,6 +118,7 @@ func (e *Encoder) Encode(w io.Writer, read Lines) (Stats, error) {
 	e.stats = Stats{}
 	e.lastTS = 0
 	e.tab.reset()
+	defer e.tab.release(keepBytes)
 	e.fw.reset(w, e.cols, e.comp, e.opt.PageBytes)
 	err := read(func(lines []byte) error {
 		for len(lines) > 0 {

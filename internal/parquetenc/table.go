@@ -129,6 +129,28 @@ func (t *table) init(cols []column) {
 	t.row = make([]value, len(cols))
 }
 
+// capBytes is the memory the column buffers keep between files.
+func (t *table) capBytes() int {
+	n := 0
+	for i := range t.cols {
+		c := &t.cols[i]
+		n += 8*cap(c.ints) + cap(c.null) + 4*cap(c.ids) + cap(c.data) + 4*cap(c.ends) + 4*cap(c.slots)
+	}
+	return n
+}
+
+// release drops buffers larger than keep, so an idle Encoder holds little:
+// an instance keeps one per schema, and a batch's rows take megabytes.
+func (t *table) release(keep int) {
+	if t.capBytes() <= keep {
+		return
+	}
+	for i := range t.cols {
+		t.cols[i] = colData{kind: t.cols[i].kind}
+	}
+	t.perm = nil
+}
+
 func (t *table) reset() {
 	for i := range t.cols {
 		t.cols[i].reset()
