@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/parquetread"
 )
 
 // decodeJSON parses one JSON value keeping numbers exact and key order.
@@ -106,9 +107,22 @@ func encode(t *testing.T, s Schema, opt Options, lines []byte) ([]byte, Stats) {
 	return buf.Bytes(), st
 }
 
+// readBack reads a file with parquetread and names its schema.
+func readBack(data []byte) (Schema, []map[string]any, error) {
+	cols, rows, err := parquetread.Rows(data)
+	if err != nil {
+		return 0, nil, err
+	}
+	s, ok := SchemaOf(cols)
+	if !ok {
+		return 0, nil, fmt.Errorf("columns %v are not a known schema", cols)
+	}
+	return s, rows, nil
+}
+
 func readRows(t *testing.T, want Schema, data []byte) []map[string]any {
 	t.Helper()
-	s, rows, err := ReadRows(data)
+	s, rows, err := readBack(data)
 	if err != nil {
 		t.Fatal(err)
 	}

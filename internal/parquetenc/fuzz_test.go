@@ -29,7 +29,7 @@ func FuzzEncode(f *testing.F) {
 				want++
 			}
 		}
-		got, rows, err := ReadRows(buf.Bytes())
+		got, rows, err := readBack(buf.Bytes())
 		if err != nil || got != s || st.Rows != want || len(rows) != want {
 			t.Fatalf("rows %d/%d, want %d (schema %d, err %v)", st.Rows, len(rows), want, got, err)
 		}

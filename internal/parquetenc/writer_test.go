@@ -180,3 +180,18 @@ func TestEncodeStreamsRowGroups(t *testing.T) {
 		t.Fatalf("held %d bytes, bound %d", st.HeldBytes, bound)
 	}
 }
+
+func TestSchemaOf(t *testing.T) {
+	for _, s := range []Schema{Access, Other} {
+		if got, ok := SchemaOf(s.Columns()); !ok || got != s {
+			t.Errorf("SchemaOf(%v) = %d, %v", s.Columns(), got, ok)
+		}
+	}
+	cols := Access.Columns()
+	if _, ok := SchemaOf(append(cols[1:len(cols):len(cols)], cols[0])); ok {
+		t.Error("a reordered access schema was recognised")
+	}
+	if _, ok := SchemaOf(nil); ok {
+		t.Error("no columns recognised as a schema")
+	}
+}

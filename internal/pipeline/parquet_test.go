@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
+	"github.com/envoy-s3/envoy_s3/internal/parquetread"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
@@ -40,9 +41,13 @@ func TestParquetObjects(t *testing.T) {
 				if !strings.HasSuffix(key, ".parquet") {
 					t.Errorf("key %s", key)
 				}
-				s, rows, err := parquetenc.ReadRows(body)
+				cols, rows, err := parquetread.Rows(body)
 				if err != nil {
 					t.Fatal(err)
+				}
+				s, ok := parquetenc.SchemaOf(cols)
+				if !ok {
+					t.Fatalf("%s: columns %v", key, cols)
 				}
 				var ts []int64
 				for _, r := range rows {
@@ -100,7 +105,7 @@ func TestFormatChangeKeepsSpooledFormat(t *testing.T) {
 				if !strings.HasSuffix(key, c.ext) {
 					t.Errorf("key %s, want %s", key, c.ext)
 				}
-				_, _, err := parquetenc.ReadRows(body)
+				_, _, err := parquetread.Rows(body)
 				if isParquet := err == nil; isParquet != (c.ext == ".parquet") {
 					t.Errorf("%s: body is parquet: %v", key, isParquet)
 				}
@@ -129,7 +134,7 @@ func TestStrandedParquetSpoolKeepsItsFormat(t *testing.T) {
 		defer b.mu.Unlock()
 		for key, body := range b.objs {
 			if strings.HasPrefix(key, "old/") && strings.HasSuffix(key, ".parquet") {
-				if _, r, err := parquetenc.ReadRows(body); err == nil {
+				if _, r, err := parquetread.Rows(body); err == nil {
 					n += len(r)
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
+	"github.com/envoy-s3/envoy_s3/internal/parquetread"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 	"github.com/envoy-s3/envoy_s3/test/hosttest"
@@ -76,8 +77,8 @@ func parquetObjects(t *testing.T, m *miniotest.Server, bucket, prefix string) ma
 		if !strings.HasSuffix(o.Key, parquetenc.Ext) {
 			t.Errorf("object %s lacks the %s extension", o.Key, parquetenc.Ext)
 		}
-		s, rows, err := parquetenc.ReadRows(m.Get(bucket, o.Key))
-		if err != nil || s != parquetenc.Access {
+		cols, rows, err := parquetread.Rows(m.Get(bucket, o.Key))
+		if s, ok := parquetenc.SchemaOf(cols); err != nil || !ok || s != parquetenc.Access {
 			t.Fatalf("reading %s: schema %d, %v", o.Key, s, err)
 		}
 		for _, r := range rows {
