@@ -42,7 +42,15 @@ func TestCloudWatchEventsSurviveRestart(t *testing.T) {
 			t.Fatalf("flush rc %d while CloudWatch fails: the flush must not wait on it\n%s", rc, h.Stderr())
 		}
 	}
-	time.Sleep(6 * time.Second) // CloudWatch batches seal after 5 s and fail to send
+	// CloudWatch batches seal after 5 s and fail to send; the first attempt
+	// creates the group and sets its retention before PutLogEvents fails. Kill
+	// only once it has (a loaded machine may take longer than the 5 s): a kill
+	// between CreateLogGroup and PutRetentionPolicy leaves the group without
+	// retention, which this test is not about.
+	time.Sleep(6 * time.Second)
+	for deadline := time.Now().Add(30 * time.Second); cw.Retention("/ecs/backend/proxy") == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	h.Kill()
 	if n := len(cw.Events("/ecs/backend/proxy", task.Tag())); n != 0 {
 		t.Fatalf("%d events delivered while PutLogEvents failed", n)
