@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -34,30 +35,91 @@ var ErrClosed = errors.New("delivery: closed")
 
 // Putter stores one object. s3sink.Client implements it.
 type Putter interface {
-	Put(ctx context.Context, key string, body []byte) error
+	Put(ctx context.Context, key string, body Body) error
 }
 
-// Job is one object to upload. Either Body is set, or Prepare builds it in the upload
-// worker (reading and compressing a spooled batch off the flush path); Done, when set,
-// runs once after the upload succeeded.
+// Body is the content of one object. Each attempt reads it from its start through
+// ReadAt, so a retry sends all of it again and a body in a file is streamed, never
+// held in memory whole.
+type Body interface {
+	io.ReaderAt
+	Size() int64
+	// Close releases the body (a body file is removed) once its job is uploaded
+	// or abandoned. Size still answers after Close.
+	Close() error
+}
+
+// Bytes is a Body held in memory.
+type Bytes []byte
+
+// ReadAt implements io.ReaderAt.
+func (b Bytes) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("delivery: negative offset")
+	}
+	if off >= int64(len(b)) {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Size is len(b).
+func (b Bytes) Size() int64 { return int64(len(b)) }
+
+// Close does nothing: memory is the owner's to reuse (see Job.Done).
+func (Bytes) Close() error { return nil }
+
+// Reader reads the whole of b from its start. It is seekable, so an S3 client can
+// hash the payload and rewind it without buffering it.
+func Reader(b Body) *io.SectionReader { return io.NewSectionReader(b, 0, b.Size()) }
+
+// ReadAll returns the bytes of b: Bytes as they are, any other body read into memory.
+func ReadAll(b Body) ([]byte, error) {
+	if m, ok := b.(Bytes); ok {
+		return m, nil
+	}
+	return io.ReadAll(Reader(b))
+}
+
+// Job is one object to upload. Either Body is set (and stays its submitter's, to
+// release in Done), or Prepare builds it in the upload worker (reading and encoding a
+// spooled batch off the flush path), once and kept for the retries; the pool closes a
+// prepared body when the job is uploaded or abandoned. Done, when set, runs once
+// after the upload succeeded.
 type Job struct {
 	Key     string
-	Body    []byte
-	Prepare func() ([]byte, error)
-	Size    int64 // bytes accounted as pending; len(Body) when zero
+	Body    Body
+	Prepare func() (Body, error)
+	Size    int64 // bytes accounted as pending; Body.Size() when zero
 	Records int
 	Done    func()
 	// Send, when set, delivers the body instead of Putter.Put (CloudWatch Logs batches).
-	Send func(ctx context.Context, body []byte) error
+	Send func(ctx context.Context, body Body) error
 
-	hit string // the episode this job's last failure belonged to
+	hit     string // the episode this job's last failure belonged to
+	counted int64  // bytes added to Pool.pending at Submit
 }
 
 func (j *Job) size() int64 {
-	if j.Size > 0 {
+	if j.Size > 0 || j.Body == nil {
 		return j.Size
 	}
-	return int64(len(j.Body))
+	return j.Body.Size()
+}
+
+// release closes a body the pool prepared.
+func (j *Job) release() {
+	if j.Prepare != nil && j.Body != nil {
+		j.Body.Close()
+		j.Body = nil // rebuilt from the spool if ever needed again
+	}
 }
 
 // Verdict says how to treat an upload error.
@@ -151,7 +213,8 @@ func (p *Pool) Submit(j *Job) error {
 		return ErrClosed
 	}
 	p.queue = append(p.queue, j)
-	p.pending += j.size()
+	j.counted = j.size()
+	p.pending += j.counted
 	p.jobs++
 	p.cond.Signal()
 	return nil
@@ -210,20 +273,19 @@ func (p *Pool) work() {
 			return
 		}
 		if !p.upload(j) {
+			j.release()
 			p.mu.Lock()
 			p.inflightLeft = append(p.inflightLeft, j)
 			p.mu.Unlock()
 			return
 		}
 		p.mu.Lock()
-		p.pending -= j.size()
+		p.pending -= j.counted
 		p.jobs--
 		p.mu.Unlock()
+		j.release()
 		if j.Done != nil {
 			j.Done()
-		}
-		if j.Prepare != nil {
-			j.Body = nil // rebuilt from the spool if ever needed again
 		}
 	}
 }
@@ -237,6 +299,7 @@ func (p *Pool) upload(j *Job) bool {
 		if j.Body == nil && j.Prepare != nil {
 			j.Body, err = j.Prepare()
 			if err != nil {
+				j.Body = nil
 				err = fmt.Errorf("reading the batch for %s: %w", j.Key, err)
 			}
 		}

@@ -23,7 +23,7 @@ type flaky struct {
 	stored map[string]int
 }
 
-func (f *flaky) Put(ctx context.Context, key string, body []byte) error {
+func (f *flaky) Put(ctx context.Context, key string, body Body) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.tries == nil {
@@ -65,7 +65,7 @@ func TestRetriesUntilStored(t *testing.T) {
 	var done atomic.Int32
 	p := New(fast(Options{Workers: 3, Put: f}))
 	for i := 0; i < 20; i++ {
-		if err := p.Submit(&Job{Key: fmt.Sprint(i), Body: []byte("x"), Done: func() { done.Add(1) }}); err != nil {
+		if err := p.Submit(&Job{Key: fmt.Sprint(i), Body: Bytes("x"), Done: func() { done.Add(1) }}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,7 +97,7 @@ type deniedUntilFixed struct {
 	stored   map[string]int
 }
 
-func (d *deniedUntilFixed) Put(ctx context.Context, key string, body []byte) error {
+func (d *deniedUntilFixed) Put(ctx context.Context, key string, body Body) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.refused < d.fixAfter {
@@ -132,7 +132,7 @@ func TestPermanentLoggedOnceThenHeals(t *testing.T) {
 	var l logs
 	p := New(fast(Options{Workers: 4, Put: d, Classify: deniedVerdict, Logf: l.logf}))
 	for i := 0; i < 8; i++ {
-		p.Submit(&Job{Key: fmt.Sprint(i), Body: []byte("1")})
+		p.Submit(&Job{Key: fmt.Sprint(i), Body: Bytes("1")})
 	}
 	if left := p.Close(context.Background()); len(left) != 0 {
 		t.Fatalf("left %d", len(left))
@@ -153,7 +153,7 @@ type gatedPutter struct {
 	gate  chan struct{}
 }
 
-func (g *gatedPutter) Put(ctx context.Context, key string, body []byte) error {
+func (g *gatedPutter) Put(ctx context.Context, key string, body Body) error {
 	g.mu.Lock()
 	g.tries[key]++
 	n := g.tries[key]
@@ -180,7 +180,7 @@ func TestLateFailureOfEndedEpisodeNotLoggedAgain(t *testing.T) {
 				once.Do(func() { close(g.gate) })
 			}
 		}}))
-	p.Submit(&Job{Key: "b", Body: []byte("2")})
+	p.Submit(&Job{Key: "b", Body: Bytes("2")})
 	for {
 		g.mu.Lock()
 		started := g.tries["b"] > 0
@@ -190,7 +190,7 @@ func TestLateFailureOfEndedEpisodeNotLoggedAgain(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	p.Submit(&Job{Key: "a", Body: []byte("1")})
+	p.Submit(&Job{Key: "a", Body: Bytes("1")})
 	if left := p.Close(context.Background()); len(left) != 0 {
 		t.Fatalf("left %d", len(left))
 	}
@@ -207,14 +207,14 @@ func TestEachEpisodeLoggedOnce(t *testing.T) {
 	d := &deniedUntilFixed{fixAfter: 3}
 	var l logs
 	p := New(fast(Options{Workers: 1, Put: d, Classify: deniedVerdict, Logf: l.logf}))
-	p.Submit(&Job{Key: "1", Body: []byte("1")})
+	p.Submit(&Job{Key: "1", Body: Bytes("1")})
 	for count(l.snapshot(), "succeed again") == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	d.mu.Lock()
 	d.fixAfter += 2
 	d.mu.Unlock()
-	p.Submit(&Job{Key: "2", Body: []byte("2")})
+	p.Submit(&Job{Key: "2", Body: Bytes("2")})
 	p.Close(context.Background())
 	if n, m := count(l.lines, "denied"), count(l.lines, "succeed again"); n != 2 || m != 2 {
 		t.Fatalf("want 2 episodes logged (error and recovery each), got %d and %d:\n%s", n, m, strings.Join(l.lines, "\n"))
@@ -227,7 +227,7 @@ func TestFirstTransientFailureLogged(t *testing.T) {
 	f := &flaky{n: 5, err: func() error { return errTransient }}
 	var l logs
 	p := New(fast(Options{Workers: 1, Put: f, Logf: l.logf}))
-	p.Submit(&Job{Key: "k", Body: []byte("x")})
+	p.Submit(&Job{Key: "k", Body: Bytes("x")})
 	p.Close(context.Background())
 	if len(l.lines) != 2 || !strings.Contains(l.lines[0], "upload of k failed") ||
 		!strings.Contains(l.lines[0], errTransient.Error()) || !strings.Contains(l.lines[1], "after 5 failed attempt(s)") {
@@ -239,7 +239,7 @@ func TestCloseDeadlineReturnsUndelivered(t *testing.T) {
 	f := &flaky{n: 1 << 30, err: func() error { return errTransient }}
 	p := New(fast(Options{Workers: 2, Put: f}))
 	for i := 0; i < 5; i++ {
-		p.Submit(&Job{Key: fmt.Sprint(i), Body: []byte("abc")})
+		p.Submit(&Job{Key: fmt.Sprint(i), Body: Bytes("abc")})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -284,7 +284,7 @@ func TestPrepareBuildsBodyInWorker(t *testing.T) {
 	f := &flaky{n: 1, err: func() error { return errTransient }}
 	prepared := 0
 	p := New(fast(Options{Workers: 1, Put: f}))
-	p.Submit(&Job{Key: "k", Size: 10, Prepare: func() ([]byte, error) { prepared++; return []byte("body"), nil }})
+	p.Submit(&Job{Key: "k", Size: 10, Prepare: func() (Body, error) { prepared++; return Bytes("body"), nil }})
 	if n, b := p.Pending(); n != 1 || b != 10 {
 		t.Fatalf("pending %d/%d, want 1/10 from Size", n, b)
 	}

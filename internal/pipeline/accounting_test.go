@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
 
@@ -16,7 +17,7 @@ type gatedPut struct {
 	open chan struct{}
 }
 
-func (g *gatedPut) Put(ctx context.Context, key string, body []byte) error {
+func (g *gatedPut) Put(ctx context.Context, key string, body delivery.Body) error {
 	select {
 	case <-g.open:
 	case <-ctx.Done():

@@ -296,6 +296,7 @@ func removeEmptySpoolDir(dir string) bool {
 			os.Remove(filepath.Join(held, e.Name()))
 		}
 	}
+	removeBodyDir(dir) // derived from the batches, all delivered
 	for _, name := range []string{"open", "sealed", spool.HeldDir} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return false
@@ -321,7 +322,7 @@ type redirect struct {
 	stuck      atomic.Bool
 }
 
-func (r *redirect) Put(ctx context.Context, key string, body []byte) error {
+func (r *redirect) Put(ctx context.Context, key string, body delivery.Body) error {
 	err := r.rec.Put(ctx, key, body)
 	if err == nil || !classify(err).Permanent {
 		return err

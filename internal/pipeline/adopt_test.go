@@ -34,7 +34,7 @@ type worldPut struct {
 	bucket string
 }
 
-func (p worldPut) Put(ctx context.Context, key string, body []byte) error {
+func (p worldPut) Put(ctx context.Context, key string, body delivery.Body) error {
 	p.w.mu.Lock()
 	b := p.w.buckets[p.bucket]
 	p.w.mu.Unlock()

@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
+	"io"
 	"strings"
 	"sync"
 
@@ -27,10 +27,11 @@ func formatOf(f config.Format) uint8 {
 // lines feeds the spooled NDJSON lines of a batch, in order, in chunks of whole lines.
 type lines = parquetenc.Lines
 
-// objectEncoder writes the S3 object of one sealed batch from its spooled lines.
-// It runs in the upload workers, never in a flush.
+// objectEncoder writes the S3 object of one sealed batch from its spooled lines,
+// streaming it into dst (a body file in store_dir, or memory without one). It runs
+// in the upload workers, never in a flush.
 type objectEncoder interface {
-	encode(dst *bytes.Buffer, stream uint8, src lines) error
+	encode(dst io.Writer, stream uint8, src lines) error
 }
 
 // objectEncoders are the encoders of one instance. Which one a batch gets is
@@ -62,11 +63,16 @@ func (o *objectEncoders) forKey(key string) objectEncoder {
 	return o.ndjson[compress.None]
 }
 
-// ndjsonEncoder compresses lines into frames of uploadFrameBytes.
+// ndjsonEncoder compresses lines into frames of uploadFrameBytes, each written to
+// the destination as soon as it is built: an object is never held whole.
 type ndjsonEncoder struct {
-	codec compress.Codec
-	encs  sync.Pool // *compress.Encoder, one per upload worker at a time
+	codec   compress.Codec
+	encs    sync.Pool // *compress.Encoder, one per upload worker at a time
+	scratch sync.Pool // *frameScratch
 }
+
+// frameScratch is the buffers of one frame: its lines, and the frame built from them.
+type frameScratch struct{ tail, frame []byte }
 
 func newNDJSONEncoder(c compress.Codec) *ndjsonEncoder {
 	e := &ndjsonEncoder{codec: c}
@@ -74,29 +80,35 @@ func newNDJSONEncoder(c compress.Codec) *ndjsonEncoder {
 		enc, _ := compress.NewEncoder(c)
 		return enc
 	}
+	e.scratch.New = func() any { return &frameScratch{tail: make([]byte, 0, uploadFrameBytes+64<<10)} }
 	return e
 }
 
-func (e *ndjsonEncoder) encode(dst *bytes.Buffer, _ uint8, src lines) error {
+func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
 	enc := e.encs.Get().(*compress.Encoder)
 	defer e.encs.Put(enc)
-	body := dst.AvailableBuffer()
-	var tail []byte
+	sc := e.scratch.Get().(*frameScratch)
+	defer e.scratch.Put(sc)
+	sc.tail = sc.tail[:0]
+	emit := func() error {
+		sc.frame = enc.AppendFrame(sc.frame[:0], sc.tail)
+		sc.tail = sc.tail[:0]
+		_, err := dst.Write(sc.frame)
+		return err
+	}
 	err := src(func(lines []byte) error {
-		tail = append(tail, lines...)
-		if len(tail) >= uploadFrameBytes {
-			body = enc.AppendFrame(body, tail)
-			tail = tail[:0]
+		sc.tail = append(sc.tail, lines...)
+		if len(sc.tail) >= uploadFrameBytes {
+			return emit()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if len(tail) > 0 {
-		body = enc.AppendFrame(body, tail)
+	if len(sc.tail) > 0 {
+		return emit()
 	}
-	dst.Write(body)
 	return nil
 }
 
@@ -118,7 +130,7 @@ func newParquetEncoder(c parquetenc.Codec) *parquetEncoder {
 	return e
 }
 
-func (e *parquetEncoder) encode(dst *bytes.Buffer, stream uint8, src lines) error {
+func (e *parquetEncoder) encode(dst io.Writer, stream uint8, src lines) error {
 	e.sem <- struct{}{}
 	defer func() { <-e.sem }()
 	pool := &e.access

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/parquetread"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
@@ -79,7 +80,7 @@ func TestParquetObjects(t *testing.T) {
 // failPut refuses every upload, so batches stay in store_dir.
 type failPut struct{}
 
-func (failPut) Put(context.Context, string, []byte) error { return errors.New("unavailable") }
+func (failPut) Put(context.Context, string, delivery.Body) error { return errors.New("unavailable") }
 
 // A batch keeps the format it was spooled in: batches sealed as Parquet stay
 // Parquet after a restart with format json_lines, and the other way round.

@@ -198,7 +198,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 			}
 			p.stats.Objects.Add(1)
 			p.stats.StoredRecords.Add(int64(j.Records))
-			p.stats.StoredBytes.Add(int64(len(j.Body)))
+			p.stats.StoredBytes.Add(j.Body.Size())
 		},
 		Failed: func(*delivery.Job, error) { p.stats.Retries.Add(1) },
 	})

@@ -27,13 +27,17 @@ type memPut struct {
 	objs map[string][]byte
 }
 
-func (m *memPut) Put(_ context.Context, key string, body []byte) error {
+func (m *memPut) Put(_ context.Context, key string, body delivery.Body) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.objs == nil {
 		m.objs = map[string][]byte{}
 	}
-	m.objs[key] = append([]byte(nil), body...)
+	b, err := delivery.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	m.objs[key] = append([]byte(nil), b...)
 	return nil
 }
 
@@ -125,7 +129,7 @@ func TestOtherLogsDrop(t *testing.T) {
 // blockingPut never finishes, so the backlog grows until backpressure.
 type blockingPut struct{}
 
-func (blockingPut) Put(ctx context.Context, _ string, _ []byte) error {
+func (blockingPut) Put(ctx context.Context, _ string, _ delivery.Body) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -225,7 +229,7 @@ func benchChunk(b *testing.B, p *Pipeline, data []byte, records int) {
 
 type nopPut struct{}
 
-func (nopPut) Put(context.Context, string, []byte) error { return nil }
+func (nopPut) Put(context.Context, string, delivery.Body) error { return nil }
 
 // Detectors run over what a client sent, not over values Envoy writes itself: a
 // 19-digit stream id that passes Luhn is not a card number.

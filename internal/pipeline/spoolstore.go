@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type spoolStore struct {
 	recheckAt time.Time // next retry of batch files recovery could not use (ticker goroutine only)
 	adopted   bool      // stranded directories looked for (ticker goroutine only)
 	drains    []*drain  // adopted directories being delivered (ticker goroutine, then Close)
+	bodies    *bodyDir  // where objects are encoded for upload; nil: in memory
 }
 
 // recheckEvery is how often batch files that could not be opened or read are retried.
@@ -66,6 +68,9 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		return nil, fmt.Errorf("envoy_s3: store_dir %q cannot be used (%v): point store_dir at a writable directory, or set it to off", p.cfg.StoreDir, err)
 	}
 	s.sp = sp
+	if s.bodies, err = openBodyDir(sp.Dir()); err != nil {
+		p.log.Warnf("objects are encoded in memory for upload, which costs memory: %v", err)
+	}
 	if rec := sp.Recovered(); len(rec) > 0 || p.opt.adopted != nil {
 		records := 0
 		for _, b := range rec {
@@ -173,7 +178,7 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 		b := b
 		j := &delivery.Job{
 			Key: b.Key, Size: b.RawBytes, Records: b.Records,
-			Prepare: func() ([]byte, error) { return s.body(b) },
+			Prepare: func() (delivery.Body, error) { return s.body(b) },
 			Done: func() {
 				if err := s.sp.Remove(b); err != nil {
 					s.p.log.Warnf("uploaded %s but could not remove its spool file (it would be uploaded again to the same key): %v", b.Key, err)
@@ -182,34 +187,38 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 		}
 		if isCloudWatch(b.Meta.Stream) {
 			c, group, stream := s.p.cwDest(batchMeta(&b.Meta))
-			j.Prepare = func() ([]byte, error) { return s.raw(b) }
-			j.Send = func(ctx context.Context, body []byte) error {
-				return s.p.sendCloudWatch(ctx, c, group, stream, body)
+			j.Prepare = func() (delivery.Body, error) { return s.raw(b) }
+			j.Send = func(ctx context.Context, body delivery.Body) error {
+				return s.p.sendCloudWatch(ctx, c, group, stream, body.(delivery.Bytes))
 			}
 		}
 		s.p.submit(j)
 	}
 }
 
-// raw reads a sealed batch's lines as they are (CloudWatch batches).
-func (s *spoolStore) raw(b *spool.Sealed) ([]byte, error) {
+// raw reads a sealed batch's lines as they are (CloudWatch batches, at most a
+// PutLogEvents call's worth).
+func (s *spoolStore) raw(b *spool.Sealed) (delivery.Body, error) {
 	body := make([]byte, 0, b.RawBytes)
 	err := s.sp.ReadSealed(b, func(lines []byte) error {
 		body = append(body, lines...)
 		return nil
 	})
-	return body, err
+	return delivery.Bytes(body), err
 }
 
-// body reads a sealed batch and encodes its object as the key says.
-func (s *spoolStore) body(b *spool.Sealed) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(int(b.RawBytes/8 + 1024))
-	err := s.p.objects.forKey(b.Key).encode(&buf, b.Meta.Stream, func(yield func([]byte) error) error {
-		return s.sp.ReadSealed(b, yield)
-	})
-	if err != nil {
-		return nil, err
+// body reads a sealed batch and encodes its object as the key says, into a body
+// file when the upload directory is usable (memory otherwise).
+func (s *spoolStore) body(b *spool.Sealed) (delivery.Body, error) {
+	enc := s.p.objects.forKey(b.Key)
+	read := func(yield func([]byte) error) error { return s.sp.ReadSealed(b, yield) }
+	if s.bodies == nil {
+		var buf bytes.Buffer
+		buf.Grow(int(b.RawBytes/8 + 1024))
+		if err := enc.encode(&buf, b.Meta.Stream, read); err != nil {
+			return nil, err
+		}
+		return delivery.Bytes(buf.Bytes()), nil
 	}
-	return buf.Bytes(), nil
+	return s.bodies.write(func(w io.Writer) error { return enc.encode(w, b.Meta.Stream, read) }, s.p.log.Warnf)
 }

@@ -94,19 +94,21 @@ func (m *memStore) close()   {}
 func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
-	j := &delivery.Job{Key: key, Body: body, Records: s.Records, Done: func() { m.batcher.Release(body) }}
+	j := &delivery.Job{Key: key, Body: delivery.Bytes(body), Records: s.Records, Done: func() { m.batcher.Release(body) }}
 	if s.Meta.Format == formatParquet {
 		j.Body, j.Size = nil, int64(len(body))
 		stream := s.Meta.Stream
-		j.Prepare = func() ([]byte, error) {
+		j.Prepare = func() (delivery.Body, error) {
 			var buf bytes.Buffer
 			err := m.p.objects.forKey(key).encode(&buf, stream, frameLines(compress.Zstd, body))
-			return buf.Bytes(), err
+			return delivery.Bytes(buf.Bytes()), err
 		}
 	}
 	if isCloudWatch(s.Meta.Stream) {
 		c, group, stream := m.p.cwDest(&s.Meta)
-		j.Send = func(ctx context.Context, b []byte) error { return m.p.sendCloudWatch(ctx, c, group, stream, b) }
+		j.Send = func(ctx context.Context, b delivery.Body) error {
+			return m.p.sendCloudWatch(ctx, c, group, stream, b.(delivery.Bytes))
+		}
 	}
 	m.p.submit(j)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 	"github.com/envoy-s3/envoy_s3/internal/pipeline"
@@ -97,7 +98,7 @@ type FormatSize struct {
 
 type refusePutter struct{}
 
-func (refusePutter) Put(context.Context, string, []byte) error {
+func (refusePutter) Put(context.Context, string, delivery.Body) error {
 	return errors.New("preview: uploads are disabled")
 }
 

@@ -19,11 +19,12 @@
 package s3sink
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/envoy-s3/envoy_s3/internal/awsutil"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
 )
 
 // ContentType is sent with every NDJSON object. No Content-Encoding is sent:
@@ -148,15 +150,18 @@ func New(ctx context.Context, o Options) (*Client, error) {
 // Bucket returns the destination bucket.
 func (c *Client) Bucket() string { return c.o.Bucket }
 
-// Put uploads body as the object key with one PutObject. A failure is
-// returned as *Error, already classified.
-func (c *Client) Put(ctx context.Context, key string, body []byte) error {
+// Put uploads body as the object key with one PutObject. The body is streamed:
+// it is read once for Content-MD5 when asked, once by the SDK for the payload
+// hash of a plain-HTTP request (it rewinds the seekable reader instead of
+// buffering), and once as it is sent. A failure is returned as *Error, already
+// classified.
+func (c *Client) Put(ctx context.Context, key string, body delivery.Body) error {
 	o := &c.o
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(o.Bucket),
 		Key:           aws.String(key),
-		Body:          bytes.NewReader(body),
-		ContentLength: aws.Int64(int64(len(body))),
+		Body:          delivery.Reader(body),
+		ContentLength: aws.Int64(body.Size()),
 		ContentType:   aws.String(contentType(key)),
 	}
 	if o.StorageClass != "" {
@@ -178,8 +183,11 @@ func (c *Client) Put(ctx context.Context, key string, body []byte) error {
 		in.ExpectedBucketOwner = aws.String(o.ExpectedBucketOwner)
 	}
 	if o.SendContentMD5 {
-		sum := md5.Sum(body)
-		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+		h := md5.New()
+		if _, err := io.Copy(h, delivery.Reader(body)); err != nil {
+			return fmt.Errorf("s3sink: reading the body of %s for Content-MD5: %w", key, err)
+		}
+		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(h.Sum(nil)))
 	}
 	_, err := c.s3.PutObject(ctx, in)
 	if err == nil {

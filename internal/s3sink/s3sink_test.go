@@ -25,6 +25,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
 )
 
 const (
@@ -247,7 +249,7 @@ func TestPutSendsEveryOption(t *testing.T) {
 	})
 	body := []byte("\x1f\x8b compressed bytes that must arrive unchanged \x00\xff")
 	key := "envoy-access-logs/cluster=prod/dt=2025-03-14/hour=09/task-20250314T092653Z-1.ndjson.gz"
-	if err := c.Put(context.Background(), key, body); err != nil {
+	if err := c.Put(context.Background(), key, delivery.Bytes(body)); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	r := f.lastPut(t)
@@ -311,7 +313,7 @@ func TestPutMinimalOptions(t *testing.T) {
 	isolateEnv(t)
 	f := newFakeAWS(t)
 	c := newTestClient(t, f, nil)
-	if err := c.Put(context.Background(), "k.ndjson", []byte("{}\n")); err != nil {
+	if err := c.Put(context.Background(), "k.ndjson", delivery.Bytes([]byte("{}\n"))); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	r := f.lastPut(t)
@@ -348,7 +350,7 @@ func TestPutClassifiesThroughTheSDK(t *testing.T) {
 	} {
 		c := newTestClient(t, f, func(o *Options) { o.Bucket = tc.bucket })
 		before, _ := f.counts()
-		err := c.Put(context.Background(), "a/b.ndjson.zst", []byte("x"))
+		err := c.Put(context.Background(), "a/b.ndjson.zst", delivery.Bytes([]byte("x")))
 		var e *Error
 		if !errors.As(err, &e) {
 			t.Fatalf("%s: Put returned %T %v, want *Error", tc.bucket, err, err)
@@ -371,7 +373,7 @@ func TestPutTransportFailures(t *testing.T) {
 	f := newFakeAWS(t)
 
 	c := newTestClient(t, f, func(o *Options) { o.Bucket = "reset" })
-	err := c.Put(context.Background(), "k", []byte("x"))
+	err := c.Put(context.Background(), "k", delivery.Bytes([]byte("x")))
 	if e := Classify(err, nil); e.Code != CodeConnection || !e.Retryable {
 		t.Errorf("reset connection: %v (%+v)", err, e)
 	}
@@ -379,14 +381,14 @@ func TestPutTransportFailures(t *testing.T) {
 	c = newTestClient(t, f, func(o *Options) { o.Bucket = "stall" })
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	err = c.Put(ctx, "k", []byte("x"))
+	err = c.Put(ctx, "k", delivery.Bytes([]byte("x")))
 	if e := Classify(err, nil); e.Code != CodeTimeout || !e.Retryable {
 		t.Errorf("stalled server: %v (%+v)", err, e)
 	}
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	err = c.Put(ctx, "k", []byte("x"))
+	err = c.Put(ctx, "k", delivery.Bytes([]byte("x")))
 	if e := Classify(err, nil); e.Code != CodeCanceled || e.Retryable || e.Permanent {
 		t.Errorf("canceled: %v (%+v)", err, e)
 	}
@@ -402,7 +404,7 @@ func TestPutTransportFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c2.Put(context.Background(), "k", []byte("x"))
+	err = c2.Put(context.Background(), "k", delivery.Bytes([]byte("x")))
 	if e := Classify(err, nil); e.Code != CodeConnection || !e.Retryable {
 		t.Errorf("refused: %v (%+v)", err, e)
 	}
@@ -418,7 +420,7 @@ func TestAssumeRole(t *testing.T) {
 		o.STSEndpoint = f.srv.URL
 	})
 	for range 2 {
-		if err := c.Put(context.Background(), "k.ndjson", []byte("{}\n")); err != nil {
+		if err := c.Put(context.Background(), "k.ndjson", delivery.Bytes([]byte("{}\n"))); err != nil {
 			t.Fatalf("Put: %v", err)
 		}
 	}
@@ -443,13 +445,13 @@ func TestAssumeRole(t *testing.T) {
 
 	// ExpiredToken drops the cached credentials: the next Put assumes again.
 	c.o.Bucket = "expired"
-	err := c.Put(context.Background(), "k", []byte("x"))
+	err := c.Put(context.Background(), "k", delivery.Bytes([]byte("x")))
 	var e *Error
 	if !errors.As(err, &e) || !e.Retryable || !e.ExpiredCredentials() {
 		t.Fatalf("expired token: %v", err)
 	}
 	c.o.Bucket = "ok-bucket"
-	if err := c.Put(context.Background(), "k", []byte("x")); err != nil {
+	if err := c.Put(context.Background(), "k", delivery.Bytes([]byte("x"))); err != nil {
 		t.Fatal(err)
 	}
 	if _, assumes := f.counts(); assumes != 2 {
@@ -466,7 +468,7 @@ func TestAssumeRoleDenied(t *testing.T) {
 		o.RoleARN = role
 		o.STSEndpoint = f.srv.URL
 	})
-	err := c.Put(context.Background(), "k", []byte("x"))
+	err := c.Put(context.Background(), "k", delivery.Bytes([]byte("x")))
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("Put: %T %v", err, err)
@@ -584,7 +586,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.Put(ctx, "k", []byte("x"))
+	err = c.Put(ctx, "k", delivery.Bytes([]byte("x")))
 	if e := Classify(err, nil); e == nil || e.Code != CodeTLS || !e.Permanent || !strings.Contains(e.Remedy, `"endpoint"`) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
@@ -599,14 +601,14 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Put(ctx, "k", []byte("x")); err != nil {
+	if err := c.Put(ctx, "k", delivery.Bytes([]byte("x"))); err != nil {
 		t.Fatalf("with AWS_CA_BUNDLE: %v", err)
 	}
 	c, err = New(ctx, Options{Bucket: "ok-bucket", Region: testRegion, Endpoint: f.srv.URL, HTTPClient: f.srv.Client()})
 	if err != nil {
 		t.Fatalf("custom HTTPClient with AWS_CA_BUNDLE set: %v", err)
 	}
-	if err := c.Put(ctx, "k", []byte("x")); err != nil {
+	if err := c.Put(ctx, "k", delivery.Bytes([]byte("x"))); err != nil {
 		t.Fatalf("custom HTTPClient: %v", err)
 	}
 	verifySigV4(t, f.lastPut(t), staticKeyID, staticSecret, "", "s3")
@@ -634,7 +636,7 @@ func BenchmarkPut(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := c.Put(context.Background(), "k.ndjson.gz", body); err != nil {
+				if err := c.Put(context.Background(), "k.ndjson.gz", delivery.Bytes(body)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -655,7 +657,7 @@ func TestConcurrentPut(t *testing.T) {
 	for i := range 16 {
 		wg.Go(func() {
 			key := fmt.Sprintf("k/%d.ndjson", i)
-			if err := c.Put(context.Background(), key, []byte(key)); err != nil {
+			if err := c.Put(context.Background(), key, delivery.Bytes([]byte(key))); err != nil {
 				errs <- err
 			}
 		})
@@ -716,7 +718,7 @@ func TestTransportErrorsNameCauseAndEndpoint(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
 			}
-			err = c.Put(ctx, key, []byte("x"))
+			err = c.Put(ctx, key, delivery.Bytes([]byte("x")))
 			if err == nil {
 				t.Fatal("no error")
 			}
