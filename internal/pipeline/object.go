@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -63,8 +64,9 @@ func (o *objectEncoders) forKey(key string) objectEncoder {
 	return o.ndjson[compress.None]
 }
 
-// ndjsonEncoder compresses lines into frames of uploadFrameBytes, each written to
-// the destination as soon as it is built: an object is never held whole.
+// ndjsonEncoder compresses lines into frames of at most uploadFrameBytes (whole
+// lines; a longer line is a frame of its own), each written to the destination as
+// soon as it is built: an object is never held whole.
 type ndjsonEncoder struct {
 	codec   compress.Codec
 	encs    sync.Pool // *compress.Encoder, one per upload worker at a time
@@ -80,7 +82,7 @@ func newNDJSONEncoder(c compress.Codec) *ndjsonEncoder {
 		enc, _ := compress.NewEncoder(c)
 		return enc
 	}
-	e.scratch.New = func() any { return &frameScratch{tail: make([]byte, 0, uploadFrameBytes+64<<10)} }
+	e.scratch.New = func() any { return &frameScratch{tail: make([]byte, 0, uploadFrameBytes)} }
 	return e
 }
 
@@ -90,16 +92,39 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
 	sc := e.scratch.Get().(*frameScratch)
 	defer e.scratch.Put(sc)
 	sc.tail = sc.tail[:0]
-	emit := func() error {
-		sc.frame = enc.AppendFrame(sc.frame[:0], sc.tail)
-		sc.tail = sc.tail[:0]
+	emit := func(lines []byte) error {
+		sc.frame = enc.AppendFrame(sc.frame[:0], lines)
 		_, err := dst.Write(sc.frame)
 		return err
 	}
 	err := src(func(lines []byte) error {
-		sc.tail = append(sc.tail, lines...)
-		if len(sc.tail) >= uploadFrameBytes {
-			return emit()
+		for len(lines) > 0 {
+			room := uploadFrameBytes - len(sc.tail)
+			if len(lines) < room {
+				sc.tail = append(sc.tail, lines...)
+				return nil
+			}
+			// Cut at the last line that fits, so frames hold whole lines and
+			// the buffers stay at one frame whatever the size of a segment.
+			cut := bytes.LastIndexByte(lines[:room], '\n') + 1
+			if cut == 0 && len(sc.tail) == 0 {
+				// One line longer than a frame: a frame of its own.
+				if cut = bytes.IndexByte(lines, '\n') + 1; cut == 0 {
+					cut = len(lines)
+				}
+			}
+			if len(sc.tail) == 0 {
+				if err := emit(lines[:cut]); err != nil {
+					return err
+				}
+			} else {
+				sc.tail = append(sc.tail, lines[:cut]...)
+				if err := emit(sc.tail); err != nil {
+					return err
+				}
+				sc.tail = sc.tail[:0]
+			}
+			lines = lines[cut:]
 		}
 		return nil
 	})
@@ -107,7 +132,7 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
 		return err
 	}
 	if len(sc.tail) > 0 {
-		return emit()
+		return emit(sc.tail)
 	}
 	return nil
 }
