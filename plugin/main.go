@@ -142,6 +142,19 @@ var startProfile = sync.OnceValue(func() func() {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 })
 
+// writeHeapProfile writes a Go heap profile to ENVOY_S3_MEMPROFILE at exit, before
+// the instances close: what the plugin holds under load, and where it allocated.
+func writeHeapProfile() {
+	path := os.Getenv("ENVOY_S3_MEMPROFILE")
+	if path == "" {
+		return
+	}
+	if f, err := os.Create(path); err == nil {
+		pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
+}
+
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) int {
 	startProfile()
@@ -221,6 +234,7 @@ func closeAll() int {
 	}
 	instances.closed = true
 	defer startProfile()() // stops the profile, if one runs
+	writeHeapProfile()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownDeadline())
 	defer cancel()
 	var wg sync.WaitGroup

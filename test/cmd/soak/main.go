@@ -3,6 +3,12 @@
 // spool, compression and upload together), and records delivered.
 //
 //	go run ./test/cmd/soak -rate 20000 -duration 10m
+//
+// With -fluent-bit it runs a real Fluent Bit instead, fed through its forward
+// input, with -output null (the baseline) or envoy_s3, and reports the peak RSS of
+// the Fluent Bit process:
+//
+//	go run ./test/cmd/soak -fluent-bit /path/to/fluent-bit -output null -rate 35000 -duration 40s
 package main
 
 import (
@@ -35,7 +41,15 @@ func main() {
 		hostArgs = append(hostArgs, strings.SplitN(v, "=", 2)...)
 		return nil
 	})
+	fb := flag.String("fluent-bit", "", "run this Fluent Bit (forward input) instead of the C host")
+	output := flag.String("output", "envoy_s3", "with -fluent-bit: null or envoy_s3")
 	flag.Parse()
+	run := run
+	if *fb != "" {
+		run = func(rate int, dur time.Duration, per int, codec string) error {
+			return viaFluentBit(*fb, *output, rate, dur, per, codec)
+		}
+	}
 	if err := run(*rate, *dur, *per, *codec); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
@@ -118,11 +132,15 @@ func run(rate int, dur time.Duration, per int, codec string) error {
 		time.Sleep(time.Until(next))
 	}
 	sendCPU := cpuTime(pid) - cpu0
+	var hwm peakRSS
+	stopHWM := hwm.watch(pid) // the uploads at exit count too
 	fmt.Fprintln(stdin, "exit")
 	stdin.Close()
 	for out.Scan() {
 	}
 	cmd.Wait()
+	stopHWM()
+	peak = max(peak, hwm.get())
 	took := time.Since(start)
 	objs, err := m.ListObjects(ctx, "soak", "")
 	if err != nil {
