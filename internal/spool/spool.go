@@ -460,6 +460,11 @@ func syncDir(dir string) error {
 
 // appendSegment appends one encoded segment to dst.
 func appendSegment(dst []byte, typ byte, records uint32, payload []byte) []byte {
+	return append(appendSegmentHeader(dst, typ, records, payload), payload...)
+}
+
+// appendSegmentHeader appends the header of the segment holding payload to dst.
+func appendSegmentHeader(dst []byte, typ byte, records uint32, payload []byte) []byte {
 	// The header is built in dst itself: a local array would escape into crc32's
 	// assembly and cost an allocation per segment.
 	start := len(dst)
@@ -470,7 +475,7 @@ func appendSegment(dst []byte, typ byte, records uint32, payload []byte) []byte 
 	c := crc32.Update(0, castagnoli, h[:9])
 	c = crc32.Update(c, castagnoli, payload)
 	binary.LittleEndian.PutUint32(h[9:], c)
-	return append(dst, payload...)
+	return dst
 }
 
 func (s *Spool) writeAt(f *os.File, p []byte, off int64) error {
@@ -567,11 +572,18 @@ func (s *Spool) appendLocked(parts []Part) error {
 			b.mark, b.markRecords, b.markRaw = b.size, b.records, b.raw
 			s.touched = append(s.touched, b)
 		}
-		s.buf = appendSegment(s.buf[:0], segData, uint32(p.Records), p.Lines)
+		// The header and the lines are written apart, so no copy of a flush's
+		// lines is built (or kept in s.buf at the size of the largest flush); a
+		// crash between the two writes leaves a torn segment, which recovery
+		// treats as any torn write.
+		s.buf = appendSegmentHeader(s.buf[:0], segData, uint32(p.Records), p.Lines)
 		if err := s.writeAt(b.f, s.buf, b.size); err != nil {
 			return fmt.Errorf("spool: write %s: %w", b.name, err)
 		}
-		b.size += int64(len(s.buf))
+		if err := s.writeAt(b.f, p.Lines, b.size+int64(len(s.buf))); err != nil {
+			return fmt.Errorf("spool: write %s: %w", b.name, err)
+		}
+		b.size += int64(len(s.buf) + len(p.Lines))
 		b.records += p.Records
 		b.raw += int64(len(p.Lines))
 		s.useSeq++

@@ -231,8 +231,8 @@ func TestRollback(t *testing.T) {
 		err = s.Append(flush)
 		failAt.Store(-1)
 		if err == nil {
-			if k < 10 {
-				t.Fatalf("Append succeeded with failure at op %d; expected 6 writes + 4 syncs", k)
+			if k < 14 {
+				t.Fatalf("Append succeeded with failure at op %d; expected 10 writes (a segment's header and lines apart) + 4 syncs", k)
 			}
 			s.Close()
 			return
