@@ -25,6 +25,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -142,22 +143,35 @@ var startProfile = sync.OnceValue(func() func() {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 })
 
-// writeHeapProfile writes a Go heap profile to ENVOY_S3_MEMPROFILE at exit, before
-// the instances close: what the plugin holds under load, and where it allocated.
-func writeHeapProfile() {
+// heapProfile writes a Go heap profile to ENVOY_S3_MEMPROFILE each time the live
+// heap, as measured by the last garbage collection, reaches a new high (checked
+// every 100 ms), so the file shows what the plugin held at its peak and where it
+// allocated. Diagnostics only: unset, nothing runs.
+var heapProfile = sync.OnceFunc(func() {
 	path := os.Getenv("ENVOY_S3_MEMPROFILE")
 	if path == "" {
 		return
 	}
-	if f, err := os.Create(path); err == nil {
-		pprof.Lookup("heap").WriteTo(f, 0)
-		f.Close()
-	}
-}
+	go func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		var high uint64
+		for range time.Tick(100 * time.Millisecond) {
+			metrics.Read(sample)
+			if live := sample[0].Value.Uint64(); live > high {
+				high = live
+				if f, err := os.Create(path); err == nil {
+					pprof.Lookup("heap").WriteTo(f, 0)
+					f.Close()
+				}
+			}
+		}
+	}()
+})
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) int {
 	startProfile()
+	heapProfile()
 	instances.Lock()
 	name := fmt.Sprintf("%s.%d", pluginName, len(instances.all))
 	instances.Unlock()
@@ -234,7 +248,6 @@ func closeAll() int {
 	}
 	instances.closed = true
 	defer startProfile()() // stops the profile, if one runs
-	writeHeapProfile()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownDeadline())
 	defer cancel()
 	var wg sync.WaitGroup

@@ -33,6 +33,7 @@ type spoolStore struct {
 	adopted   bool      // stranded directories looked for (ticker goroutine only)
 	drains    []*drain  // adopted directories being delivered (ticker goroutine, then Close)
 	bodies    *bodyDir  // where objects are encoded for upload; nil: in memory
+	encoding  sync.Mutex
 }
 
 // recheckEvery is how often batch files that could not be opened or read are retried.
@@ -220,5 +221,10 @@ func (s *spoolStore) body(b *spool.Sealed) (delivery.Body, error) {
 		}
 		return delivery.Bytes(buf.Bytes()), nil
 	}
+	// One object is encoded at a time per instance: with the body in a file, the
+	// workers still upload concurrently, but only one set of encoding buffers
+	// (frame, compressor, a spooled segment) is held, whatever the number of workers.
+	s.encoding.Lock()
+	defer s.encoding.Unlock()
 	return s.bodies.write(func(w io.Writer) error { return enc.encode(w, b.Meta.Stream, read) }, s.p.log.Warnf)
 }
