@@ -161,7 +161,7 @@ func (fw *fileWriter) writeColumn(col *column, d *colData, perm []uint32, ch *co
 	switch {
 	case col.kind == colTime || col.kind == colInt && col.delta:
 		valueEnc = format.DeltaBinaryPacked
-	case col.kind == colDict && fw.useDict(d, perm):
+	case col.kind == colDict && useDict(d):
 		valueEnc = format.RLEDictionary
 		md.DictionaryPageOffset = fw.off
 		fw.writeDictionary(d, ch)
@@ -200,7 +200,7 @@ func (fw *fileWriter) writeColumn(col *column, d *colData, perm []uint32, ch *co
 // distinct value is used about four times or more, since a dictionary of
 // mostly unique values (paths with ids, upstream hosts of a large fleet) costs
 // the values once plus an index a row, which compresses worse than plain.
-func (fw *fileWriter) useDict(d *colData, perm []uint32) bool {
+func useDict(d *colData) bool {
 	distinct := len(d.ends)
 	if distinct == 0 || len(d.data)+4*distinct > dictMaxBytes {
 		return false
