@@ -21,7 +21,7 @@ type pageCompressor struct {
 // zstdWindow covers a whole page, so pages compress as well as with zstd's
 // 8 MiB default window, whose history buffer would be allocated and cleared
 // for every page.
-const zstdWindow = 1 << 20
+const zstdWindow = 256 << 10
 
 func newPageCompressor(c Codec) *pageCompressor {
 	p := &pageCompressor{codec: c}

@@ -55,8 +55,8 @@ const ContentType = "application/vnd.apache.parquet"
 
 // Defaults of Options; doc.go says why.
 const (
-	DefaultRowGroupBytes = 8 << 20
-	DefaultPageBytes     = 1 << 20
+	DefaultRowGroupBytes = 4 << 20
+	DefaultPageBytes     = 256 << 10
 )
 
 // Options tune an Encoder; zero values take the defaults.
