@@ -29,6 +29,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
+	"github.com/envoy-s3/envoy_s3/test/forward"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 	"github.com/envoy-s3/envoy_s3/test/miniotest"
 )
@@ -196,7 +197,7 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 		if _, err := conn.Write(msg); err != nil {
 			return err
 		}
-		if err := waitAck(conn, id); err != nil {
+		if err := forward.WaitAck(conn, id); err != nil {
 			return err
 		}
 	}
@@ -204,27 +205,6 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 	time.Sleep(2 * time.Second) // a Flush interval or two: the plugin holds it all then
 	cmd.Process.Signal(os.Interrupt)
 	return cmd.Wait()
-}
-
-// waitAck reads Fluent Bit's {"ack": id} for the chunk sent with id.
-func waitAck(conn net.Conn, id string) error {
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var buf []byte
-	tmp := make([]byte, 256)
-	for {
-		n, err := conn.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if v, _, verr := chunk.ReadValue(buf); verr == nil {
-			m, _ := v.Map()
-			if ack, ok := m.Get("ack"); ok && string(ack.Bytes()) == id {
-				return nil
-			}
-			return fmt.Errorf("fluent bit answered %q to chunk %s, not its ack", buf, id)
-		}
-		if err != nil {
-			return fmt.Errorf("no ack from fluent bit for chunk %s: %v", id, err)
-		}
-	}
 }
 
 // show prints the objects in the bucket and a few decoded lines of each stream, and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
+	"github.com/envoy-s3/envoy_s3/test/forward"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 	"github.com/envoy-s3/envoy_s3/test/miniotest"
 )
@@ -124,7 +125,7 @@ func viaFluentBit(fb, output string, rate int, dur time.Duration, per int, codec
 			return err
 		}
 		msgs[i%len(msgs)] = msg[:len(msgs[i%len(msgs)])]
-		if err := waitAck(conn, id); err != nil {
+		if err := forward.WaitAck(conn, id); err != nil {
 			return err
 		}
 		sent += int64(per)
@@ -206,25 +207,4 @@ func statusKB(pid int, field string) int64 {
 		}
 	}
 	return 0
-}
-
-// waitAck reads Fluent Bit's {"ack": id} for the chunk sent with id.
-func waitAck(conn net.Conn, id string) error {
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var buf []byte
-	tmp := make([]byte, 256)
-	for {
-		n, err := conn.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if v, _, verr := chunk.ReadValue(buf); verr == nil {
-			m, _ := v.Map()
-			if ack, ok := m.Get("ack"); ok && string(ack.Bytes()) == id {
-				return nil
-			}
-			return fmt.Errorf("fluent bit answered %q to chunk %s, not its ack", buf, id)
-		}
-		if err != nil {
-			return fmt.Errorf("no ack from fluent bit for chunk %s: %v", id, err)
-		}
-	}
 }
