@@ -81,8 +81,8 @@
 //     Engines skip row groups and pages by their timestamp min/max. Row groups
 //     follow the batch's arrival order, so their time ranges overlap only by how
 //     late records arrive; sorting a file of several groups as a whole within
-//     the memory bound would mean reading the batch again for each group (about
-//     +45% of the encoder's CPU), so it is not done.
+//     the memory bound would mean reading the batch again for each group (at
+//     an estimated +45% of the encoder's CPU), so it is not done.
 //   - Statistics: every column chunk has its null count and min/max (integers
 //     always; strings when both bounds are at most 1 KiB). Every page has an
 //     entry in the page index (ColumnIndex and OffsetIndex, written after the
