@@ -52,6 +52,16 @@ func viaFluentBit(fb, output string, rate int, dur time.Duration, per int, codec
 	switch output {
 	case "null":
 		conf.WriteString("[OUTPUT]\n    Name null\n    Match *\n")
+	case "gonull":
+		// The smallest Go plugin: what being a Go plugin costs, apart from envoy_s3.
+		so := filepath.Join(work, "gonull.so")
+		build := exec.Command("go", "build", "-buildmode=c-shared", "-o", so, "./test/cmd/gonull")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building test/cmd/gonull: %w", err)
+		}
+		conf.WriteString("[OUTPUT]\n    Name gonull\n    Match *\n")
+		args = append(args, "-e", so)
 	case "envoy_s3":
 		m, err = miniotest.Launch(ctx, miniotest.Options{})
 		if err != nil {
@@ -66,7 +76,7 @@ func viaFluentBit(fb, output string, rate int, dur time.Duration, per int, codec
 		args = append(args, "-e", soPath)
 		env = append(env, "AWS_ACCESS_KEY_ID="+m.AccessKey, "AWS_SECRET_ACCESS_KEY="+m.SecretKey, "AWS_EC2_METADATA_DISABLED=true", "ENVOY_S3_SHUTDOWN_TIMEOUT=60s")
 	default:
-		return fmt.Errorf("-output %q: null or envoy_s3", output)
+		return fmt.Errorf("-output %q: null, gonull or envoy_s3", output)
 	}
 	cfg := filepath.Join(work, "fluent-bit.conf")
 	if err := os.WriteFile(cfg, []byte(conf.String()), 0o644); err != nil {

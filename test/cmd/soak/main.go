@@ -5,7 +5,8 @@
 //	go run ./test/cmd/soak -rate 20000 -duration 10m
 //
 // With -fluent-bit it runs a real Fluent Bit instead, fed through its forward
-// input, with -output null (the baseline) or envoy_s3, and reports the peak RSS of
+// input, with -output null (the baseline), gonull (the smallest Go plugin,
+// test/cmd/gonull: what any Go plugin costs) or envoy_s3, and reports the peak RSS of
 // the Fluent Bit process:
 //
 //	go run ./test/cmd/soak -fluent-bit /path/to/fluent-bit -output null -rate 35000 -duration 40s
@@ -42,7 +43,7 @@ func main() {
 		return nil
 	})
 	fb := flag.String("fluent-bit", "", "run this Fluent Bit (forward input) instead of the C host")
-	output := flag.String("output", "envoy_s3", "with -fluent-bit: null or envoy_s3")
+	output := flag.String("output", "envoy_s3", "with -fluent-bit: null, gonull (the smallest Go plugin) or envoy_s3")
 	flag.Parse()
 	run := run
 	if *fb != "" {
