@@ -41,6 +41,18 @@ type objectEncoder interface {
 type objectEncoders struct {
 	ndjson  [3]*ndjsonEncoder // by compress.Codec
 	parquet *parquetEncoder
+	// one lets an instance encode one object at a time, whatever the number of
+	// upload workers and the store: the workers still upload concurrently, but
+	// only one set of encoding buffers (a frame and its compressor, a Parquet
+	// row group, a spooled segment) is held.
+	one sync.Mutex
+}
+
+// encode writes the object of key, as its extension says, from src to dst.
+func (o *objectEncoders) encode(key string, dst io.Writer, stream uint8, src lines) error {
+	o.one.Lock()
+	defer o.one.Unlock()
+	return o.forKey(key).encode(dst, stream, src)
 }
 
 func newObjectEncoders(pq parquetenc.Codec) *objectEncoders {
@@ -137,27 +149,19 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
 	return nil
 }
 
-// parquetConcurrency bounds the Parquet files an instance builds at once: each
-// holds its batch's rows in memory to sort them (see internal/parquetenc), so
-// this, not the number of upload workers, bounds that memory.
-const parquetConcurrency = 1
-
 // parquetEncoder builds Parquet files, access or other schema by stream.
 type parquetEncoder struct {
-	sem           chan struct{}
 	access, other sync.Pool // *parquetenc.Encoder
 }
 
 func newParquetEncoder(c parquetenc.Codec) *parquetEncoder {
-	e := &parquetEncoder{sem: make(chan struct{}, parquetConcurrency)}
+	e := &parquetEncoder{}
 	e.access.New = func() any { return parquetenc.NewEncoder(parquetenc.Access, parquetenc.Options{Codec: c}) }
 	e.other.New = func() any { return parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Codec: c}) }
 	return e
 }
 
 func (e *parquetEncoder) encode(dst io.Writer, stream uint8, src lines) error {
-	e.sem <- struct{}{}
-	defer func() { <-e.sem }()
 	pool := &e.access
 	if stream == streamOther {
 		pool = &e.other

@@ -33,7 +33,6 @@ type spoolStore struct {
 	adopted   bool      // stranded directories looked for (ticker goroutine only)
 	drains    []*drain  // adopted directories being delivered (ticker goroutine, then Close)
 	bodies    *bodyDir  // where objects are encoded for upload; nil: in memory
-	encoding  sync.Mutex
 }
 
 // recheckEvery is how often batch files that could not be opened or read are retried.
@@ -211,20 +210,15 @@ func (s *spoolStore) raw(b *spool.Sealed) (delivery.Body, error) {
 // body reads a sealed batch and encodes its object as the key says, into a body
 // file when the upload directory is usable (memory otherwise).
 func (s *spoolStore) body(b *spool.Sealed) (delivery.Body, error) {
-	enc := s.p.objects.forKey(b.Key)
 	read := func(yield func([]byte) error) error { return s.sp.ReadSealed(b, yield) }
+	encode := func(w io.Writer) error { return s.p.objects.encode(b.Key, w, b.Meta.Stream, read) }
 	if s.bodies == nil {
 		var buf bytes.Buffer
 		buf.Grow(int(b.RawBytes/8 + 1024))
-		if err := enc.encode(&buf, b.Meta.Stream, read); err != nil {
+		if err := encode(&buf); err != nil {
 			return nil, err
 		}
 		return delivery.Bytes(buf.Bytes()), nil
 	}
-	// One object is encoded at a time per instance: with the body in a file, the
-	// workers still upload concurrently, but only one set of encoding buffers
-	// (frame, compressor, a spooled segment) is held, whatever the number of workers.
-	s.encoding.Lock()
-	defer s.encoding.Unlock()
-	return s.bodies.write(func(w io.Writer) error { return enc.encode(w, b.Meta.Stream, read) }, s.p.log.Warnf)
+	return s.bodies.write(encode, s.p.log.Warnf)
 }

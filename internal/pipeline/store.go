@@ -100,7 +100,7 @@ func (m *memStore) sealed(s *batch.Sealed) {
 		stream := s.Meta.Stream
 		j.Prepare = func() (delivery.Body, error) {
 			var buf bytes.Buffer
-			err := m.p.objects.forKey(key).encode(&buf, stream, frameLines(compress.Zstd, body))
+			err := m.p.objects.encode(key, &buf, stream, frameLines(compress.Zstd, body))
 			return delivery.Bytes(buf.Bytes()), err
 		}
 	}
