@@ -31,3 +31,17 @@ func WaitAck(conn net.Conn, id string) error {
 		}
 	}
 }
+
+// Dial connects to a forward input on the loopback port, waiting up to ten
+// seconds for a starting Fluent Bit to open it.
+func Dial(port int) (net.Conn, error) {
+	var err error
+	for range 100 {
+		var conn net.Conn
+		if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			return conn, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("fluent bit did not open its forward port: %v", err)
+}

@@ -166,16 +166,10 @@ func viaFluentBit(fb, so, work string, task chunkgen.Task, lines []gen.Labeled, 
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	var conn net.Conn
-	for i := 0; i < 100; i++ {
-		if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	conn, err := forward.Dial(port)
 	if err != nil {
 		cmd.Process.Kill()
-		return fmt.Errorf("fluent bit did not open its forward port: %v", err)
+		return err
 	}
 	for i := 0; i < len(lines); i += 500 {
 		end := min(i+500, len(lines))

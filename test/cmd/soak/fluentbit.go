@@ -90,15 +90,9 @@ func viaFluentBit(fb, output string, rate int, dur time.Duration, per int, codec
 	}
 	defer cmd.Process.Kill()
 	pid := cmd.Process.Pid
-	var conn net.Conn
-	for i := 0; i < 100; i++ {
-		if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	conn, err := forward.Dial(port)
 	if err != nil {
-		return fmt.Errorf("fluent bit did not open its forward port: %v", err)
+		return err
 	}
 
 	// Messages built before the clock starts, so the sender is not what limits the rate.
