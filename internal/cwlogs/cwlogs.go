@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/envoy-s3/envoy_s3/internal/awsutil"
+	"github.com/envoy-s3/envoy_s3/internal/freelist"
 )
 
 var (
@@ -101,7 +102,7 @@ type Client struct {
 	calls, events, bytes, truncated, empty, clamped, rejected atomic.Uint64
 	lastReject                                                atomic.Int64 // unix seconds of the last rejection line
 
-	scratch sync.Pool // *scratch
+	scratch freelist.List[*scratch]
 }
 
 type scratch struct {
@@ -140,6 +141,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 
 	c := &Client{o: o, ready: map[string]bool{}, retention: map[string]bool{}}
+	c.scratch.New = func() *scratch { return &scratch{} }
 	c.creds, _ = cfg.Credentials.(*aws.CredentialsCache)
 	c.cw = cloudwatchlogs.NewFromConfig(cfg, func(co *cloudwatchlogs.Options) {
 		if o.Endpoint != "" {
@@ -269,10 +271,7 @@ func (c *Client) PutTo(ctx context.Context, group, stream string, events []Event
 }
 
 func (c *Client) putBatch(ctx context.Context, group, stream string, b []Event) error {
-	sc, _ := c.scratch.Get().(*scratch)
-	if sc == nil {
-		sc = &scratch{}
-	}
+	sc := c.scratch.Get()
 	defer c.scratch.Put(sc)
 	sc.in = sc.in[:0]
 	sc.msgs = sc.msgs[:0]

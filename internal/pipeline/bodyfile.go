@@ -7,10 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/freelist"
 )
 
 // bodyDirName is the directory, inside an instance's spool directory, where the
@@ -24,7 +24,7 @@ const bodyDirName = "upload"
 // leaves behind are deleted when the spool is opened again.
 type bodyDir struct {
 	dir     string
-	bufs    sync.Pool   // *bufio.Writer
+	bufs    freelist.List[*bufio.Writer]
 	failing atomic.Bool // a body file could not be written: logged once per episode
 }
 
@@ -37,7 +37,7 @@ func openBodyDir(spoolDir string) (*bodyDir, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
 	}
-	return &bodyDir{dir: dir}, nil
+	return &bodyDir{dir: dir, bufs: freelist.List[*bufio.Writer]{New: func() *bufio.Writer { return bufio.NewWriterSize(nil, 256<<10) }}}, nil
 }
 
 // removeBodyDir deletes the body directory of a spool directory and what it holds.
@@ -78,12 +78,8 @@ func (d *bodyDir) file(fill func(io.Writer) error) (b *bodyFile, fileErr, err er
 		return nil, fileErr, nil
 	}
 	fw := &fileWriter{f: f}
-	w, _ := d.bufs.Get().(*bufio.Writer)
-	if w == nil {
-		w = bufio.NewWriterSize(fw, 256<<10)
-	} else {
-		w.Reset(fw)
-	}
+	w := d.bufs.Get()
+	w.Reset(fw)
 	err = fill(w)
 	if err == nil {
 		w.Flush()
