@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"hash/crc32"
 	"io"
 	"math"
@@ -74,6 +75,9 @@ type Part struct {
 	Meta      *Meta  // used only when the partition has no open batch; nil means zero Meta
 	Lines     []byte // complete NDJSON lines
 	Records   int
+	// Staged are lines of the same Append written ahead to a Stage, which come
+	// before Lines; each is a segment of its own.
+	Staged []Piece
 }
 
 // Options configure a Spool.
@@ -143,6 +147,7 @@ type Spool struct {
 	useSeq    uint64
 	scanBuf   []byte
 	winBuf    []byte
+	copyBuf   []byte          // moves staged pieces into batches (Append)
 	failed    map[string]bool // path -> logged: files recovery could not use, retried by Recheck
 	lost      Loss
 
@@ -504,6 +509,9 @@ func (s *Spool) Append(parts []Part) error {
 	var n int64
 	for i := range parts {
 		n += int64(len(parts[i].Lines))
+		for _, pc := range parts[i].Staged {
+			n += pc.n
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -536,7 +544,7 @@ func (s *Spool) appendLocked(parts []Part) error {
 	fresh := false
 	for i := range parts {
 		p := &parts[i]
-		if len(p.Lines) == 0 {
+		if len(p.Lines) == 0 && len(p.Staged) == 0 {
 			continue
 		}
 		if uint64(len(p.Lines)) > math.MaxUint32 || p.Records < 0 || uint64(p.Records) > math.MaxUint32 {
@@ -571,6 +579,16 @@ func (s *Spool) appendLocked(parts []Part) error {
 			b.touched = true
 			b.mark, b.markRecords, b.markRaw = b.size, b.records, b.raw
 			s.touched = append(s.touched, b)
+		}
+		for j := range p.Staged {
+			if err := s.copyPiece(b, &p.Staged[j]); err != nil {
+				return err
+			}
+		}
+		if len(p.Lines) == 0 {
+			s.useSeq++
+			b.used = s.useSeq
+			continue
 		}
 		// The header and the lines are written apart, so no copy of a flush's
 		// lines is built (or kept in s.buf at the size of the largest flush); a
@@ -834,7 +852,7 @@ func (s *Spool) Close() error {
 	return first
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+var bufPool = freelist.List[*[]byte]{New: func() *[]byte { b := make([]byte, 0, 64<<10); return &b }}
 
 // ReadSealed streams the payload of each DATA segment of b, in order, after checking
 // its CRC. The slice passed to fn is reused after fn returns.
@@ -848,7 +866,7 @@ func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	bp := bufPool.Get().(*[]byte)
+	bp := bufPool.Get()
 	defer bufPool.Put(bp)
 	sc := scanner{r: f, size: st.Size(), buf: *bp}
 	defer func() { *bp = sc.buf[:0] }()

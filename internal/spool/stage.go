@@ -1,0 +1,116 @@
+package spool
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Stage is a flush's staging file: lines written ahead of Append as complete DATA
+// segments, so a flush of any size holds only a bounded piece of its lines in
+// memory. The file has no name (it is unlinked as soon as it is created), so a crash
+// leaves nothing behind and recovery never sees lines of a flush that was not
+// acknowledged. A Stage is used by one flush at a time.
+type Stage struct {
+	f    *os.File
+	size int64
+	buf  []byte // segment header scratch
+}
+
+// Piece is one DATA segment in a Stage, added to its partition's batch by Append.
+type Piece struct {
+	st      *Stage
+	off     int64 // of the segment header in the staging file
+	n       int64 // header and lines
+	Records int
+	Raw     int64 // bytes of lines
+}
+
+// NewStage creates a staging file in the spool directory (so Append copies within
+// one filesystem).
+func (s *Spool) NewStage() (*Stage, error) {
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return nil, fmt.Errorf("spool: stage: %w", err)
+	}
+	path := filepath.Join(s.dir, "stage-"+hex.EncodeToString(r[:]))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("spool: stage: %w", err)
+	}
+	if err := os.Remove(path); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: stage: %w", err)
+	}
+	return &Stage{f: f}, nil
+}
+
+// Write appends lines (complete NDJSON lines holding records records) as one DATA
+// segment.
+func (st *Stage) Write(lines []byte, records int) (Piece, error) {
+	if uint64(len(lines)) > math.MaxUint32 || records < 0 || uint64(records) > math.MaxUint32 {
+		return Piece{}, ErrTooLarge
+	}
+	st.buf = appendSegmentHeader(st.buf[:0], segData, uint32(records), lines)
+	if _, err := st.f.WriteAt(st.buf, st.size); err != nil {
+		return Piece{}, fmt.Errorf("spool: stage: %w", err)
+	}
+	if _, err := st.f.WriteAt(lines, st.size+int64(len(st.buf))); err != nil {
+		return Piece{}, fmt.Errorf("spool: stage: %w", err)
+	}
+	p := Piece{st: st, off: st.size, n: int64(len(st.buf) + len(lines)), Records: records, Raw: int64(len(lines))}
+	st.size += p.n
+	return p, nil
+}
+
+// Reset empties the staging file for the next flush; its Pieces are no longer valid.
+func (st *Stage) Reset() error {
+	st.size = 0
+	if err := st.f.Truncate(0); err != nil {
+		return fmt.Errorf("spool: stage: %w", err)
+	}
+	return nil
+}
+
+// Close releases the staging file.
+func (st *Stage) Close() error { return st.f.Close() }
+
+// errStagedPiece reports a Piece whose staging file was reset or replaced.
+var errStagedPiece = errors.New("spool: staged piece is no longer in its staging file")
+
+// copyPiece appends p's segment to b at b.size, in bounded reads.
+func (s *Spool) copyPiece(b *batch, p *Piece) error {
+	if p.st == nil || p.off+p.n > p.st.size {
+		return errStagedPiece
+	}
+	if cap(s.copyBuf) == 0 {
+		s.copyBuf = make([]byte, copyBufBytes)
+	}
+	buf := s.copyBuf[:cap(s.copyBuf)]
+	for done := int64(0); done < p.n; {
+		k := int(min(int64(len(buf)), p.n-done))
+		if n, err := p.st.f.ReadAt(buf[:k], p.off+done); n < k {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("spool: stage: %w", err)
+		}
+		if err := s.writeAt(b.f, buf[:k], b.size+done); err != nil {
+			return fmt.Errorf("spool: write %s: %w", b.name, err)
+		}
+		done += int64(k)
+	}
+	b.size += p.n
+	b.records += p.Records
+	b.raw += p.Raw
+	return nil
+}
+
+// copyBufBytes bounds the memory Append uses to move staged lines into batches.
+const copyBufBytes = 128 << 10

@@ -1,0 +1,206 @@
+package spool
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+)
+
+// stagedPart stages lines from..from+n-1 in pieces of per records and keeps the
+// rest (up to rest records) in memory, as a flush that spilled does.
+func stagedPart(t *testing.T, st *Stage, p string, from, n, per, rest int) Part {
+	t.Helper()
+	pt := part(p, 0, 0)
+	for i := from; i < from+n; i += per {
+		k := min(per, from+n-i)
+		pc, err := st.Write(lines(i, k), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt.Staged = append(pt.Staged, pc)
+	}
+	pt.Lines, pt.Records = lines(from+n, rest), rest
+	return pt
+}
+
+func TestStagedPiecesLandInOrder(t *testing.T) {
+	root := t.TempDir()
+	s := mustOpen(t, root, "id", testOpts())
+	if err := s.Append([]Part{part("a", 0, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	flush := []Part{stagedPart(t, st, "a", 3, 25, 10, 4), stagedPart(t, st, "b", 100, 7, 3, 0)}
+	if err := s.Append(flush); err != nil {
+		t.Fatal(err)
+	}
+	if s.Size() != diskSize(t, s) {
+		t.Fatalf("Size %d after an Append with staged pieces, but %d bytes on disk", s.Size(), diskSize(t, s))
+	}
+	sealed := byPartition(s.SealAll())
+	want := map[string][]byte{"a": lines(0, 32), "b": lines(100, 7)}
+	wantSegs := map[string]int{"a": 1 + 3 + 1, "b": 3}
+	for p, w := range want {
+		b := sealed[p]
+		if b == nil {
+			t.Fatalf("partition %s not sealed", p)
+		}
+		data, segs := readAll(t, s, b)
+		if !bytes.Equal(data, w) {
+			t.Fatalf("partition %s holds\n%s\nwant\n%s", p, data, w)
+		}
+		if segs != wantSegs[p] || b.Records != bytes.Count(w, []byte("\n")) || b.RawBytes != int64(len(w)) {
+			t.Fatalf("partition %s: %d segments, %d records, %d raw bytes; want %d, %d, %d", p, segs, b.Records, b.RawBytes, wantSegs[p], bytes.Count(w, []byte("\n")), len(w))
+		}
+	}
+	s.Close()
+	// What was sealed is recovered the same after a restart.
+	s2 := mustOpen(t, root, "id", testOpts())
+	defer s2.Close()
+	for p, b := range byPartition(s2.Recovered()) {
+		if data, _ := readAll(t, s2, b); !bytes.Equal(data, want[p]) {
+			t.Fatalf("recovered %s differs", p)
+		}
+	}
+}
+
+// TestStagedAppendRollsBack fails each write and sync of an Append with staged
+// pieces in turn: the spool must be left exactly as before, and the retry, from
+// the same stage, must land once.
+func TestStagedAppendRollsBack(t *testing.T) {
+	for k := 0; ; k++ {
+		root := t.TempDir()
+		var ops, failAt atomic.Int64
+		failAt.Store(-1)
+		fault := func(op string) error {
+			if ops.Add(1)-1 == failAt.Load() {
+				return fmt.Errorf("injected %s failure: %w", op, syscall.ENOSPC)
+			}
+			return nil
+		}
+		s, err := open(root, "id", testOpts(), fault)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Append([]Part{part("a", 0, 2)}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.NewStage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		flush := []Part{stagedPart(t, st, "a", 2, 6, 2, 1), stagedPart(t, st, "new", 20, 4, 2, 0)}
+		before, size := snapshot(t, s), s.Size()
+		ops.Store(0)
+		failAt.Store(int64(k))
+		err = s.Append(flush)
+		failAt.Store(-1)
+		if err == nil {
+			if k < 8 {
+				t.Fatalf("Append succeeded with a failure at op %d; expected 3+2 staged copies, 2 writes of the rest and 2 syncs", k)
+			}
+			st.Close()
+			s.Close()
+			return
+		}
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("op %d: error %v does not wrap ENOSPC", k, err)
+		}
+		if after := snapshot(t, s); fmt.Sprint(after) != fmt.Sprint(before) || s.Size() != size {
+			t.Fatalf("op %d: files changed by a failed Append:\nbefore %q\nafter  %q", k, before, after)
+		}
+		if err := s.Append(flush); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		s.Close()
+		s2 := mustOpen(t, root, "id", testOpts())
+		rec := byPartition(s2.Recovered())
+		for p, w := range map[string][]byte{"a": lines(0, 9), "new": lines(20, 4)} {
+			if data, _ := readAll(t, s2, rec[p]); !bytes.Equal(data, w) {
+				t.Fatalf("op %d: partition %s after the retry:\n%s\nwant\n%s", k, p, data, w)
+			}
+		}
+		s2.Close()
+	}
+}
+
+// TestStageLeavesNothing: a staging file has no name, so a flush that never
+// committed (the process killed mid-flush) leaves no trace that recovery could
+// deliver, and nothing to clean up.
+func TestStageLeavesNothing(t *testing.T) {
+	root := t.TempDir()
+	s := mustOpen(t, root, "id", testOpts())
+	if err := s.Append([]Part{part("a", 0, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stagedPart(t, st, "a", 2, 50, 10, 0) // staged, never appended
+	ents, err := os.ReadDir(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "stage") {
+			t.Fatalf("staging file %s is visible in the spool directory", e.Name())
+		}
+	}
+	// A crash: the spool is abandoned without Close, and opened again.
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.lock.Close()
+	s2 := mustOpen(t, root, "id", testOpts())
+	defer s2.Close()
+	rec := byPartition(s2.Recovered())
+	if data, _ := readAll(t, s2, rec["a"]); !bytes.Equal(data, lines(0, 2)) {
+		t.Fatalf("recovered\n%s\nwant only the committed lines", data)
+	}
+	st.Close()
+}
+
+func TestStalePieceIsRefused(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), "id", testOpts())
+	defer s.Close()
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pt := stagedPart(t, st, "a", 0, 4, 2, 0)
+	if err := st.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append([]Part{pt}); !errors.Is(err, errStagedPiece) {
+		t.Fatalf("Append of a piece from a reset stage = %v, want errStagedPiece", err)
+	}
+	if s.Size() != 0 {
+		t.Fatalf("a refused Append left %d bytes", s.Size())
+	}
+}
+
+func TestStagedPiecesCountTowardsTheLimit(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), "id", Options{Namer: testNamer, Limit: 1000})
+	defer s.Close()
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pt := stagedPart(t, st, "a", 0, 30, 10, 0) // about 1.3 KB staged, nothing in memory
+	if err := s.Append([]Part{pt}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Append of %d staged bytes under a 1000-byte limit = %v, want ErrFull", len(lines(0, 30)), err)
+	}
+}
