@@ -48,10 +48,23 @@
 // then the payload, so a flipped length or count is caught as well as a flipped byte
 // of data. Version 2 begins with two identical META segments (type 1): the batch's Meta
 // as JSON, so one damaged copy loses nothing (version 1 has one). DATA segments (type 2)
-// hold the complete NDJSON lines of one Append for this partition and their record
-// count. The last segment of a sealed batch is SEAL (type 3): JSON
+// hold complete NDJSON lines and their record count: an Append writes one for each
+// part, after one for each of the part's staged pieces (below). The last segment of a sealed batch is SEAL (type 3): JSON
 // {"key","records","raw","meta"}, the object key, the totals of the DATA segments before
 // it and (version 2) a third copy of the Meta.
+//
+// # Staging
+//
+// A flush larger than the caller wants to hold in memory writes its lines ahead to a
+// Stage: a file created in the spool directory and unlinked at once, so it has no
+// name, is freed by the kernel when the process dies, and is never seen by recovery.
+// Each Stage.Write is a complete DATA segment (header, CRC and lines) at the end of the
+// staging file; Append copies the staged segments of a part into its batch, in order,
+// before the part's remaining lines, through one 128 KiB buffer. Staged segments are
+// therefore written twice (the staging file lives in the page cache for the length of
+// a flush), and they become part of a batch only inside Append, with the same
+// all-or-nothing rule: a flush the process did not survive leaves at most whole
+// segments of an unacknowledged Append, never a torn one that would be taken for data.
 //
 // # Recovery
 //
