@@ -55,7 +55,7 @@ const ContentType = "application/vnd.apache.parquet"
 
 // Defaults of Options; doc.go says why.
 const (
-	DefaultRowGroupBytes = 4 << 20
+	DefaultRowGroupBytes = 2 << 20
 	DefaultPageBytes     = 256 << 10
 )
 
@@ -67,10 +67,10 @@ type Options struct {
 	RowGroupBytes int
 	// PageBytes is the uncompressed size of a data page.
 	PageBytes int
+	// Pages, when set, compresses the pages (its codec replaces Codec): encoders
+	// that never run at once can share one, and its memory, across schemas.
+	Pages *PageCompressor
 }
-
-// keepBytes is the most row memory an Encoder keeps from one file to the next.
-const keepBytes = 1 << 20
 
 // Lines feeds complete NDJSON lines to yield, in chunks, in spool order.
 type Lines func(yield func(lines []byte) error) error
@@ -85,7 +85,7 @@ type Encoder struct {
 	buf    []byte // unescaped strings of the current line
 	extra  []byte // extra / record JSON of the current line
 	fw     fileWriter
-	comp   *pageCompressor // kept from file to file: its encoder state is reused
+	comp   *PageCompressor // kept from file to file: its encoder state is reused
 	lastTS int64
 	stats  Stats
 }
@@ -106,7 +106,10 @@ func NewEncoder(s Schema, opt Options) *Encoder {
 	if opt.PageBytes <= 0 {
 		opt.PageBytes = DefaultPageBytes
 	}
-	e := &Encoder{schema: s, opt: opt, cols: s.cols(), comp: newPageCompressor(opt.Codec)}
+	if opt.Pages == nil {
+		opt.Pages = NewPageCompressor(opt.Codec)
+	}
+	e := &Encoder{schema: s, opt: opt, cols: s.cols(), comp: opt.Pages}
 	e.tab.init(e.cols)
 	return e
 }
@@ -118,7 +121,10 @@ func (e *Encoder) Encode(w io.Writer, read Lines) (Stats, error) {
 	e.stats = Stats{}
 	e.lastTS = 0
 	e.tab.reset()
-	defer e.tab.release(keepBytes)
+	// Row memory is kept from file to file (up to what a row group needs), so a
+	// steady stream of files grows nothing again: regrowing it for each file
+	// was most of what an upload worker allocated, and garbage raises the peak.
+	defer e.tab.release(2 * e.opt.RowGroupBytes)
 	e.fw.reset(w, e.cols, e.comp, e.opt.PageBytes)
 	err := read(func(lines []byte) error {
 		for len(lines) > 0 {

@@ -24,7 +24,7 @@ type fileWriter struct {
 	off       int64
 	err       error
 	cols      []column
-	comp      *pageCompressor
+	comp      *PageCompressor
 	pageBytes int
 	pageRows  int
 	groups    []format.RowGroup
@@ -59,7 +59,7 @@ const (
 
 var magic = []byte("PAR1")
 
-func (fw *fileWriter) reset(w io.Writer, cols []column, comp *pageCompressor, pageBytes int) {
+func (fw *fileWriter) reset(w io.Writer, cols []column, comp *PageCompressor, pageBytes int) {
 	*fw = fileWriter{
 		w: w, cols: cols, comp: comp, pageBytes: pageBytes, pageRows: maxPageRows,
 		pg: fw.pg, dict: fw.dict[:0], enc: fw.enc[:0], body: fw.body[:0], zbuf: fw.zbuf[:0], remap: fw.remap[:0], i32: fw.i32[:0],

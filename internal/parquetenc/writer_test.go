@@ -3,7 +3,9 @@ package parquetenc
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -193,5 +195,48 @@ func TestSchemaOf(t *testing.T) {
 	}
 	if _, ok := SchemaOf(nil); ok {
 		t.Error("no columns recognised as a schema")
+	}
+}
+
+// An Encoder keeps its row memory from file to file, so a steady stream of files
+// allocates a fraction of what the first one did.
+func TestEncoderKeepsRowMemory(t *testing.T) {
+	lines := accessCorpus(5, 20000) // several row groups
+	e := NewEncoder(Access, Options{Codec: Zstd})
+	alloc := func() uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := e.Encode(io.Discard, feed(lines)); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	first := alloc()
+	if again := alloc(); again > first/4 {
+		t.Fatalf("the second file allocated %d bytes, the first %d: row memory was not kept", again, first)
+	}
+}
+
+// Encoders of both schemas sharing one PageCompressor write the same files as
+// with their own.
+func TestSharedPageCompressor(t *testing.T) {
+	access, other := accessCorpus(6, 3000), otherCorpus(6, 3000)
+	pages := NewPageCompressor(Zstd)
+	shared := []*Encoder{NewEncoder(Access, Options{Pages: pages}), NewEncoder(Other, Options{Pages: pages})}
+	own := []*Encoder{NewEncoder(Access, Options{Codec: Zstd}), NewEncoder(Other, Options{Codec: Zstd})}
+	for round := range 2 {
+		for i, in := range [][]byte{access, other} {
+			var a, b bytes.Buffer
+			if _, err := shared[i].Encode(&a, feed(in)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := own[i].Encode(&b, feed(in)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Bytes(), b.Bytes()) {
+				t.Fatalf("round %d, schema %d: a shared page compressor wrote a different file", round, i)
+			}
+		}
 	}
 }
