@@ -156,7 +156,7 @@ func BenchmarkObserve(b *testing.B) {
 					}
 				}
 			}
-			w := p.workers.Get().(*worker)
+			w := p.workers.Get()
 			w.begin("tag")
 			w.tag = []byte("ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
 			w.vars.Tag, w.vars.Cluster, w.vars.Family = w.tag, []byte("prod"), []byte("backend")

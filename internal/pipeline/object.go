@@ -8,6 +8,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 )
 
@@ -81,8 +82,8 @@ func (o *objectEncoders) forKey(key string) objectEncoder {
 // soon as it is built: an object is never held whole.
 type ndjsonEncoder struct {
 	codec   compress.Codec
-	encs    sync.Pool // *compress.Encoder, one per upload worker at a time
-	scratch sync.Pool // *frameScratch
+	encs    freelist.List[*compress.Encoder]
+	scratch freelist.List[*frameScratch]
 }
 
 // frameScratch is the buffers of one frame: its lines, and the frame built from them.
@@ -90,18 +91,21 @@ type frameScratch struct{ tail, frame []byte }
 
 func newNDJSONEncoder(c compress.Codec) *ndjsonEncoder {
 	e := &ndjsonEncoder{codec: c}
-	e.encs.New = func() any {
+	// One object is encoded at a time (objectEncoders.one): one of each is kept.
+	e.encs = freelist.List[*compress.Encoder]{Max: 1, New: func() *compress.Encoder {
 		enc, _ := compress.NewEncoder(c)
 		return enc
-	}
-	e.scratch.New = func() any { return &frameScratch{tail: make([]byte, 0, uploadFrameBytes)} }
+	}}
+	e.scratch = freelist.List[*frameScratch]{Max: 1, New: func() *frameScratch {
+		return &frameScratch{tail: make([]byte, 0, uploadFrameBytes)}
+	}}
 	return e
 }
 
 func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
-	enc := e.encs.Get().(*compress.Encoder)
+	enc := e.encs.Get()
 	defer e.encs.Put(enc)
-	sc := e.scratch.Get().(*frameScratch)
+	sc := e.scratch.Get()
 	defer e.scratch.Put(sc)
 	sc.tail = sc.tail[:0]
 	emit := func(lines []byte) error {
@@ -151,13 +155,26 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
 
 // parquetEncoder builds Parquet files, access or other schema by stream.
 type parquetEncoder struct {
-	access, other sync.Pool // *parquetenc.Encoder
+	access, other freelist.List[*parquetenc.Encoder]
 }
+
+// otherRowGroupBytes bounds the rows the other-records encoder holds (the access
+// encoder holds parquetenc.DefaultRowGroupBytes).
+const otherRowGroupBytes = 1 << 20
 
 func newParquetEncoder(c parquetenc.Codec) *parquetEncoder {
 	e := &parquetEncoder{}
-	e.access.New = func() any { return parquetenc.NewEncoder(parquetenc.Access, parquetenc.Options{Codec: c}) }
-	e.other.New = func() any { return parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Codec: c}) }
+	// Objects are encoded one at a time (objectEncoders.one), so both schemas
+	// share one page compressor.
+	pages := parquetenc.NewPageCompressor(c)
+	e.access = freelist.List[*parquetenc.Encoder]{Max: 1, New: func() *parquetenc.Encoder {
+		return parquetenc.NewEncoder(parquetenc.Access, parquetenc.Options{Pages: pages})
+	}}
+	e.other = freelist.List[*parquetenc.Encoder]{Max: 1, New: func() *parquetenc.Encoder {
+		// Other records are the smaller share and are seldom queried by
+		// column: smaller row groups keep their encoder's memory small.
+		return parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Pages: pages, RowGroupBytes: otherRowGroupBytes})
+	}}
 	return e
 }
 
@@ -166,7 +183,7 @@ func (e *parquetEncoder) encode(dst io.Writer, stream uint8, src lines) error {
 	if stream == streamOther {
 		pool = &e.other
 	}
-	enc := pool.Get().(*parquetenc.Encoder)
+	enc := pool.Get()
 	defer pool.Put(enc)
 	_, err := enc.Encode(dst, src)
 	return err

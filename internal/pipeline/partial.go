@@ -85,6 +85,7 @@ func (w *worker) replayOne(tag string, ev chunk.Event) {
 // commit stores the lines of w's flush; when it touched the Reassembler, as one
 // transaction with it. retry means nothing of the flush was kept.
 func (p *Pipeline) commit(w *worker) (retry bool, err error) {
+	defer w.giveStage()
 	tx := w.inTx
 	w.inTx = false
 	if tx {
@@ -122,7 +123,7 @@ func (p *Pipeline) expirePartials(all bool) {
 		r.Commit()
 		return
 	}
-	w := p.workers.Get().(*worker)
+	w := p.workers.Get()
 	defer p.workers.Put(w)
 	w.begin("")
 	w.inTx = true

@@ -27,6 +27,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
@@ -96,7 +97,7 @@ type Pipeline struct {
 	cwStreamPrefix        *keyformat.Name // log_stream_prefix, compiled
 	metrics               *metricsSink    // metrics emf; nil when off
 	pool                  *delivery.Pool
-	workers               sync.Pool
+	workers               freelist.List[*worker]
 	stats                 stats.Counters
 	index                 *atomic.Uint64 // $INDEX when store_dir is off, shared in the process per bucket
 	badTimeLogged         atomic.Bool
@@ -230,7 +231,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		p.indexFile.close()
 		return nil, err
 	}
-	p.workers.New = func() any { return p.newWorker() }
+	p.workers.New = p.newWorker
 	if !opt.drain {
 		p.reg.join(p)
 	}
@@ -254,7 +255,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	if !p.reg.settled.Load() {
 		p.reg.settled.Store(true) // Fluent Bit flushes only once every instance is up
 	}
-	w := p.workers.Get().(*worker)
+	w := p.workers.Get()
 	defer p.workers.Put(w)
 	w.begin(tag)
 	w.dec.Reset(data)
@@ -312,7 +313,7 @@ func (p *Pipeline) written(w *worker) {
 	p.stats.Dropped.Add(n.dropped)
 	p.stats.LogBytes.Add(n.logBytes)
 	for _, pt := range w.touched {
-		p.stats.RawBytes.Add(int64(len(pt.lines)))
+		p.stats.RawBytes.Add(int64(len(pt.lines)) + pt.stagedRaw)
 	}
 	p.redactor.Commit(&w.sc)
 	w.observeAccepted()

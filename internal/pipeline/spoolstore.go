@@ -33,6 +33,42 @@ type spoolStore struct {
 	adopted   bool      // stranded directories looked for (ticker goroutine only)
 	drains    []*drain  // adopted directories being delivered (ticker goroutine, then Close)
 	bodies    *bodyDir  // where objects are encoded for upload; nil: in memory
+
+	stagesMu sync.Mutex
+	stages   []*spool.Stage // idle stages, one per flush that ran at once
+}
+
+// takeStage hands a flush a staging file for its lines (spool.Stage).
+func (s *spoolStore) takeStage() (*spool.Stage, error) {
+	s.stagesMu.Lock()
+	if n := len(s.stages); n > 0 {
+		st := s.stages[n-1]
+		s.stages = s.stages[:n-1]
+		s.stagesMu.Unlock()
+		return st, nil
+	}
+	s.stagesMu.Unlock()
+	return s.sp.NewStage()
+}
+
+// giveStage takes a stage back, emptied, for the next flush.
+func (s *spoolStore) giveStage(st *spool.Stage) {
+	if err := st.Reset(); err != nil {
+		st.Close()
+		return
+	}
+	s.stagesMu.Lock()
+	s.stages = append(s.stages, st)
+	s.stagesMu.Unlock()
+}
+
+func (s *spoolStore) closeStages() {
+	s.stagesMu.Lock()
+	defer s.stagesMu.Unlock()
+	for _, st := range s.stages {
+		st.Close()
+	}
+	s.stages = nil
 }
 
 // recheckEvery is how often batch files that could not be opened or read are retried.
@@ -102,7 +138,7 @@ func (s *spoolStore) add(parts []*part) error {
 	for i, pt := range parts {
 		m := &pt.meta
 		metas[i] = spool.Meta{Partition: pt.key, Stream: m.Stream, Format: m.Format, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
-		sparts[i] = spool.Part{Partition: pt.key, Meta: &metas[i], Lines: pt.lines, Records: pt.n}
+		sparts[i] = spool.Part{Partition: pt.key, Meta: &metas[i], Lines: pt.lines, Records: pt.n, Staged: pt.staged}
 	}
 	err := s.sp.Append(sparts)
 	switch {
@@ -168,6 +204,7 @@ func (s *spoolStore) depth() (int, int64) {
 }
 
 func (s *spoolStore) close() {
+	s.closeStages()
 	if err := s.sp.Close(); err != nil {
 		s.p.log.Warnf("closing store_dir: %v", err)
 	}

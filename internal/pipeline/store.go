@@ -9,6 +9,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
 
 // store holds records from the moment a flush accepts them until their object is
@@ -24,6 +25,13 @@ type store interface {
 	close()
 	// depth reports the batches held and their bytes (open and sealed).
 	depth() (batches int, bytes int64)
+}
+
+// stager is a store that takes a flush's lines ahead of its commit (spoolStore), so
+// a flush holds about spillBytes of lines a partition in memory, not the whole chunk.
+type stager interface {
+	takeStage() (*spool.Stage, error)
+	giveStage(*spool.Stage)
 }
 
 // memStore keeps batches as compressed frames in memory; what is not uploaded when

@@ -18,6 +18,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
+	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
 
 // fields are the record values the pipeline reads, found in one pass over the map.
@@ -74,10 +75,21 @@ func (f *fields) scan(rec chunk.Map, logKey string) {
 type part struct {
 	key   []byte
 	meta  batch.Meta
-	lines []byte
-	n     int
+	lines []byte // this flush's lines not yet staged
+	n     int    // their records
 	used  bool
+	// staged are this flush's earlier lines, written ahead to the worker's stage
+	// (spoolStore) once lines reached spillBytes; stagedRaw is their bytes.
+	staged    []spool.Piece
+	stagedRaw int64
 }
+
+// spillBytes is how many bytes of lines a partition holds in memory during a flush
+// before they are written ahead to the stage: with it, a flush's memory stays at
+// about this much per partition whatever the size of Fluent Bit's chunk (2 MiB of
+// msgpack normalises to about 3 MiB of lines), and segments, which upload workers
+// read whole to check them, stay this small too.
+const spillBytes = 256 << 10
 
 // worker is the scratch state of one Flush call; workers are pooled, so buffers and
 // maps survive from flush to flush and steady state allocates nothing per record.
@@ -122,6 +134,10 @@ type worker struct {
 	replaying bool   // writing a reassembled record or a piece as it came
 
 	inspect func(Placed) // set by Inspect: records are reported, not stored
+
+	stager   stager       // the store, when it takes lines ahead of commit
+	stage    *spool.Stage // taken at the flush's first spill, given back at commit
+	stageErr bool         // staging failed in this flush: its lines stay in memory
 }
 
 // flushCounts are one flush's counters: added to the instance's only when the flush
@@ -166,6 +182,7 @@ type lastPart struct {
 
 func (p *Pipeline) newWorker() *worker {
 	w := &worker{p: p, parts: make(map[string]*part)}
+	w.stager, _ = p.store.(stager)
 	w.sc.Defer = true // redactions are counted when the flush is accepted
 	w.parser.Format = p.format
 	if p.textRules {
@@ -207,7 +224,12 @@ func (w *worker) begin(tag string) {
 		}
 		pt.used = false
 		pt.lines = pt.lines[:0]
+		if cap(pt.lines) > 4*spillBytes {
+			pt.lines = nil // a flush without a stage held a whole chunk: not kept
+		}
 		pt.n = 0
+		clear(pt.staged)
+		pt.staged, pt.stagedRaw = pt.staged[:0], 0
 	}
 	w.touched = w.touched[:0]
 	w.last = lastPart{}
@@ -328,6 +350,9 @@ func (w *worker) place(stream uint8) {
 		bytes.Equal(l.meta[metaTaskDef], m[metaTaskDef]) && bytes.Equal(l.meta[metaContainer], m[metaContainer]) {
 		l.pt.lines = append(l.pt.lines, w.line...)
 		l.pt.n++
+		if len(l.pt.lines) >= spillBytes {
+			w.spill(l.pt)
+		}
 		return
 	}
 	w.vars = keyformat.Vars{
@@ -382,6 +407,45 @@ func (w *worker) place(stream uint8) {
 	pt.n++
 	w.last = lastPart{pt: pt, stream: stream, bucket: bucket}
 	copy(w.last.meta[:], m[:metaSource])
+	if len(pt.lines) >= spillBytes {
+		w.spill(pt)
+	}
+}
+
+// spill writes pt's lines ahead to the worker's stage. If staging fails, the flush
+// keeps the rest of its lines in memory, as it would without a stage: the error
+// costs memory, never records.
+func (w *worker) spill(pt *part) {
+	if w.stager == nil || w.stageErr {
+		return
+	}
+	if w.stage == nil {
+		st, err := w.stager.takeStage()
+		if err != nil {
+			w.stageErr = true
+			w.p.log.Warnf("cannot stage a flush's lines in store_dir, holding them in memory instead: %v", err)
+			return
+		}
+		w.stage = st
+	}
+	pc, err := w.stage.Write(pt.lines, pt.n)
+	if err != nil {
+		w.stageErr = true
+		w.p.log.Warnf("cannot stage a flush's lines in store_dir, holding them in memory instead: %v", err)
+		return
+	}
+	pt.staged = append(pt.staged, pc)
+	pt.stagedRaw += pc.Raw
+	pt.lines, pt.n = pt.lines[:0], 0
+}
+
+// giveStage returns the flush's stage, once its pieces are committed or abandoned.
+func (w *worker) giveStage() {
+	if w.stage != nil {
+		w.stager.giveStage(w.stage)
+		w.stage = nil
+	}
+	w.stageErr = false
 }
 
 // metaFields copies the FireLens metadata of the record into the entry. The record's
