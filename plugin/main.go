@@ -18,6 +18,30 @@ static const char *envoy_get(void *plugin, char *key) {
 	return p->api->output_get_property(key, p->o_ins);
 }
 static void *envoy_ins(void *plugin) { return ((struct envoy_plugin *)plugin)->o_ins; }
+
+// Registration and instance contexts, as fluent-bit-go's output package does them
+// (flb_plugin.h, flb_output.h): its decoder, which envoy_s3 does not use, would link
+// a msgpack codec, net/rpc and html/template into the .so (README "Memory").
+enum { ENVOY_FLB_ERROR = 0, ENVOY_FLB_OK = 1, ENVOY_FLB_RETRY = 2 };
+struct envoy_proxy_def { int type; int proxy; int flags; char *name; char *description; };
+static void envoy_register(void *def, char *name, char *desc) {
+	struct envoy_proxy_def *p = def;
+	p->type = 2;   // FLB_PROXY_OUTPUT_PLUGIN
+	p->proxy = 11; // FLB_PROXY_GOLANG
+	p->flags = 0;
+	p->name = name;
+	p->description = desc;
+}
+static void envoy_unregister(void *def) {
+	struct envoy_proxy_def *p = def;
+	free(p->name);
+	free(p->description);
+}
+// The instance's context: the proxy's flb_plugin_proxy_context, whose first member is
+// remote_context, handed back to FLBPluginFlushCtx and FLBPluginExitCtx.
+static void envoy_set_context(void *plugin, void *ctx) {
+	*(void **)((struct envoy_plugin *)plugin)->context = ctx;
+}
 */
 import "C"
 
@@ -31,8 +55,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/envoy-s3/envoy_s3/internal/buildinfo"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
@@ -74,7 +96,7 @@ func (in *instance) logFormat(data []byte) {
 
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) int {
-	return output.FLBPluginRegister(def, pluginName, "Envoy / ECS Service Connect access logs to S3")
+	return flbRegister(def, pluginName, "Envoy / ECS Service Connect access logs to S3")
 }
 
 // getter answers config lookups from Fluent Bit's property list.
@@ -186,7 +208,7 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	cfg, err := config.Parse(g, keys, os.Getenv)
 	if err != nil {
 		log.Errorf("%v", err)
-		return output.FLB_ERROR
+		return flbError
 	}
 	p, err := pipeline.New(cfg, pipeline.Options{
 		Name: name, Log: log,
@@ -196,25 +218,25 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	})
 	if err != nil {
 		log.Errorf("%v", err)
-		return output.FLB_ERROR
+		return flbError
 	}
 	instances.Lock()
 	instances.all = append(instances.all, p)
 	instances.Unlock()
-	output.FLBPluginSetContext(plugin, &instance{Pipeline: p})
-	return output.FLB_OK
+	setContext(plugin, &instance{Pipeline: p})
+	return flbOK
 }
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc int) {
-	p, _ := output.FLBPluginGetContext(ctx).(*instance)
+	p, _ := getContext(ctx).(*instance)
 	if p == nil {
 		return code(false, fmt.Errorf("flush for an unknown instance"))
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			p.Log().Errorf("internal error while flushing (chunk kept for retry): %v", r)
-			rc = output.FLB_RETRY
+			rc = flbRetry
 		}
 	}()
 	var events []byte
@@ -231,11 +253,11 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc 
 func code(retry bool, err error) int {
 	switch {
 	case err == nil:
-		return output.FLB_OK
+		return flbOK
 	case retry:
-		return output.FLB_RETRY
+		return flbRetry
 	default:
-		return output.FLB_ERROR
+		return flbError
 	}
 }
 
@@ -244,7 +266,7 @@ func closeAll() int {
 	instances.Lock()
 	defer instances.Unlock()
 	if instances.closed {
-		return output.FLB_OK
+		return flbOK
 	}
 	instances.closed = true
 	defer startProfile()() // stops the profile, if one runs
@@ -256,7 +278,7 @@ func closeAll() int {
 		go func(p *pipeline.Pipeline) { defer wg.Done(); p.Close(ctx) }(p)
 	}
 	wg.Wait()
-	return output.FLB_OK
+	return flbOK
 }
 
 // shutdownDeadline bounds the uploads at exit. Fluent Bit calls exit after its Grace
@@ -281,6 +303,34 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) int { return closeAll() }
 func FLBPluginExit() int { return closeAll() }
 
 //export FLBPluginUnregister
-func FLBPluginUnregister(def unsafe.Pointer) { output.FLBPluginUnregister(def) }
+func FLBPluginUnregister(def unsafe.Pointer) { C.envoy_unregister(def) }
 
 func main() {}
+
+// Fluent Bit's return codes.
+const (
+	flbError = C.ENVOY_FLB_ERROR
+	flbOK    = C.ENVOY_FLB_OK
+	flbRetry = C.ENVOY_FLB_RETRY
+)
+
+func flbRegister(def unsafe.Pointer, name, desc string) int {
+	C.envoy_register(def, C.CString(name), C.CString(desc))
+	return 0
+}
+
+// contexts maps the context pointer Fluent Bit holds for each instance (a byte of C
+// memory, unique while the instance lives; cgo forbids handing it a Go pointer) to
+// the instance.
+var contexts sync.Map
+
+func setContext(plugin unsafe.Pointer, inst *instance) {
+	key := unsafe.Pointer(C.CString(""))
+	contexts.Store(uintptr(key), inst)
+	C.envoy_set_context(plugin, key)
+}
+
+func getContext(ctx unsafe.Pointer) any {
+	v, _ := contexts.Load(uintptr(ctx))
+	return v
+}
