@@ -88,8 +88,9 @@ type part struct {
 // before they are written ahead to the stage: with it, a flush's memory stays at
 // about this much per partition whatever the size of Fluent Bit's chunk (2 MiB of
 // msgpack normalises to about 3 MiB of lines), and segments, which upload workers
-// read whole to check them, stay this small too.
-const spillBytes = 256 << 10
+// read whole to check them, stay this small too. 128 KiB is 4-8 writes to the stage per
+// MiB of lines; 256 KiB measured the same.
+const spillBytes = 128 << 10
 
 // worker is the scratch state of one Flush call; workers are pooled, so buffers and
 // maps survive from flush to flush and steady state allocates nothing per record.
@@ -224,8 +225,11 @@ func (w *worker) begin(tag string) {
 		}
 		pt.used = false
 		pt.lines = pt.lines[:0]
-		if cap(pt.lines) > 4*spillBytes {
-			pt.lines = nil // a flush without a stage held a whole chunk: not kept
+		if cap(pt.lines) > 4*spillBytes && w.stager != nil {
+			// A huge line grew it: not kept. Without a stage (store_dir off) a
+			// flush holds its chunk's lines anyway, and regrowing them for
+			// every flush would only add garbage.
+			pt.lines = nil
 		}
 		pt.n = 0
 		clear(pt.staged)
