@@ -67,6 +67,10 @@ type Options struct {
 	RowGroupBytes int
 	// PageBytes is the uncompressed size of a data page.
 	PageBytes int
+	// KeepRowBytes is the row memory kept from one file to the next: 0 keeps
+	// up to twice RowGroupBytes (a steady stream of files then grows nothing
+	// again), a negative value none (an encoder seldom used).
+	KeepRowBytes int
 	// Pages, when set, compresses the pages (its codec replaces Codec): encoders
 	// that never run at once can share one, and its memory, across schemas.
 	Pages *PageCompressor
@@ -106,6 +110,9 @@ func NewEncoder(s Schema, opt Options) *Encoder {
 	if opt.PageBytes <= 0 {
 		opt.PageBytes = DefaultPageBytes
 	}
+	if opt.KeepRowBytes == 0 {
+		opt.KeepRowBytes = 2 * opt.RowGroupBytes
+	}
 	if opt.Pages == nil {
 		opt.Pages = NewPageCompressor(opt.Codec)
 	}
@@ -124,7 +131,7 @@ func (e *Encoder) Encode(w io.Writer, read Lines) (Stats, error) {
 	// Row memory is kept from file to file (up to what a row group needs), so a
 	// steady stream of files grows nothing again: regrowing it for each file
 	// was most of what an upload worker allocated, and garbage raises the peak.
-	defer e.tab.release(2 * e.opt.RowGroupBytes)
+	defer e.tab.release(e.opt.KeepRowBytes)
 	e.fw.reset(w, e.cols, e.comp, e.opt.PageBytes)
 	err := read(func(lines []byte) error {
 		for len(lines) > 0 {

@@ -216,6 +216,12 @@ func TestEncoderKeepsRowMemory(t *testing.T) {
 	if again := alloc(); again > first/4 {
 		t.Fatalf("the second file allocated %d bytes, the first %d: row memory was not kept", again, first)
 	}
+	// KeepRowBytes < 0: nothing kept, the rows are grown again for each file.
+	e = NewEncoder(Access, Options{Codec: Zstd, KeepRowBytes: -1})
+	first = alloc()
+	if again := alloc(); again < first/2 {
+		t.Fatalf("with KeepRowBytes -1 the second file allocated %d bytes, the first %d: row memory was kept", again, first)
+	}
 }
 
 // Encoders of both schemas sharing one PageCompressor write the same files as

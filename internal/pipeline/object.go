@@ -172,8 +172,9 @@ func newParquetEncoder(c parquetenc.Codec) *parquetEncoder {
 	}}
 	e.other = freelist.List[*parquetenc.Encoder]{Max: 1, New: func() *parquetenc.Encoder {
 		// Other records are the smaller share and are seldom queried by
-		// column: smaller row groups keep their encoder's memory small.
-		return parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Pages: pages, RowGroupBytes: otherRowGroupBytes})
+		// column: smaller row groups, and rows not kept between files (the
+		// access encoder's are), keep their encoder's memory small.
+		return parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Pages: pages, RowGroupBytes: otherRowGroupBytes, KeepRowBytes: -1})
 	}}
 	return e
 }
