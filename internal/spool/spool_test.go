@@ -206,21 +206,29 @@ func snapshot(t *testing.T, s *Spool) map[string]string {
 	return out
 }
 
+// openFaulty opens a spool whose writes and syncs fail with ENOSPC at the op
+// numbered failAt (counted in ops; -1: never).
+func openFaulty(t *testing.T, root string) (s *Spool, ops, failAt *atomic.Int64) {
+	t.Helper()
+	ops, failAt = new(atomic.Int64), new(atomic.Int64)
+	failAt.Store(-1)
+	fault := func(op string) error {
+		if ops.Add(1)-1 == failAt.Load() {
+			return fmt.Errorf("injected %s failure: %w", op, syscall.ENOSPC)
+		}
+		return nil
+	}
+	s, err := open(root, "id", testOpts(), fault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ops, failAt
+}
+
 func TestRollback(t *testing.T) {
 	for k := 0; ; k++ {
 		root := t.TempDir()
-		var ops, failAt atomic.Int64
-		failAt.Store(-1)
-		fault := func(op string) error {
-			if ops.Add(1)-1 == failAt.Load() {
-				return fmt.Errorf("injected %s failure: %w", op, syscall.ENOSPC)
-			}
-			return nil
-		}
-		s, err := open(root, "id", testOpts(), fault)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, ops, failAt := openFaulty(t, root)
 		if err := s.Append([]Part{part("a", 0, 2), part("b", 2, 2)}); err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +236,7 @@ func TestRollback(t *testing.T) {
 		ops.Store(0)
 		failAt.Store(int64(k))
 		flush := []Part{part("a", 4, 3), part("new1", 7, 1), part("b", 8, 2), part("new2", 10, 1)}
-		err = s.Append(flush)
+		err := s.Append(flush)
 		failAt.Store(-1)
 		if err == nil {
 			if k < 14 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 )
@@ -79,18 +78,7 @@ func TestStagedPiecesLandInOrder(t *testing.T) {
 func TestStagedAppendRollsBack(t *testing.T) {
 	for k := 0; ; k++ {
 		root := t.TempDir()
-		var ops, failAt atomic.Int64
-		failAt.Store(-1)
-		fault := func(op string) error {
-			if ops.Add(1)-1 == failAt.Load() {
-				return fmt.Errorf("injected %s failure: %w", op, syscall.ENOSPC)
-			}
-			return nil
-		}
-		s, err := open(root, "id", testOpts(), fault)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, ops, failAt := openFaulty(t, root)
 		if err := s.Append([]Part{part("a", 0, 2)}); err != nil {
 			t.Fatal(err)
 		}
