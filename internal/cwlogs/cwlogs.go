@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -188,7 +189,7 @@ func CheckGroupName(name string) error {
 // StreamName is the log stream for records with tag, as cloudwatch_logs
 // names it: log_stream_name when set, else log_stream_prefix + tag. The
 // characters CloudWatch forbids in stream names (':' and '*') become '_',
-// and names are cut to 512 bytes.
+// and names are cut to at most 512 bytes, on a character boundary.
 func StreamName(o *Options, tag string) string {
 	name := o.LogStreamName
 	if name == "" {
@@ -198,7 +199,11 @@ func StreamName(o *Options, tag string) string {
 		name = strings.NewReplacer(":", "_", "*", "_").Replace(name)
 	}
 	if len(name) > 512 {
-		name = name[:512]
+		n := 512
+		for n > 0 && !utf8.RuneStart(name[n]) {
+			n-- // never cut a character in two: the API refuses invalid UTF-8
+		}
+		name = name[:n]
 	}
 	if name == "" {
 		name = "_"

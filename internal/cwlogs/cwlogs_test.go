@@ -377,6 +377,9 @@ func TestStreamName(t *testing.T) {
 		{Options{LogStreamPrefix: "p-"}, "a:b*c", "p-a_b_c"},
 		{Options{}, "", "_"},
 		{Options{LogStreamPrefix: strings.Repeat("p", 600)}, "t", strings.Repeat("p", 512)},
+		// 511 bytes, then a three-byte character that would be cut in two.
+		{Options{LogStreamPrefix: strings.Repeat("p", 511)}, "日本", strings.Repeat("p", 511)},
+		{Options{LogStreamPrefix: strings.Repeat("p", 509)}, "日本", strings.Repeat("p", 509) + "日"},
 	} {
 		if got := StreamName(&tc.o, tc.tag); got != tc.want {
 			t.Errorf("%+v %q: got %q, want %q", tc.o, tc.tag, got, tc.want)
