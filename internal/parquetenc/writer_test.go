@@ -29,11 +29,12 @@ func openFile(t *testing.T, data []byte) *parquet.File {
 func TestDictionaryOnlyWhenValuesRepeat(t *testing.T) {
 	var b strings.Builder
 	for i := range 2000 {
-		fmt.Fprintf(&b, `{"timestamp":"2025-11-11T07:40:46.%03dZ","method":"%s","path":"/orders/%d","user_agent":"ua-%d"}`+"\n",
-			i%1000, []string{"GET", "POST"}[i%2], i, i%3)
+		// upstream_host is interned like method, but nearly every value is new.
+		fmt.Fprintf(&b, `{"timestamp":"2025-11-11T07:40:46.%03dZ","method":"%s","path":"/orders/%d","user_agent":"ua-%d","upstream_host":"10.0.%d.%d:8080","authority":"svc-%d"}`+"\n",
+			i%1000, []string{"GET", "POST"}[i%2], i, i%3, i/256, i%256, i%400)
 	}
 	data, _ := encode(t, Access, Options{}, []byte(b.String()))
-	want := map[string]bool{"method": true, "user_agent": true, "path": false, "upstream_host": false}
+	want := map[string]bool{"method": true, "user_agent": true, "authority": true, "path": false, "upstream_host": false}
 	for _, cc := range openFile(t, data).Metadata().RowGroups[0].Columns {
 		name := cc.MetaData.PathInSchema[0]
 		dict, ok := want[name]
