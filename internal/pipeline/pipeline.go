@@ -102,6 +102,7 @@ type Pipeline struct {
 	index                 *atomic.Uint64 // $INDEX when store_dir is off, shared in the process per bucket
 	badTimeLogged         atomic.Bool
 	panicLogged           atomic.Bool
+	stageFailing          atomic.Bool        // staging a flush's lines fails: logged once per episode
 	recordHook            func(*chunk.Event) // tests: runs before each record is processed
 	indexFile             *indexFile         // $INDEX persisted in store_dir (nil when store_dir is off)
 	limit                 int64

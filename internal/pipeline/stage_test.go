@@ -6,9 +6,12 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
@@ -148,11 +151,21 @@ func (failingStager) takeStage() (*spool.Stage, error) {
 }
 func (failingStager) giveStage(*spool.Stage) {}
 
-// When no stage can be had, the flush holds its lines in memory and stores them all.
+// When no stage can be had, the flush holds its lines in memory and stores them all;
+// the failure is logged once, not at every flush.
 func TestStagingFailureKeepsLines(t *testing.T) {
 	data := bigChunk(t)
 	put := &memPut{}
-	p := newPipeline(t, map[string]string{"compression": "none", "other_logs": "s3"}, put)
+	g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": t.TempDir(), "compression": "none", "other_logs": "s3"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(&logs, "t", flblog.Info), Putter: put})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ws []*worker
 	for range 4 { // every idle worker of the instance
 		w := p.workers.Get()
@@ -162,11 +175,16 @@ func TestStagingFailureKeepsLines(t *testing.T) {
 	for _, w := range ws {
 		p.workers.Put(w)
 	}
-	if retry, err := p.Flush(data, "tag"); err != nil || retry {
-		t.Fatalf("flush: retry=%v err=%v", retry, err)
+	for range 2 {
+		if retry, err := p.Flush(data, "tag"); err != nil || retry {
+			t.Fatalf("flush: retry=%v err=%v", retry, err)
+		}
 	}
 	p.Close(context.Background())
-	if n := len(linesOf(put.objs)); n < 7000 {
-		t.Fatalf("stored %d lines of a flush that could not stage", n)
+	if n := len(linesOf(put.objs)); n < 2*7000 {
+		t.Fatalf("stored %d lines of two flushes that could not stage", n)
+	}
+	if n := strings.Count(logs.String(), "cannot stage"); n != 1 {
+		t.Fatalf("the staging failure was logged %d times over two flushes, want once:\n%s", n, logs.String())
 	}
 }

@@ -426,21 +426,31 @@ func (w *worker) spill(pt *part) {
 	if w.stage == nil {
 		st, err := w.stager.takeStage()
 		if err != nil {
-			w.stageErr = true
-			w.p.log.Warnf("cannot stage a flush's lines in store_dir, holding them in memory instead: %v", err)
+			w.stageFailed(err)
 			return
 		}
 		w.stage = st
 	}
 	pc, err := w.stage.Write(pt.lines, pt.n)
 	if err != nil {
-		w.stageErr = true
-		w.p.log.Warnf("cannot stage a flush's lines in store_dir, holding them in memory instead: %v", err)
+		w.stageFailed(err)
 		return
+	}
+	if w.p.stageFailing.CompareAndSwap(true, false) {
+		w.p.log.Infof("flushes stage their lines in store_dir again")
 	}
 	pt.staged = append(pt.staged, pc)
 	pt.stagedRaw += pc.Raw
 	pt.lines, pt.n = pt.lines[:0], 0
+}
+
+// stageFailed keeps the rest of the flush's lines in memory, and says so once until
+// staging works again.
+func (w *worker) stageFailed(err error) {
+	w.stageErr = true
+	if w.p.stageFailing.CompareAndSwap(false, true) {
+		w.p.log.Warnf("cannot stage flushes' lines in store_dir (%v): holding them in memory until it works again, which costs memory, not records; free space in store_dir", err)
+	}
 }
 
 // giveStage returns the flush's stage, once its pieces are committed or abandoned.
