@@ -37,7 +37,11 @@ func openBodyDir(spoolDir string) (*bodyDir, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
 	}
-	return &bodyDir{dir: dir, bufs: freelist.List[*bufio.Writer]{New: func() *bufio.Writer { return bufio.NewWriterSize(nil, 256<<10) }}}, nil
+	// Writers are small: NDJSON frames and Parquet pages arrive as writes of tens
+	// to hundreds of KiB, which bufio passes straight through; it gathers the
+	// small ones (Thrift headers, indexes). Each upload worker takes one while it
+	// waits for its turn to encode (objectEncoders.one).
+	return &bodyDir{dir: dir, bufs: freelist.List[*bufio.Writer]{New: func() *bufio.Writer { return bufio.NewWriterSize(nil, 64<<10) }}}, nil
 }
 
 // removeBodyDir deletes the body directory of a spool directory and what it holds.
