@@ -20,12 +20,14 @@ import (
 type Stage struct {
 	f    *os.File
 	size int64
+	gen  uint64 // counts Resets: a Piece of an earlier flush is refused
 	buf  []byte // segment header scratch
 }
 
 // Piece is one DATA segment in a Stage, added to its partition's batch by Append.
 type Piece struct {
 	st      *Stage
+	gen     uint64
 	off     int64 // of the segment header in the staging file
 	n       int64 // header and lines
 	Records int
@@ -64,7 +66,7 @@ func (st *Stage) Write(lines []byte, records int) (Piece, error) {
 	if _, err := st.f.WriteAt(lines, st.size+int64(len(st.buf))); err != nil {
 		return Piece{}, fmt.Errorf("spool: stage: %w", err)
 	}
-	p := Piece{st: st, off: st.size, n: int64(len(st.buf) + len(lines)), Records: records, Raw: int64(len(lines))}
+	p := Piece{st: st, gen: st.gen, off: st.size, n: int64(len(st.buf) + len(lines)), Records: records, Raw: int64(len(lines))}
 	st.size += p.n
 	return p, nil
 }
@@ -72,6 +74,7 @@ func (st *Stage) Write(lines []byte, records int) (Piece, error) {
 // Reset empties the staging file for the next flush; its Pieces are no longer valid.
 func (st *Stage) Reset() error {
 	st.size = 0
+	st.gen++
 	if err := st.f.Truncate(0); err != nil {
 		return fmt.Errorf("spool: stage: %w", err)
 	}
@@ -86,7 +89,7 @@ var errStagedPiece = errors.New("spool: staged piece is no longer in its staging
 
 // copyPiece appends p's segment to b at b.size, in bounded reads.
 func (s *Spool) copyPiece(b *batch, p *Piece) error {
-	if p.st == nil || p.off+p.n > p.st.size {
+	if p.st == nil || p.gen != p.st.gen || p.off+p.n > p.st.size {
 		return errStagedPiece
 	}
 	if cap(s.copyBuf) == 0 {

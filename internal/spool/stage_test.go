@@ -174,6 +174,10 @@ func TestStalePieceIsRefused(t *testing.T) {
 	if err := s.Append([]Part{pt}); !errors.Is(err, errStagedPiece) {
 		t.Fatalf("Append of a piece from a reset stage = %v, want errStagedPiece", err)
 	}
+	stagedPart(t, st, "b", 100, 4, 2, 0) // the next flush's pieces, at the same offsets
+	if err := s.Append([]Part{pt}); !errors.Is(err, errStagedPiece) {
+		t.Fatalf("Append of a piece from before a reset, over the next flush's = %v, want errStagedPiece", err)
+	}
 	if s.Size() != 0 {
 		t.Fatalf("a refused Append left %d bytes", s.Size())
 	}
