@@ -3,8 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,12 +219,21 @@ func TestStrandedSpoolGoesToRecordedDestination(t *testing.T) {
 // the same destination (a key recorded out of place, or a value whose validity
 // depends on another key, would strand the directory).
 func TestDestinationRecordRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	defer func() {
+		for _, k := range destinationKeys {
+			if !seen[k] {
+				t.Errorf("destinationKeys lists %q, which no record held", k)
+			}
+		}
+	}()
 	for _, kv := range []map[string]string{
 		{},
 		{"format": "parquet", "compression": "snappy", "output_format": "normalized"},
 		{"other_logs": "cloudwatch", "log_group_name": "/ecs/x", "log_stream_prefix": "p-", "auto_create_group": "true", "log_retention_days": "7"},
 		{"other_logs": "drop", "s3_key_format": "a/$TAG/$UUID", "endpoint": "http://127.0.0.1:9000", "total_file_size": "2G", "store_dir_limit_size": "0"},
-		{"server_side_encryption": "aws:kms", "sse_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/x", "bucket_key_enabled": "true", "send_content_md5": "true", "storage_class": "STANDARD_IA", "canned_acl": "bucket-owner-full-control", "expected_bucket_owner": "123456789012", "role_arn": "arn:aws:iam::123456789012:role/r", "external_id": "ext"},
+		{"server_side_encryption": "aws:kms", "sse_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/x", "bucket_key_enabled": "true", "send_content_md5": "true", "storage_class": "STANDARD_IA", "canned_acl": "bucket-owner-full-control", "expected_bucket_owner": "123456789012", "role_arn": "arn:aws:iam::123456789012:role/r", "external_id": "ext", "sts_endpoint": "https://sts.eu-west-1.amazonaws.com"},
+		{"other_logs": "cloudwatch", "log_group_name": "/ecs/y", "log_stream_name": "fixed"},
 	} {
 		g := mapGetter{"bucket": "logs-bucket", "region": "eu-west-1", "store_dir": t.TempDir()}
 		for k, v := range kv {
@@ -232,7 +243,18 @@ func TestDestinationRecordRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", kv, err)
 		}
-		back, err := parseDestination(destinationRecord(cfg), cfg.StoreDir)
+		rec := destinationRecord(cfg)
+		var keys map[string]any
+		if err := json.Unmarshal(rec, &keys); err != nil {
+			t.Fatal(err)
+		}
+		for k := range keys {
+			if !slices.Contains(destinationKeys, k) {
+				t.Errorf("%v: the record holds %q, which destinationKeys does not list", kv, k)
+			}
+			seen[k] = true
+		}
+		back, err := parseDestination(rec, cfg.StoreDir)
 		if err != nil {
 			t.Fatalf("%v: the record does not parse back: %v", kv, err)
 		}

@@ -146,13 +146,11 @@ func BenchmarkObserve(b *testing.B) {
 				"metrics_dimensions": dims, "metrics_max_routes": "1000", "stats_interval": "0"}, nopPut{})
 			defer p.Close(context.Background())
 			var entries []accesslog.Entry
-			var lines []gen.Labeled
 			for _, l := range gen.New(42).Mixed(1300) {
 				if l.IsAccess && len(entries) < 1000 {
 					var e accesslog.Entry
 					if (&accesslog.Parser{}).Parse(l.Line, &e) {
 						entries = append(entries, e)
-						lines = append(lines, l)
 					}
 				}
 			}

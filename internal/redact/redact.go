@@ -291,8 +291,6 @@ func (r *Redactor) Counts() Counts {
 	return c
 }
 
-func (r *Redactor) has(d Detector) bool { return r.dets&(1<<d) != 0 }
-
 // String redacts free text: detectors, and the values of sensitive
 // name=value pairs (query strings, ;parameters, #fragments; see query.go),
 // on the text as written and through its escapes (decode.go). It appends

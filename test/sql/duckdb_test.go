@@ -400,11 +400,8 @@ func athenaQueries(t *testing.T) []string {
 		}
 		return string(b)
 	}
-	var qs []string
 	ddl := read("docker/athena.sql")
-	for _, q := range regexp.MustCompile(`(?ms)^SELECT .*?;`).FindAllString(ddl, -1) {
-		qs = append(qs, q)
-	}
+	qs := regexp.MustCompile(`(?ms)^SELECT .*?;`).FindAllString(ddl, -1)
 	readme := read("README.md")
 	if m := regexp.MustCompile("(?ms)```sql\n(SELECT .*?;)\n```").FindStringSubmatch(readme); m != nil {
 		qs = append(qs, m[1])
