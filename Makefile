@@ -55,7 +55,7 @@ export ENVOY_S3_CROSS_SO       := $(DIST)/envoy_s3-linux-$(CROSSARCH).so
 export ENVOY_S3_CROSS_HOST     := $(CROSS_HOST)
 export ENVOY_S3_CROSS_EMULATOR := $(CROSS_QEMU) -L $(CROSS_SYSROOT)
 
-.PHONY: all build host minio preview dist cross-cc cross-qemu cross-host test test-short bench fuzz demo image vet fmt-check clean FORCE
+.PHONY: all build host minio preview dist cross-cc cross-qemu cross-host test test-short bench fuzz lint demo image vet fmt-check clean FORCE
 
 all: build
 
@@ -154,6 +154,12 @@ test-short: build
 
 bench: build minio
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./internal/...
+
+# staticcheck at a pinned version, over both modules (not part of `make test`: it builds the tool first).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) run $(STATICCHECK) ./...
+	cd test/sql && $(GO) run $(STATICCHECK) ./...
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time).
 FUZZTIME ?= 20s
