@@ -196,3 +196,44 @@ func TestStagedPiecesCountTowardsTheLimit(t *testing.T) {
 		t.Fatalf("Append of %d staged bytes under a 1000-byte limit = %v, want ErrFull", len(lines(0, 30)), err)
 	}
 }
+
+// A sealed batch of staged segments cut inside its last DATA segment (its SEAL
+// gone with it) reports every record of that segment lost, from the segment's
+// header, not only the complete lines left before the cut, and keeps the others.
+func TestCutSealedBatchReportsTheWholeSegment(t *testing.T) {
+	root := t.TempDir()
+	s := mustOpen(t, root, "id", testOpts())
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append([]Part{stagedPart(t, st, "a", 0, 20, 10, 10)}); err != nil { // segments of 10, 10, 10
+		t.Fatal(err)
+	}
+	st.Close()
+	b := s.SealAll()[0]
+	s.Close()
+	last := int64(segHdrSize + len(lines(20, 10)))
+	// The file ends with the last DATA segment and the SEAL: cut the DATA segment
+	// after three of its lines.
+	data, err := os.ReadFile(b.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.LastIndex(data, lines(20, 10)) - segHdrSize
+	if start < 0 || int64(start)+last > int64(len(data)) {
+		t.Fatal("last DATA segment not found")
+	}
+	cut := start + segHdrSize + len(lines(20, 3)) + 5
+	if err := os.WriteFile(b.path, data[:cut], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2 := mustOpen(t, root, "id", testOpts())
+	defer s2.Close()
+	if got := s2.Lost().Records; got < 10 {
+		t.Fatalf("a sealed batch cut in its 10-record last segment reported %d records lost, want 10", got)
+	}
+	if data, _ := readAll(t, s2, byPartition(s2.Recovered())["a"]); !bytes.Equal(data, lines(0, 20)) {
+		t.Fatalf("recovered\n%s\nwant the two intact segments", data)
+	}
+}
