@@ -275,6 +275,10 @@ func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
 			if h[0] == segData && int64(recs) <= l {
 				hdrRecords = recs // the header says how many the cut segment held
 			}
+		case h[0] >= segMeta && h[0] <= segSeal:
+			// A header whose length or count is damaged: its binary fields (a
+			// CRC byte can be '\n') are no lines of the payload.
+			from = b.off + segHdrSize
 		}
 	} else if b.end == sc.size && open {
 		b.torn = true
