@@ -29,7 +29,7 @@ func (l *logs) opts() Options {
 // 40*i .. 40*i+39) and returns the file, each segment's [start, end) and lines.
 func sevenSegments(t testing.TB) (file []byte, spans [][2]int64, segs [][]byte) {
 	root := t.TempDir()
-	s := mustOpen(t, root, "id", testOpts())
+	s := mustOpen(t, root, "id", fixedTimeOpts())
 	var start int64
 	for i := 0; i < 7; i++ {
 		s.mu.Lock()

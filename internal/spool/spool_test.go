@@ -292,9 +292,18 @@ func openFile(t testing.TB, s *Spool) string {
 
 // threeSegments writes one batch of three DATA segments, closes the spool and returns
 // the file bytes and each segment's end offset.
+// fixedTimeOpts are testOpts with a fixed clock, so a file's bytes (its META holds
+// the time it opened) are the same at every run: tests that damage bytes at fixed
+// offsets then do the same thing every time.
+func fixedTimeOpts() Options {
+	o := testOpts()
+	o.Now = func() time.Time { return time.Date(2026, 11, 24, 10, 0, 0, 123456789, time.UTC) }
+	return o
+}
+
 func threeSegments(t testing.TB) (file []byte, ends []int64, segs [][]byte) {
 	root := t.TempDir()
-	s := mustOpen(t, root, "id", testOpts())
+	s := mustOpen(t, root, "id", fixedTimeOpts())
 	for i := 0; i < 3; i++ {
 		p := part("p", i*10, 3+i)
 		if err := s.Append([]Part{p}); err != nil {
