@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/config"
-	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 	"github.com/envoy-s3/envoy_s3/test/gen"
@@ -82,26 +82,11 @@ func TestLargeFlushIsStaged(t *testing.T) {
 	}
 }
 
-// gatePut blocks uploads until open is closed.
-type gatePut struct {
-	open chan struct{}
-	memPut
-}
-
-func (g *gatePut) Put(ctx context.Context, key string, body delivery.Body) error {
-	select {
-	case <-g.open:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return g.memPut.Put(ctx, key, body)
-}
-
 // A staged flush refused for a full store_dir leaves nothing behind: its retry,
 // once uploads made room, lands exactly once.
 func TestStagedFlushRefusedLandsOnce(t *testing.T) {
 	data := bigChunk(t)
-	put := &gatePut{open: make(chan struct{})}
+	put := &gatedPut{open: make(chan struct{})}
 	p := newPipeline(t, map[string]string{"compression": "none", "other_logs": "s3", "total_file_size": "1M",
 		"store_dir_limit_size": "10M", "upload_timeout": "1h"}, put)
 	if retry, err := p.Flush(data, "tag"); err != nil || retry {
@@ -116,12 +101,16 @@ func TestStagedFlushRefusedLandsOnce(t *testing.T) {
 		t.Fatalf("a refused flush changed store_dir from %d to %d bytes", size, got)
 	}
 	close(put.open)
-	for {
+	// Uploads make room in the background: retry as Fluent Bit would, for a while.
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		retry, err = p.Flush(data, "tag")
 		if !retry {
 			break
 		}
-		runtime.Gosched()
+		if time.Now().After(deadline) {
+			t.Fatalf("the flush still answered RETRY 30 s after uploads resumed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil {
 		t.Fatal(err)
