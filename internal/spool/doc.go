@@ -74,7 +74,8 @@
 // damaged byte costs only the segment holding it. Everything that checks out is kept;
 // every byte range that does not is copied to <root>/quarantine/ (never deleted) and
 // reported with its size and the records it held (the segment's count when its header is
-// intact, else its line count) at error level; a torn last segment of an open batch,
+// intact, else its line count: META and SEAL payloads hold no newline, so a DATA segment
+// whose type byte now reads META or SEAL still counts its records) at error level; a torn last segment of an open batch,
 // which a crash during an unacknowledged write leaves, is reported at warning level.
 // Bytes after a SEAL are damage too.
 //

@@ -267,8 +267,6 @@ func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
 		switch {
 		case h[0] == segData && segHdrSize+l == n && int64(recs) <= l:
 			hdrRecords, from = recs, b.off+segHdrSize
-		case (h[0] == segMeta || h[0] == segSeal) && segHdrSize+l == n:
-			return nil // a damaged copy of META or SEAL holds no records
 		case h[0] >= segMeta && h[0] <= segSeal && segHdrSize+l > n && b.end == sc.size && open:
 			b.torn = true
 			from = b.off + segHdrSize
@@ -276,8 +274,11 @@ func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
 				hdrRecords = recs // the header says how many the cut segment held
 			}
 		case h[0] >= segMeta && h[0] <= segSeal:
-			// A header whose length or count is damaged: its binary fields (a
-			// CRC byte can be '\n') are no lines of the payload.
+			// A header whose type, length or count is damaged: its binary
+			// fields (a CRC byte can be '\n') are no lines of the payload. A
+			// damaged META or SEAL counts none (their JSON holds no newline),
+			// and a DATA segment whose type byte now reads META or SEAL still
+			// counts its lines.
 			from = b.off + segHdrSize
 		}
 	} else if b.end == sc.size && open {
@@ -287,6 +288,11 @@ func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
 	lines, last, err := countLines(sc.r, from, b.end, s.winBuf)
 	if err != nil {
 		return err
+	}
+	if b.torn && hdrRecords >= 0 && lines == hdrRecords && last == '\n' {
+		// Every record the header counts is here, whole, yet the header says
+		// there is more: its length is damaged, not a write cut short.
+		b.torn = false
 	}
 	if b.torn && b.end > from && last != '\n' {
 		lines++ // the line the cut went through
