@@ -594,14 +594,13 @@ func ParseDuration(v string) (time.Duration, bool) {
 
 var (
 	reBucket        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	reAnyRegion     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	reRoleARN       = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	reAnyRegion     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+	reRoleARN       = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]+$`)
 	reExternalID    = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	reKMSKey        = regexp.MustCompile(`^(arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[\w/+=,.@-]+|alias/[\w/+=,.@-]+|(mrk-)?[0-9a-fA-F-]{32,36})$`)
 	reAccount       = regexp.MustCompile(`^[0-9]{12}$`)
-	reLogGroup      = regexp.MustCompile(`^[\w./#-]{1,512}$`)
 	reLogGroupChars = regexp.MustCompile(`^[\w./#-]*$`)
-	reParamName     = regexp.MustCompile(`^[^\s=&?#,]{1,128}$`)
+	reParamName     = regexp.MustCompile(`^[^\s=&?#,]+$`)
 )
 
 func (p *parser) bucket(v string) error {
@@ -612,10 +611,16 @@ func (p *parser) bucket(v string) error {
 	return nil
 }
 
+// validRegion reports whether v can name a region: AWS's or a custom
+// endpoint's. Lengths are checked apart from the patterns: a bounded
+// repetition such as {1,512} compiles to a copy of its class per position,
+// tens of kilobytes held for the life of the process.
+func validRegion(v string) bool { return len(v) <= 64 && reAnyRegion.MatchString(v) }
+
 func (p *parser) region(v string) error {
 	// A custom endpoint (MinIO, R2, ...) may use any region name; endpoint is
 	// parsed later, so region is checked against it in crossCheck.
-	if !reAnyRegion.MatchString(v) {
+	if !validRegion(v) {
 		return p.invalid(v, "use an AWS region such as us-east-1 or ap-northeast-1")
 	}
 	p.c.Region = v
@@ -645,7 +650,7 @@ func (p *parser) stsEndpoint(v string) (err error) {
 }
 
 func (p *parser) roleARN(v string) error {
-	if !reRoleARN.MatchString(v) {
+	if !reRoleARN.MatchString(v) || len(v)-strings.LastIndexByte(v, '/')-1 > 64 { // role names: 1-64
 		return p.invalid(v, "use an IAM role ARN such as arn:aws:iam::123456789012:role/envoy-s3-writer")
 	}
 	p.c.RoleARN = v
@@ -832,7 +837,7 @@ func (p *parser) groupName(v string) (*keyformat.Name, error) {
 	if err != nil {
 		return nil, p.invalid(v, err.Error())
 	}
-	if lit := n.Literal(); (lit == v && !reLogGroup.MatchString(v)) || !reLogGroupChars.MatchString(lit) {
+	if lit := n.Literal(); (lit == v && (len(v) == 0 || len(v) > 512)) || !reLogGroupChars.MatchString(lit) {
 		return nil, p.invalid(v, "use 1 to 512 letters, digits and . _ - / #, and the variables $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER")
 	}
 	return n, nil
@@ -922,7 +927,7 @@ func (p *parser) list(v string, def []string, special string, only *bool, check 
 func (p *parser) redactQueryParams(v string) (err error) {
 	p.c.RedactAllQueryParams = false
 	p.c.RedactQueryParams, err = p.list(v, DefaultRedactQueryParams, "*", &p.c.RedactAllQueryParams, func(name string) error {
-		if !reParamName.MatchString(name) {
+		if !reParamName.MatchString(name) || utf8.RuneCountInString(name) > 128 {
 			return p.invalid(v, "parameter names cannot contain spaces or = & ? #")
 		}
 		return nil
@@ -1026,10 +1031,10 @@ func (p *parser) metricsLogGroupName(v string) (err error) {
 	return err
 }
 
-var reNamespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#: ]{1,255}$`)
+var reNamespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#: ]+$`)
 
 func (p *parser) metricsNamespace(v string) error {
-	if !reNamespace.MatchString(v) || strings.HasPrefix(v, "AWS/") {
+	if len(v) > 255 || !reNamespace.MatchString(v) || strings.HasPrefix(v, "AWS/") {
 		return p.invalid(v, "use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with AWS/")
 	}
 	p.c.MetricsNamespace = v
@@ -1074,7 +1079,7 @@ func (p *parser) crossCheck() error {
 	if c.Region == "" {
 		for _, name := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
 			if v := strings.TrimSpace(p.env(name)); v != "" {
-				if !reAnyRegion.MatchString(v) {
+				if !validRegion(v) {
 					return &Error{Key: "region", err: ErrInvalidValue, msg: "region from " + name + " " + quote(v) + " is not valid: set region, or fix " + name}
 				}
 				c.Region = v

@@ -146,6 +146,8 @@ var keyCases = []keyCase{
 	{key: "region", val: "tokyo", err: ErrInvalidValue},
 	{key: "region", val: "us east 1", err: ErrInvalidValue},
 	{key: "region", val: "local", with: []string{"endpoint", "http://127.0.0.1:9000"}, want: "local"},
+	{key: "region", val: strings.Repeat("r", 64), with: []string{"endpoint", "http://127.0.0.1:9000"}, want: strings.Repeat("r", 64)},
+	{key: "region", val: strings.Repeat("r", 65), with: []string{"endpoint", "http://127.0.0.1:9000"}, err: ErrInvalidValue},
 
 	{key: "endpoint", val: "", want: ""},
 	{key: "endpoint", val: "http://127.0.0.1:9000/", want: "http://127.0.0.1:9000"},
@@ -158,6 +160,8 @@ var keyCases = []keyCase{
 	{key: "role_arn", val: "arn:aws:iam::123456789012:role/envoy-s3", want: "arn:aws:iam::123456789012:role/envoy-s3"},
 	{key: "role_arn", val: "arn:aws-cn:iam::123456789012:role/path/to/r_1", want: "arn:aws-cn:iam::123456789012:role/path/to/r_1"},
 	{key: "role_arn", val: "arn:aws:iam::12345:role/x", err: ErrInvalidValue},
+	{key: "role_arn", val: "arn:aws:iam::123456789012:role/p/" + strings.Repeat("r", 64), want: "arn:aws:iam::123456789012:role/p/" + strings.Repeat("r", 64)},
+	{key: "role_arn", val: "arn:aws:iam::123456789012:role/p/" + strings.Repeat("r", 65), err: ErrInvalidValue},
 	{key: "role_arn", val: "arn:aws:iam::123456789012:user/x", err: ErrInvalidValue},
 	{key: "role_arn", val: "envoy-s3", err: ErrInvalidValue},
 
@@ -294,6 +298,8 @@ var keyCases = []keyCase{
 
 	{key: "log_group_name", val: "/ecs/backend/proxy", with: []string{"other_logs", "cloudwatch"}, want: "/ecs/backend/proxy"},
 	{key: "log_group_name", val: "bad group", with: []string{"other_logs", "cloudwatch"}, err: ErrInvalidValue},
+	{key: "log_group_name", val: "/" + strings.Repeat("g", 511), with: []string{"other_logs", "cloudwatch"}, want: "/" + strings.Repeat("g", 511)},
+	{key: "log_group_name", val: "/" + strings.Repeat("g", 512), with: []string{"other_logs", "cloudwatch"}, err: ErrInvalidValue},
 	{key: "log_group_name", val: "/ecs/x", err: ErrConflict},
 
 	{key: "log_stream_name", val: "proxy", with: cw, want: "proxy"},
@@ -328,6 +334,8 @@ var keyCases = []keyCase{
 	{key: "redact_query_params", val: "default,X-Trace", want: defaultQP + ",x-trace"},
 	{key: "redact_query_params", val: "*,token", err: ErrInvalidValue},
 	{key: "redact_query_params", val: "a=b", err: ErrInvalidValue},
+	{key: "redact_query_params", val: strings.Repeat("é", 128), want: strings.Repeat("é", 128)},
+	{key: "redact_query_params", val: strings.Repeat("é", 129), err: ErrInvalidValue},
 	{key: "redact_query_params", val: "*mytoken*,X_Trace", want: "*mytoken*,x_trace"},
 	{key: "redact_query_params", val: ",", err: ErrInvalidValue},
 
@@ -389,6 +397,8 @@ var keyCases = []keyCase{
 
 	{key: "metrics_namespace", val: "", want: DefaultMetricsNamespace},
 	{key: "metrics_namespace", val: "Acme/Proxy", with: emfOn, want: "Acme/Proxy"},
+	{key: "metrics_namespace", val: strings.Repeat("n", 255), with: emfOn, want: strings.Repeat("n", 255)},
+	{key: "metrics_namespace", val: strings.Repeat("n", 256), with: emfOn, err: ErrInvalidValue},
 	{key: "metrics_namespace", val: "AWS/ECS", with: emfOn, err: ErrInvalidValue},
 	{key: "metrics_namespace", val: "a\"b", with: emfOn, err: ErrInvalidValue},
 	{key: "metrics_namespace", val: "Acme", err: ErrConflict},
@@ -444,7 +454,11 @@ func TestKeys(t *testing.T) {
 				if !strings.Contains(msg, tc.key) || !strings.Contains(msg, "is not valid: ") {
 					t.Errorf("%s: %q does not name the key and what is allowed", name, msg)
 				}
-				if !Keys[keyIndex(tc.key)].secret && !strings.Contains(tc.val, "@") && !strings.Contains(msg, strconv.Quote(tc.val)) {
+				shown := strconv.Quote(tc.val)
+				if len(tc.val) > 80 {
+					shown = shown[:60] // a long value is shown cut, its start quoted
+				}
+				if !Keys[keyIndex(tc.key)].secret && !strings.Contains(tc.val, "@") && !strings.Contains(msg, shown) {
 					t.Errorf("%s: %q does not show the value", name, msg)
 				}
 			}

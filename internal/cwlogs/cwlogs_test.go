@@ -365,6 +365,12 @@ func TestNewErrors(t *testing.T) {
 	if err := CheckGroupName("/ecs/$TAG"); err == nil {
 		t.Error("accepted $")
 	}
+	if err := CheckGroupName(strings.Repeat("g", 512)); err != nil {
+		t.Error(err)
+	}
+	if err := CheckGroupName(strings.Repeat("g", 513)); err == nil {
+		t.Error("accepted 513 bytes")
+	}
 }
 
 func TestStreamName(t *testing.T) {
