@@ -40,6 +40,10 @@ func NewPageCompressor(c Codec) *PageCompressor {
 			zstd.WithWindowSize(zstdWindow),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
+			// Entropy-code blocks without matches too: at the default level
+			// klauspost's zstd stores them raw, and a page of random ids
+			// (DELTA_LENGTH_BYTE_ARRAY, no length prefixes to match) has none.
+			zstd.WithAllLitEntropyCompression(true),
 		)
 	case Gzip:
 		p.gz, _ = gzip.NewWriterLevel(nil, gzip.DefaultCompression)

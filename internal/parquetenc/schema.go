@@ -33,6 +33,7 @@ type column struct {
 	kind  colKind
 	int32 bool // colInt stored as INT32: values outside its range go to extra
 	delta bool // colInt written DELTA_BINARY_PACKED rather than PLAIN
+	dlba  bool // colStr written DELTA_LENGTH_BYTE_ARRAY rather than PLAIN
 }
 
 // accessCols are the access columns in file order: the schema fields by
@@ -52,6 +53,12 @@ var accessCols = func() []column {
 			c.delta = id == accesslog.UpstreamServiceTimeMs || id == accesslog.DownstreamRemotePort || id == accesslog.ConnectionID
 		case internedAccess[id]:
 			c.kind = colDict
+		default:
+			// Random ids: without a length prefix before each value, zstd
+			// entropy-codes their characters (15.0 B a record for
+			// request_id instead of 16.1); strings with repeated parts
+			// (paths, hosts, log lines) compress better PLAIN.
+			c.dlba = id == accesslog.RequestID || id == accesslog.StreamID
 		}
 		cols = append(cols, c)
 	}

@@ -87,11 +87,12 @@ func (fw *fileWriter) writeThrift(v any) int {
 
 // page is a data page being filled, row by row.
 type page struct {
-	levels   []uint8 // definition levels: 1 set, 0 null
-	ints     []int64 // DELTA_BINARY_PACKED values
-	idx      []int32 // dictionary indexes
-	plain    []byte  // PLAIN values
-	first    int64   // index of its first row in the row group
+	levels   []uint8  // definition levels: 1 set, 0 null
+	ints     []int64  // DELTA_BINARY_PACKED values
+	idx      []int32  // dictionary indexes
+	plain    []byte   // PLAIN values; DELTA_LENGTH_BYTE_ARRAY: the bytes alone
+	offs     []uint32 // DELTA_LENGTH_BYTE_ARRAY: value start offsets into plain, then its end
+	first    int64    // index of its first row in the row group
 	rows     int
 	nulls    int
 	min, max []byte // plain-encoded bounds (strings: views into the table)
@@ -101,7 +102,7 @@ type page struct {
 }
 
 func (p *page) clear(first int64) {
-	*p = page{levels: p.levels[:0], ints: p.ints[:0], idx: p.idx[:0], plain: p.plain[:0], first: first}
+	*p = page{levels: p.levels[:0], ints: p.ints[:0], idx: p.idx[:0], plain: p.plain[:0], offs: append(p.offs[:0], 0), first: first}
 }
 
 // colChunk accumulates what a column chunk's metadata and indexes need.
@@ -165,6 +166,8 @@ func (fw *fileWriter) writeColumn(col *column, d *colData, perm []uint32, ch *co
 		valueEnc = format.RLEDictionary
 		md.DictionaryPageOffset = fw.off
 		fw.writeDictionary(d, ch)
+	case col.dlba:
+		valueEnc = format.DeltaLengthByteArray
 	default:
 		valueEnc = format.Plain
 	}
@@ -289,9 +292,13 @@ func (fw *fileWriter) addRow(col *column, d *colData, r uint32, enc format.Encod
 		v = d.data[d.start(r):d.ends[r]]
 	}
 	p.levels = append(p.levels, 1)
-	if enc == format.Plain {
+	switch enc {
+	case format.Plain:
 		p.plain = binary.LittleEndian.AppendUint32(p.plain, uint32(len(v)))
 		p.plain = append(p.plain, v...)
+	case format.DeltaLengthByteArray:
+		p.plain = append(p.plain, v...)
+		p.offs = append(p.offs, uint32(len(p.plain)))
 	}
 	if !p.hasBound || bytes.Compare(v, p.min) < 0 {
 		p.min = v
@@ -326,6 +333,9 @@ func (fw *fileWriter) flushPage(col *column, enc format.Encoding, optional bool,
 		body = append(body, fw.enc...)
 	case format.RLEDictionary:
 		fw.enc, _ = (&rle.DictionaryEncoding{}).EncodeInt32(fw.enc, p.idx)
+		body = append(body, fw.enc...)
+	case format.DeltaLengthByteArray:
+		fw.enc, _ = (&delta.LengthByteArrayEncoding{}).EncodeByteArray(fw.enc, p.plain, p.offs)
 		body = append(body, fw.enc...)
 	default:
 		body = append(body, p.plain...)
