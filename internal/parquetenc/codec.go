@@ -22,7 +22,7 @@ type PageCompressor struct {
 // zstdWindow covers a whole page, so pages compress as well as with zstd's
 // 8 MiB default window, whose history buffer would be allocated and cleared
 // for every page.
-const zstdWindow = 256 << 10
+const zstdWindow = 128 << 10
 
 // NewPageCompressor returns a PageCompressor of codec c.
 func NewPageCompressor(c Codec) *PageCompressor {

@@ -92,19 +92,22 @@
 //     row groups): null count and min/max, strings truncated to 64 bytes (the
 //     max rounded up so it stays a bound). Filters on timestamp, response_code,
 //     duration_ms and the byte counts prune row groups and pages.
-//   - Row groups hold at most Options.RowGroupBytes of rows in memory: 2 MiB
-//     (DefaultRowGroupBytes), about 7,000 access records and 0.4 MB of file, so
-//     the default 50 MB batch of NDJSON becomes one file of about eight row
+//   - Row groups hold at most Options.RowGroupBytes of rows in memory: 1.5 MiB
+//     (DefaultRowGroupBytes), about 5,500 access records and 0.3 MB of file, so
+//     the default 50 MB batch of NDJSON becomes one file of about eleven row
 //     groups; the pipeline gives other records 1 MiB. The bound is memory, not
 //     Athena: Athena reads a file of a few MB in one split whatever its groups.
-//     Each halving costs size (their own dictionaries and shorter pages): on
-//     test/gen's mix, 52.7 B a record with 4 MiB, 53.4 with 2 MiB, 54.8 with
-//     1 MiB; 4 MiB kept Fluent Bit's peak RSS about 4 MiB higher than 2 MiB
-//     (README "Memory"), and holding a whole batch to sort it took 15 MB.
-//   - Data pages of at most 256 KiB before compression or 20,000 rows (the row
+//     Smaller groups cost size (their own dictionaries and shorter pages): on
+//     test/gen's mix, with 256 KiB pages, 51.0 B a record with 4 MiB, 51.7 with
+//     2 MiB, 52.2 with 1.5 MiB, 53.1 with 1 MiB (52.4 with 1.5 MiB and the
+//     128 KiB pages below). 4 MiB kept Fluent Bit's peak RSS about 4 MiB higher
+//     than 2 MiB (README "Memory"), and holding a whole batch to sort it took
+//     15 MB.
+//   - Data pages of at most 128 KiB before compression or 20,000 rows (the row
 //     bound is parquet-mr's): a few pages per column chunk, so the page index can
-//     skip inside a row group without page headers costing more than they save;
-//     1 MiB pages were 0.4% smaller and held four times the buffers. Pages are
+//     skip inside a row group without page headers costing more than they save.
+//     256 KiB pages were 0.4% smaller and held twice the page buffers (about
+//     1.5 MiB more of Fluent Bit's peak RSS, measured). Pages are
 //     data page v1 with RLE definition levels; there are no repetition levels
 //     (the schemas are flat).
 //   - Compression per `compression`: zstd at its default level (the fastest level
@@ -119,7 +122,7 @@
 // a row), other strings in one arena: about 270 bytes a row for test/gen's
 // access records, against about 870 of NDJSON. The file is written straight to
 // the io.Writer column chunk by column chunk, so beyond the rows only one page
-// (at most 256 KiB before compression) is in memory at a time. An Encoder keeps
+// (at most 128 KiB before compression) is in memory at a time. An Encoder keeps
 // its row memory from file to file, up to twice RowGroupBytes: regrowing it for
 // every file was most of what an upload worker allocated, and that garbage, not
 // the rows, set the peak. Encoders that never run at once may share one

@@ -55,8 +55,8 @@ const ContentType = "application/vnd.apache.parquet"
 
 // Defaults of Options; doc.go says why.
 const (
-	DefaultRowGroupBytes = 2 << 20
-	DefaultPageBytes     = 256 << 10
+	DefaultRowGroupBytes = 1536 << 10
+	DefaultPageBytes     = 128 << 10
 )
 
 // Options tune an Encoder; zero values take the defaults.

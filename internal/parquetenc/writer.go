@@ -44,7 +44,7 @@ type fileWriter struct {
 
 // Page limits. maxPageRows keeps the page index useful on columns that
 // encode to almost nothing (a sorted timestamp is about a byte a row, so a
-// 256 KiB page would hold a whole file); parquet-mr uses the same bound.
+// 128 KiB page would hold a whole file); parquet-mr uses the same bound.
 const (
 	maxPageRows = 20000
 	// maxIndexBound is the longest string min/max kept in the page index;
