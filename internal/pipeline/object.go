@@ -8,7 +8,6 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
-	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 )
 
@@ -58,8 +57,9 @@ func (o *objectEncoders) encode(key string, dst io.Writer, stream uint8, src lin
 
 func newObjectEncoders(pq parquetenc.Codec) *objectEncoders {
 	o := &objectEncoders{parquet: newParquetEncoder(pq)}
+	sc := &frameScratch{}
 	for _, c := range []compress.Codec{compress.None, compress.Gzip, compress.Zstd} {
-		o.ndjson[c] = newNDJSONEncoder(c)
+		o.ndjson[c] = newNDJSONEncoder(c, sc)
 	}
 	return o
 }
@@ -79,34 +79,31 @@ func (o *objectEncoders) forKey(key string) objectEncoder {
 
 // ndjsonEncoder compresses lines into frames of at most uploadFrameBytes (whole
 // lines; a longer line is a frame of its own), each written to the destination as
-// soon as it is built: an object is never held whole.
+// soon as it is built: an object is never held whole. Its compressor and frame
+// buffers are made at first use and kept: objects are encoded one at a time
+// (objectEncoders.one), so one of each is all it needs.
 type ndjsonEncoder struct {
-	codec   compress.Codec
-	encs    freelist.List[*compress.Encoder]
-	scratch freelist.List[*frameScratch]
+	codec compress.Codec
+	enc   *compress.Encoder
+	sc    *frameScratch
 }
 
-// frameScratch is the buffers of one frame: its lines, and the frame built from them.
+// frameScratch is the buffers of one frame: its lines, and the frame built from
+// them; the NDJSON encoders of an instance share one.
 type frameScratch struct{ tail, frame []byte }
 
-func newNDJSONEncoder(c compress.Codec) *ndjsonEncoder {
-	e := &ndjsonEncoder{codec: c}
-	// One object is encoded at a time (objectEncoders.one): one of each is kept.
-	e.encs = freelist.List[*compress.Encoder]{Max: 1, New: func() *compress.Encoder {
-		enc, _ := compress.NewEncoder(c)
-		return enc
-	}}
-	e.scratch = freelist.List[*frameScratch]{Max: 1, New: func() *frameScratch {
-		return &frameScratch{tail: make([]byte, 0, uploadFrameBytes)}
-	}}
-	return e
+func newNDJSONEncoder(c compress.Codec, sc *frameScratch) *ndjsonEncoder {
+	return &ndjsonEncoder{codec: c, sc: sc}
 }
 
 func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
-	enc := e.encs.Get()
-	defer e.encs.Put(enc)
-	sc := e.scratch.Get()
-	defer e.scratch.Put(sc)
+	if e.enc == nil {
+		e.enc, _ = compress.NewEncoder(e.codec)
+	}
+	enc, sc := e.enc, e.sc
+	if sc.tail == nil {
+		sc.tail = make([]byte, 0, uploadFrameBytes)
+	}
 	sc.tail = sc.tail[:0]
 	emit := func(lines []byte) error {
 		sc.frame = enc.AppendFrame(sc.frame[:0], lines)
@@ -153,9 +150,12 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
 	return nil
 }
 
-// parquetEncoder builds Parquet files, access or other schema by stream.
+// parquetEncoder builds Parquet files, access or other schema by stream. Its
+// two encoders are made at first use and kept (objects are encoded one at a
+// time: objectEncoders.one), and share one page compressor.
 type parquetEncoder struct {
-	access, other freelist.List[*parquetenc.Encoder]
+	pages         *parquetenc.PageCompressor
+	access, other *parquetenc.Encoder
 }
 
 // otherRowGroupBytes bounds the rows the other-records encoder holds (the access
@@ -163,29 +163,27 @@ type parquetEncoder struct {
 const otherRowGroupBytes = 1 << 20
 
 func newParquetEncoder(c parquetenc.Codec) *parquetEncoder {
-	e := &parquetEncoder{}
-	// Objects are encoded one at a time (objectEncoders.one), so both schemas
-	// share one page compressor.
-	pages := parquetenc.NewPageCompressor(c)
-	e.access = freelist.List[*parquetenc.Encoder]{Max: 1, New: func() *parquetenc.Encoder {
-		return parquetenc.NewEncoder(parquetenc.Access, parquetenc.Options{Pages: pages})
-	}}
-	e.other = freelist.List[*parquetenc.Encoder]{Max: 1, New: func() *parquetenc.Encoder {
-		// Other records are the smaller share and are seldom queried by
-		// column: smaller row groups, and rows not kept between files (the
-		// access encoder's are), keep their encoder's memory small.
-		return parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Pages: pages, RowGroupBytes: otherRowGroupBytes, KeepRowBytes: -1})
-	}}
-	return e
+	return &parquetEncoder{pages: parquetenc.NewPageCompressor(c)}
 }
 
 func (e *parquetEncoder) encode(dst io.Writer, stream uint8, src lines) error {
-	pool := &e.access
-	if stream == streamOther {
-		pool = &e.other
-	}
-	enc := pool.Get()
-	defer pool.Put(enc)
-	_, err := enc.Encode(dst, src)
+	_, err := e.forStream(stream).Encode(dst, src)
 	return err
+}
+
+// forStream returns the encoder of a stream's schema, made at first use.
+func (e *parquetEncoder) forStream(stream uint8) *parquetenc.Encoder {
+	if stream != streamOther {
+		if e.access == nil {
+			e.access = parquetenc.NewEncoder(parquetenc.Access, parquetenc.Options{Pages: e.pages})
+		}
+		return e.access
+	}
+	if e.other == nil {
+		// Other records are the smaller share and are seldom queried by
+		// column: smaller row groups, and rows not kept between files (the
+		// access encoder's are), keep their encoder's memory small.
+		e.other = parquetenc.NewEncoder(parquetenc.Other, parquetenc.Options{Pages: e.pages, RowGroupBytes: otherRowGroupBytes, KeepRowBytes: -1})
+	}
+	return e.other
 }
