@@ -10,13 +10,14 @@ import (
 )
 
 // PageCompressor compresses the pages of one file at a time (not safe for
-// concurrent use); an Encoder keeps its own from file to file, unless given one
-// to share (Options.Pages).
+// concurrent use) and holds the buffers they are built in; an Encoder keeps its
+// own from file to file, unless given one to share (Options.Pages).
 type PageCompressor struct {
 	codec Codec
 	zstd  *zstd.Encoder
 	gz    *gzip.Writer
 	gzBuf bytes.Buffer
+	bufs  pageBufs
 }
 
 // zstdWindow covers a whole page, so pages compress as well as with zstd's

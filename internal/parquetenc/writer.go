@@ -32,7 +32,13 @@ type fileWriter struct {
 	offIdx    [][]format.OffsetIndex
 	rows      int64
 	proto     thrift.CompactProtocol
+	*pageBufs // the PageCompressor's
+}
 
+// pageBufs are the buffers a page is built, encoded and compressed in. A
+// PageCompressor holds them, so encoders that share one (and never run at
+// once) share these too: one set of page buffers per instance.
+type pageBufs struct {
 	pg    page    // the data page being filled
 	dict  []byte  // the dictionary page's values
 	enc   []byte  // encoded levels or values, scratch
@@ -60,10 +66,9 @@ const (
 var magic = []byte("PAR1")
 
 func (fw *fileWriter) reset(w io.Writer, cols []column, comp *PageCompressor, pageBytes int) {
-	*fw = fileWriter{
-		w: w, cols: cols, comp: comp, pageBytes: pageBytes, pageRows: maxPageRows,
-		pg: fw.pg, dict: fw.dict[:0], enc: fw.enc[:0], body: fw.body[:0], zbuf: fw.zbuf[:0], remap: fw.remap[:0], i32: fw.i32[:0],
-	}
+	b := &comp.bufs
+	b.dict, b.enc, b.body, b.zbuf, b.remap, b.i32 = b.dict[:0], b.enc[:0], b.body[:0], b.zbuf[:0], b.remap[:0], b.i32[:0]
+	*fw = fileWriter{w: w, cols: cols, comp: comp, pageBytes: pageBytes, pageRows: maxPageRows, pageBufs: b}
 	fw.write(magic)
 }
 

@@ -230,8 +230,9 @@ func TestEncoderKeepsRowMemory(t *testing.T) {
 func TestSharedPageCompressor(t *testing.T) {
 	access, other := accessCorpus(6, 3000), otherCorpus(6, 3000)
 	pages := NewPageCompressor(Zstd)
-	shared := []*Encoder{NewEncoder(Access, Options{Pages: pages}), NewEncoder(Other, Options{Pages: pages})}
-	own := []*Encoder{NewEncoder(Access, Options{Codec: Zstd}), NewEncoder(Other, Options{Codec: Zstd})}
+	// Pages of two sizes, as the pipeline's two schemas have.
+	shared := []*Encoder{NewEncoder(Access, Options{Pages: pages}), NewEncoder(Other, Options{Pages: pages, PageBytes: 256 << 10})}
+	own := []*Encoder{NewEncoder(Access, Options{Codec: Zstd}), NewEncoder(Other, Options{Codec: Zstd, PageBytes: 256 << 10})}
 	for round := range 2 {
 		for i, in := range [][]byte{access, other} {
 			var a, b bytes.Buffer
@@ -245,6 +246,10 @@ func TestSharedPageCompressor(t *testing.T) {
 				t.Fatalf("round %d, schema %d: a shared page compressor wrote a different file", round, i)
 			}
 		}
+	}
+	// One set of page buffers for both: the memory the sharing is for.
+	if shared[0].fw.pageBufs != shared[1].fw.pageBufs || shared[0].fw.pageBufs == own[0].fw.pageBufs {
+		t.Error("encoders sharing a page compressor do not share its page buffers")
 	}
 }
 
