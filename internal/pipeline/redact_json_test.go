@@ -41,7 +41,7 @@ func flushLines(t *testing.T, kv map[string]string, recs ...[]chunk.KV) []byte {
 		all = append(all, body...)
 	}
 	for _, l := range bytes.Split(bytes.TrimSuffix(all, []byte("\n")), []byte("\n")) {
-		if !json.Valid(l) {
+		if len(all) > 0 && !json.Valid(l) {
 			t.Errorf("invalid JSON line: %s", l)
 		}
 	}
@@ -113,6 +113,66 @@ func TestJSONKeysInOtherRecords(t *testing.T) {
 	if !bytes.Contains(kept, []byte("hunter2")) {
 		t.Errorf("redact_json_keys none still replaced values:\n%s", kept)
 	}
+}
+
+// redact_json_keys where the JSON does not parse: a line cut short, an object with
+// text after it, an object after a prefix, an object serialised into another field
+// of a record parsed upstream, and a DSN as a member's value. Every secret goes,
+// whatever other_logs does with the record.
+func TestJSONKeysInTextThatIsNotJSON(t *testing.T) {
+	lines := []string{
+		`{"level":"info","user":"bob","password":"hunter2","session_id":"s3ss10n","note":"cut at 16 KiB`,
+		`{"level":"warn","client_secret":"cs-987"} (retrying)`,
+		`2026-12-01T06:20:46Z ERROR login failed {"user":"bob","X-Api-Key":"k-live-123","attempt":3}`,
+		`{"db":"admin:pw-555@db.internal:5432/app","pool":`,
+	}
+	parsed := []chunk.KV{{Key: "msg", Value: `payload={"token":"778899","n":1}`}, {Key: "ecs_cluster", Value: "prod"}}
+	for _, other := range []string{"s3", "cloudwatch"} {
+		var recs [][]chunk.KV
+		for _, l := range lines {
+			recs = append(recs, logRecord(l))
+		}
+		recs = append(recs, parsed)
+		kv := map[string]string{"other_logs": other}
+		var out []byte
+		if other == "cloudwatch" {
+			kv["log_group_name"] = "/ecs/app"
+			out = cloudWatchMessages(t, kv, recs...)
+		} else {
+			out = flushLines(t, kv, recs...)
+		}
+		for _, secret := range []string{"hunter2", "s3ss10n", "cs-987", "k-live-123", "pw-555", "778899"} {
+			if bytes.Contains(out, []byte(secret)) {
+				t.Errorf("other_logs %s: %q reached the output:\n%s", other, secret, out)
+			}
+		}
+		for _, want := range []string{"cut at 16 KiB", "(retrying)", "login failed", `attempt`, "db.internal:5432"} {
+			if !bytes.Contains(out, []byte(want)) {
+				t.Errorf("other_logs %s: output lacks %s:\n%s", other, want, out)
+			}
+		}
+	}
+}
+
+// cloudWatchMessages flushes recs with other_logs cloudwatch (kv) to a loopback
+// CloudWatch Logs server and returns every message it received, one per line.
+func cloudWatchMessages(t *testing.T, kv map[string]string, recs ...[]chunk.KV) []byte {
+	t.Helper()
+	srv := cwEnv(t)
+	kv["auto_create_group"] = "true"
+	flushLines(t, kv, recs...)
+	var out []byte
+	for _, g := range srv.Groups() {
+		for _, st := range srv.Streams(g) {
+			for _, e := range srv.Events(g, st) {
+				out = append(append(out, e.Message...), '\n')
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no message reached CloudWatch (failures %v)", srv.Failures())
+	}
+	return out
 }
 
 // Access lines and other lines without secrets come out as before: the JSON walk

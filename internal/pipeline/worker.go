@@ -201,7 +201,8 @@ func (p *Pipeline) newWorker() *worker {
 }
 
 // redactText redacts a string value: JSON text (an object or array, such as an app's
-// JSON log line) value by value with the secret-named keys, anything else as text.
+// JSON log line) value by value with the secret-named keys, anything else as text,
+// where members with secret names are found too (JSON cut short or after a prefix).
 func (w *worker) redactText(dst, s []byte) []byte {
 	p := w.p
 	i := 0
@@ -211,7 +212,7 @@ func (w *worker) redactText(dst, s []byte) []byte {
 	if i < len(s) && (s[i] == '{' || s[i] == '[') {
 		return p.redactor.JSON(&w.sc, dst, s, p.jsonKeys)
 	}
-	return p.redactor.String(&w.sc, dst, s)
+	return p.redactor.Text(&w.sc, dst, s, p.jsonKeys)
 }
 
 // begin resets per-flush state; partitions not used by the last flush are forgotten

@@ -204,7 +204,7 @@ func BenchmarkWholeHash(b *testing.B) {
 }
 
 // BenchmarkAdversarial: 64 KiB values built to make a scan quadratic (many
-// candidates, each scanning far). MB/s that falls with the value's size
+// candidates, each scanning far), through Text with the default JSON keys. MB/s that falls with the value's size
 // would show a quadratic scan.
 func BenchmarkAdversarial(b *testing.B) {
 	const size = 64 << 10
@@ -217,8 +217,18 @@ func BenchmarkAdversarial(b *testing.B) {
 		"labels":      rep(`authorization:aws_session_token=`),
 		"card-groups": rep("4111 "),
 		"bearer":      rep("Bearer "),
+		// Members (Text with the default redact_json_keys).
+		"member-names":     rep(`"a":"b":`),
+		"member-unclosed":  rep(`"password":"x\"`),
+		"member-brackets":  rep(`"secret":{"a":[`),
+		"member-escaped":   rep(`{\"token\":\"`),
+		"member-long-name": rep(`"` + strings.Repeat("passwordx", 60) + `":1,`),
 	}
 	r := mustNew(b, Config{QueryParams: DefaultQueryParams(), Detectors: allDetectors()})
+	keys, err := NewNames(DefaultJSONKeys())
+	if err != nil {
+		b.Fatal(err)
+	}
 	for name, in := range inputs {
 		b.Run(name, func(b *testing.B) {
 			var sc Scratch
@@ -227,7 +237,7 @@ func BenchmarkAdversarial(b *testing.B) {
 			b.ReportAllocs()
 			done := cpuMeter(b, int64(len(in)))
 			for i := 0; i < b.N; i++ {
-				dst = r.String(&sc, dst[:0], in)
+				dst = r.Text(&sc, dst[:0], in, keys)
 			}
 			done()
 		})

@@ -44,16 +44,37 @@ func cardKey(key []byte) bool { return len(key) > 0 && cardLabelled(key, len(key
 // key: key is the context of v's numbers and strings, so a card number
 // under a key that names a card ("card_number": 4111111111111111) is found.
 // It does not judge key itself against keys; the caller does.
+//
+// Replacements are counted only for the output returned: when v turns out
+// not to be JSON, what the attempt counted is forgotten and v is redacted as
+// text, members named in keys included (members.go).
 func (r *Redactor) JSONValue(sc *Scratch, dst, key, v []byte, keys *Names) []byte {
 	start := len(dst)
+	prevKeys := sc.setKeys(keys)
+	outer, deferred := sc.counts, sc.Defer
+	sc.counts, sc.Defer = Counts{}, true
 	j := jsonRun{r: r, sc: sc, keys: keys, s: v}
 	out, ok := j.value(j.ws(dst), key, 0)
 	if ok {
-		if out = j.ws(out); j.p == len(v) {
-			return out
+		out = j.ws(out)
+		ok = j.p == len(v)
+	}
+	if !ok {
+		sc.counts = Counts{}
+		out = r.String(sc, out[:start], v)
+	}
+	counted := sc.counts
+	sc.counts, sc.Defer, sc.keys = outer, deferred, prevKeys
+	for i, n := range counted {
+		if n > 0 {
+			if deferred {
+				sc.counts[i] += n
+			} else {
+				r.counts[i].Add(n)
+			}
 		}
 	}
-	return r.String(sc, out[:start], v)
+	return out
 }
 
 type jsonRun struct {
@@ -105,6 +126,10 @@ func (j *jsonRun) value(dst, key []byte, depth int) ([]byte, bool) {
 		a := j.p
 		for j.p < len(j.s) && (isDigit(j.s[j.p]) || j.s[j.p] == '-' || j.s[j.p] == '+' || j.s[j.p] == '.' || j.s[j.p] == 'e' || j.s[j.p] == 'E') {
 			j.p++
+		}
+		if !jsonNumber(j.s[a:j.p]) {
+			// 10.0.0.1 or 1-2-3 is text, for the text rules to see.
+			return dst, false
 		}
 		if j.dry {
 			return append(dst, j.s[a:j.p]...), true
@@ -234,6 +259,43 @@ func (j *jsonRun) whole(dst []byte, depth int) ([]byte, bool) {
 	}
 	dst = j.r.replace(j.sc, dst, v)
 	return append(dst, '"'), true
+}
+
+// jsonNumber reports whether n is a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(n []byte) bool {
+	i := 0
+	digits := func() bool {
+		from := i
+		for i < len(n) && isDigit(n[i]) {
+			i++
+		}
+		return i > from
+	}
+	if i < len(n) && n[i] == '-' {
+		i++
+	}
+	if i < len(n) && n[i] == '0' {
+		i++
+	} else if !digits() {
+		return false
+	}
+	if i < len(n) && n[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(n) && (n[i] == 'e' || n[i] == 'E') {
+		i++
+		if i < len(n) && (n[i] == '+' || n[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(n)
 }
 
 func isMarkerJSON(v []byte) bool { return len(v) > 2 && v[0] == '"' && isMarker(v[1:len(v)-1]) }

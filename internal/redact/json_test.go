@@ -32,8 +32,10 @@ func TestJSON(t *testing.T) {
 		// Scalars.
 		{`"Bearer abc.def"`, `"Bearer [REDACTED]"`},
 		{`true`, `true`},
-		// Not JSON: redacted as text.
-		{`{"token": "abc"`, `{"token": "abc"`},
+		// Not JSON: redacted as text, members with secret names included.
+		{`{"token": "abc"`, `{"token": "[REDACTED]"`},
+		{`{"password":"hunter2","n":1}trailing`, `{"password":"[REDACTED]","n":1}trailing`},
+		{`{"db":"admin:hunter2@db.internal:5432/app","n":`, `{"db":"admin:[REDACTED]@db.internal:5432/app","n":`},
 		{`token=abc&x=1 {`, `token=[REDACTED]&x=1 {`},
 	} {
 		var sc Scratch
@@ -44,8 +46,9 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-// Valid JSON stays valid, redaction is idempotent, and JSON without secrets
-// comes out byte for byte, allocating nothing.
+// Valid JSON stays valid, redaction is idempotent and counted when it
+// changes something, and JSON without secrets comes out byte for byte,
+// allocating nothing.
 func FuzzJSON(f *testing.F) {
 	for _, s := range []string{`{"a":[1,2,{"b":"c"}]}`, `{"password":"x","t":"Bearer abc"}`, `[4111111111111111]`, `"\ud83d\ude00 \u0026token=1"`, `{"k":{"secret":[1,{"x":"y"}]}}`} {
 		f.Add([]byte(s))
@@ -54,8 +57,14 @@ func FuzzJSON(f *testing.F) {
 	keys := jsonKeys(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, r := range rs {
-			var sc Scratch
+			sc := Scratch{Defer: true}
 			out := r.JSON(&sc, nil, in, keys)
+			// Counted exactly when something was replaced: what an attempt
+			// to parse counted is not left over when in is not JSON.
+			if counted := sc.counts.Total() > 0; counted == bytes.Equal(out, in) {
+				t.Fatalf("counted %v:\n in: %s\nout: %s", sc.counts, in, out)
+			}
+			sc.Discard()
 			if json.Valid(in) && !json.Valid(out) {
 				t.Fatalf("invalid JSON out of valid input:\n in: %s\nout: %s", in, out)
 			}

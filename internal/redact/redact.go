@@ -19,7 +19,8 @@
 //     secrets);
 //   - decode.go: every rule also sees through %XX, JSON and HTML escapes,
 //     and only the secret's bytes are replaced;
-//   - json.go: JSON text redacted value by value, staying valid JSON.
+//   - json.go: JSON text redacted value by value, staying valid JSON;
+//   - members.go: members with secret names in text that is not valid JSON.
 //
 // A value pays one table lookup per byte (class.go's trigger bits) and then
 // only the scans its bytes call for; a value without secrets allocates
@@ -300,6 +301,28 @@ func (r *Redactor) String(sc *Scratch, dst, s []byte) []byte {
 	return r.run(sc, dst, s, false)
 }
 
+// Text redacts a log line or other free text like String, and also replaces
+// the values of members named in keys (may be nil) wherever the text holds
+// JSON members, valid JSON or not (members.go). Text that is a JSON object or
+// array is better given to JSON, which keeps it valid JSON.
+func (r *Redactor) Text(sc *Scratch, dst, s []byte, keys *Names) []byte {
+	prev := sc.setKeys(keys)
+	dst = r.run(sc, dst, s, false)
+	sc.keys = prev
+	return dst
+}
+
+// setKeys makes sc find the members named in keys (none when empty) and
+// returns the keys it found before.
+func (sc *Scratch) setKeys(keys *Names) (prev *Names) {
+	prev = sc.keys
+	if keys.Empty() {
+		keys = nil
+	}
+	sc.keys = keys
+	return prev
+}
+
 // Path redacts a request path like String, except that a value of a pair
 // ends only at '&' or '#' (a path holds no free text, so a space is part of
 // the value).
@@ -323,7 +346,7 @@ func (r *Redactor) Whole(sc *Scratch, dst, s []byte) []byte {
 const maxPasses = 8
 
 func (r *Redactor) run(sc *Scratch, dst, s []byte, path bool) []byte {
-	if !r.textActive || !r.find(sc, s, path) {
+	if !r.textActive && sc.keys == nil || !r.find(sc, s, path) {
 		return append(dst, s...)
 	}
 	// A replacement can change the context of a neighbouring candidate
@@ -365,6 +388,9 @@ func (r *Redactor) scanView(sc *Scratch, v []byte, m uint32, path bool) {
 	}
 	if r.dets != 0 {
 		r.scanDetectors(sc, v, m)
+	}
+	if sc.keys != nil && m&(tQuote|tColon) == tQuote|tColon {
+		scanMembers(sc, v)
 	}
 }
 

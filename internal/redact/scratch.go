@@ -28,6 +28,8 @@ type Scratch struct {
 	lo      [2][]int32 // their offsets in the value
 	ctx     []byte     // a JSON member name, decoded (json.go)
 	cardKey bool       // the value redacted belongs to a key that names a card
+	keys    *Names     // secret member names to find in text (members.go); nil: none
+	name    []byte     // a member name, decoded (members.go)
 	mac     hash.Hash
 	macFor  *Redactor // the Redactor whose key mac holds
 	sum     [sha256.Size]byte

@@ -210,7 +210,7 @@ func userinfo(c byte) bool {
 var uriSchemes = [...]string{"mailto", "sip", "sips", "tel", "xmpp", "im", "pres", "urn", "news"}
 
 // scanURLPassword: trigger '@'. The password is between the first ':' of
-// the userinfo and its '@'; the userinfo follows "//" or starts the value.
+// the userinfo and its '@'; the userinfo follows "//", or starts the value or a quoted string.
 func scanURLPassword(sc *Scratch, s []byte) {
 	prevAt, prevA := -1, 0
 	for i := 0; i < len(s); {
@@ -236,11 +236,14 @@ func scanURLPassword(sc *Scratch, s []byte) {
 		if h == at+1 {
 			continue
 		}
+		// A value that is an authority starts the text or a quoted string
+		// (a JSON member seen as text: JSON cut short, or in a sentence).
+		quoted := a > 0 && s[a-1] == '"'
 		switch {
 		case a >= 2 && s[a-1] == '/' && s[a-2] == '/':
-		case a == 0:
+		case a == 0 || quoted:
 			// An authority: user:password@host[:port][/...], nothing else.
-			if h < len(s) && s[h] != ':' && s[h] != '/' {
+			if h < len(s) && s[h] != ':' && s[h] != '/' && !(quoted && s[h] == '"') {
 				continue
 			}
 		default:
@@ -251,8 +254,8 @@ func scanURLPassword(sc *Scratch, s []byte) {
 			continue
 		}
 		c += a
-		if a == 0 {
-			user := s[:c]
+		if a == 0 || quoted {
+			user := s[a:c]
 			skip := false
 			for _, sch := range uriSchemes {
 				skip = skip || foldEqual(user, sch)

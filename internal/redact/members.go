@@ -1,0 +1,132 @@
+package redact
+
+import "bytes"
+
+// Secret-named members in text that is not valid JSON.
+//
+// json.go replaces the value of every member whose key is in redact_json_keys,
+// but only in text that parses as JSON. Applications also write JSON that does
+// not parse: a line cut off by a size limit, an object followed by more text,
+// a prefix before it ("login failed {"password":"..."}"), or an object
+// serialised into a string of another record. The rule here finds such members
+// in any text the caller gives keys for (Text, and JSON's fallback and string
+// values), on the text as written and through its escapes like every rule:
+//
+//   - a member is a double-quoted name (JSON escapes decoded before it is
+//     judged), optional whitespace, ':', optional whitespace, then its value;
+//   - the value is a string (its content up to the closing quote, or to the
+//     end of the text when none follows), an object or array (to its matching
+//     bracket, strings inside skipped, or to the end of the text), or any
+//     other token (up to ',', '}', ']', '"', whitespace or the end);
+//   - an empty string, null and a replacement already written stay;
+//   - the replacement is counted under RuleField, as json.go counts it.
+//
+// The scan is linear: each quote starts at most one name candidate, which
+// ends at the next unescaped quote, and a replaced value is skipped.
+
+// scanMembers adds the values of the secret-named members of v to sc.spans.
+func scanMembers(sc *Scratch, v []byte) {
+	keys := sc.keys
+	for i := 0; i < len(v); {
+		q := bytes.IndexByte(v[i:], '"')
+		if q < 0 {
+			return
+		}
+		a := i + q + 1
+		b := stringEnd(v, a)
+		if b == len(v) {
+			return
+		}
+		i = b // the closing quote may open the next candidate
+		p := skipSpace(v, b+1)
+		if p == len(v) || v[p] != ':' || !keys.Match(sc.memberName(v[a:b])) {
+			continue
+		}
+		p = skipSpace(v, p+1)
+		start, end := memberValue(v, p)
+		if end > start && !skipValue(v[start:end]) {
+			sc.add(start, end, RuleField)
+		}
+		i = max(i+1, end)
+		if start > p && i < len(v) {
+			i++ // past a string value's closing quote, which opens no name
+		}
+	}
+}
+
+// memberValue returns the bounds of the value at p: the content of a string,
+// a whole object or array, or a token.
+func memberValue(v []byte, p int) (start, end int) {
+	if p == len(v) {
+		return p, p
+	}
+	switch v[p] {
+	case '"':
+		return p + 1, stringEnd(v, p+1)
+	case '{', '[':
+		return p, bracketEnd(v, p)
+	}
+	end = p
+	for end < len(v) {
+		switch v[end] {
+		case ',', '}', ']', '"', ' ', '\t', '\r', '\n':
+			return p, end
+		}
+		end++
+	}
+	return p, end
+}
+
+// skipValue reports whether a member's value has nothing to hide.
+func skipValue(val []byte) bool { return string(val) == "null" || isMarker(val) }
+
+// stringEnd returns the index of the quote that closes a JSON string whose
+// content starts at a, or len(v) when none does.
+func stringEnd(v []byte, a int) int {
+	for i := a; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return len(v)
+}
+
+// bracketEnd returns the index just past the bracket that closes the object
+// or array opening at p, or len(v) when none does.
+func bracketEnd(v []byte, p int) int {
+	depth := 0
+	for i := p; i < len(v); i++ {
+		switch v[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case '"':
+			if i = stringEnd(v, i+1); i == len(v) {
+				return i
+			}
+		}
+	}
+	return len(v)
+}
+
+func skipSpace(v []byte, p int) int {
+	for p < len(v) && (v[p] == ' ' || v[p] == '\t' || v[p] == '\r' || v[p] == '\n') {
+		p++
+	}
+	return p
+}
+
+// memberName returns a member name with its JSON escapes decoded.
+func (sc *Scratch) memberName(name []byte) []byte {
+	if bytes.IndexByte(name, '\\') < 0 {
+		return name
+	}
+	sc.name, _ = decodeOnce(sc.name[:0], nil, name, false)
+	return sc.name
+}
