@@ -293,6 +293,9 @@ func (s *Summary) example(was, now redact.Counts, line []byte) {
 	before := redact.ReplaceMarkers(nil, line, label)
 	// Show the neighbourhood of the first replacement, the same bytes of both lines.
 	at := bytes.Index(before, []byte(label))
+	if at < 0 {
+		return // counted, but its replacement is not in the line (as for ip_truncate)
+	}
 	from := max(0, at-exampleContext)
 	s.Examples[fired] = &Example{
 		Before: excerpt(before, from, at+len(label)+exampleContext),
