@@ -117,7 +117,8 @@ func TestJSONKeysInOtherRecords(t *testing.T) {
 
 // redact_json_keys where the JSON does not parse: a line cut short, an object with
 // text after it, an object after a prefix, an object serialised into another field
-// of a record parsed upstream, and a DSN as a member's value. Every secret goes,
+// of a record parsed upstream, a DSN as a member's value, and a dict as Python
+// prints it. Every secret goes,
 // whatever other_logs does with the record.
 func TestJSONKeysInTextThatIsNotJSON(t *testing.T) {
 	lines := []string{
@@ -125,6 +126,7 @@ func TestJSONKeysInTextThatIsNotJSON(t *testing.T) {
 		`{"level":"warn","client_secret":"cs-987"} (retrying)`,
 		`2026-12-01T06:20:46Z ERROR login failed {"user":"bob","X-Api-Key":"k-live-123","attempt":3}`,
 		`{"db":"admin:pw-555@db.internal:5432/app","pool":`,
+		`INFO payload {'user': 'bob', 'passwd': 'py-secret-1'}`,
 	}
 	parsed := []chunk.KV{{Key: "msg", Value: `payload={"token":"778899","n":1}`}, {Key: "ecs_cluster", Value: "prod"}}
 	for _, other := range []string{"s3", "cloudwatch"} {
@@ -141,7 +143,7 @@ func TestJSONKeysInTextThatIsNotJSON(t *testing.T) {
 		} else {
 			out = flushLines(t, kv, recs...)
 		}
-		for _, secret := range []string{"hunter2", "s3ss10n", "cs-987", "k-live-123", "pw-555", "778899"} {
+		for _, secret := range []string{"hunter2", "s3ss10n", "cs-987", "k-live-123", "pw-555", "778899", "py-secret-1"} {
 			if bytes.Contains(out, []byte(secret)) {
 				t.Errorf("other_logs %s: %q reached the output:\n%s", other, secret, out)
 			}

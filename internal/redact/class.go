@@ -90,7 +90,7 @@ const (
 	tDigit             // '0'-'9'
 	tN                 // 'N': BEGIN
 	tGt                // '>': an XML element's value follows
-	tQuote             // '"': a JSON member name (members.go)
+	tQuote             // '"', '\'': a quoted member name (members.go)
 )
 
 var trig [256]uint32
@@ -120,7 +120,7 @@ func init() {
 	set(tDigit, "0123456789")
 	set(tN, "N")
 	set(tGt, ">")
-	set(tQuote, `"`)
+	set(tQuote, `"'`)
 }
 
 // triggers returns the OR of the trigger bits of the bytes of s.

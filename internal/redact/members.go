@@ -12,28 +12,41 @@ import "bytes"
 // in any text the caller gives keys for (Text, and JSON's fallback and string
 // values), on the text as written and through its escapes like every rule:
 //
-//   - a member is a double-quoted name (JSON escapes decoded before it is
-//     judged), optional whitespace, ':', optional whitespace, then its value;
-//   - the value is a string (its content up to the closing quote, or to the
-//     end of the text when none follows), an object or array (to its matching
-//     bracket, strings inside skipped, or to the end of the text), or any
-//     other token (up to ',', '}', ']', '"', whitespace or the end);
+//   - a member is a quoted name (JSON escapes decoded before it is judged),
+//     optional whitespace, ':', optional whitespace, then its value; the
+//     quotes are double, or single as Python prints a dict
+//     ({'password': 'x'}); a name that is not quoted (password: x) is prose,
+//     left to the detectors and redact_query_params (password=x);
+//   - the value is a string in either quote (its content up to the closing
+//     quote, or to the end of the text when none follows), an object or
+//     array (to its matching bracket, strings skipped, or to the end of the
+//     text), or any other token (up to ',', '}', ']', a quote, whitespace or
+//     the end);
 //   - an empty string, null and a replacement already written stay;
 //   - the replacement is counted under RuleField, as json.go counts it.
 //
-// The scan is linear: each quote starts at most one name candidate, which
-// ends at the next unescaped quote, and a replaced value is skipped.
+// The scan is linear: one pass per kind of quote, in which each quote starts
+// at most one name candidate, which ends at the next unescaped quote of its
+// kind, and a replaced value is skipped.
 
 // scanMembers adds the values of the secret-named members of v to sc.spans.
 func scanMembers(sc *Scratch, v []byte) {
+	scanQuoted(sc, v, '"')
+	if bytes.IndexByte(v, '\'') >= 0 {
+		scanQuoted(sc, v, '\'')
+	}
+}
+
+// scanQuoted finds the members whose names are quoted by quote.
+func scanQuoted(sc *Scratch, v []byte, quote byte) {
 	keys := sc.keys
 	for i := 0; i < len(v); {
-		q := bytes.IndexByte(v[i:], '"')
+		q := bytes.IndexByte(v[i:], quote)
 		if q < 0 {
 			return
 		}
 		a := i + q + 1
-		b := stringEnd(v, a)
+		b := stringEnd(v, a, quote)
 		if b == len(v) {
 			return
 		}
@@ -61,15 +74,15 @@ func memberValue(v []byte, p int) (start, end int) {
 		return p, p
 	}
 	switch v[p] {
-	case '"':
-		return p + 1, stringEnd(v, p+1)
+	case '"', '\'':
+		return p + 1, stringEnd(v, p+1, v[p])
 	case '{', '[':
 		return p, bracketEnd(v, p)
 	}
 	end = p
 	for end < len(v) {
 		switch v[end] {
-		case ',', '}', ']', '"', ' ', '\t', '\r', '\n':
+		case ',', '}', ']', '"', '\'', ' ', '\t', '\r', '\n':
 			return p, end
 		}
 		end++
@@ -80,14 +93,14 @@ func memberValue(v []byte, p int) (start, end int) {
 // skipValue reports whether a member's value has nothing to hide.
 func skipValue(val []byte) bool { return string(val) == "null" || isMarker(val) }
 
-// stringEnd returns the index of the quote that closes a JSON string whose
+// stringEnd returns the index of the quote that closes a string whose
 // content starts at a, or len(v) when none does.
-func stringEnd(v []byte, a int) int {
+func stringEnd(v []byte, a int, quote byte) int {
 	for i := a; i < len(v); i++ {
 		switch v[i] {
 		case '\\':
 			i++
-		case '"':
+		case quote:
 			return i
 		}
 	}
@@ -95,7 +108,8 @@ func stringEnd(v []byte, a int) int {
 }
 
 // bracketEnd returns the index just past the bracket that closes the object
-// or array opening at p, or len(v) when none does.
+// or array opening at p, or len(v) when none does; brackets in strings (of
+// either quote: JSON's apostrophes are inside its strings) do not count.
 func bracketEnd(v []byte, p int) int {
 	depth := 0
 	for i := p; i < len(v); i++ {
@@ -106,8 +120,8 @@ func bracketEnd(v []byte, p int) int {
 			if depth--; depth == 0 {
 				return i + 1
 			}
-		case '"':
-			if i = stringEnd(v, i+1); i == len(v) {
+		case '"', '\'':
+			if i = stringEnd(v, i+1, v[i]); i == len(v) {
 				return i
 			}
 		}

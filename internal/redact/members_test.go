@@ -26,6 +26,12 @@ func TestTextMembers(t *testing.T) {
 		// A JSON object serialised into a string, as written and escaped twice.
 		{`msg={\"token\":\"abc123\",\"n\":1}`, `msg={\"token\":\"[REDACTED]\",\"n\":1}`},
 		{`{"m":"{\\\"password\\\":\\\"pw\\\"}"`, `{"m":"{\\\"password\\\":\\\"[REDACTED]\\\"}"`},
+		// Single quotes, as Python prints a dict; each kind of quote pairs with its own.
+		{`user={'name': 'bob', 'password': 'hunter2', 'api_token': 'it\'s'}`, `user={'name': 'bob', 'password': '[REDACTED]', 'api_token': '[REDACTED]'}`},
+		{`{'secret': {'a': "]'", 'b': [1]}, 'n': 1}`, `{'secret': [REDACTED], 'n': 1}`},
+		{`{"secret": {"a": "don't"}, "n": 1}`, `{"secret": [REDACTED], "n": 1}`},
+		// Unquoted names are prose: the query parameter rule takes name=value.
+		{`password: hunter2`, `password: hunter2`},
 		// Names not in the list, and quotes that make no member.
 		{`{"user":"bob","page":"2"} "password" is required`, `{"user":"bob","page":"2"} "password" is required`},
 		{`"a" "password" "b": 1`, `"a" "password" "b": 1`},
