@@ -294,7 +294,7 @@ func (s *Summary) example(was, now redact.Counts, line []byte) {
 	// Show the neighbourhood of the first replacement, the same bytes of both lines.
 	at := bytes.Index(before, []byte(label))
 	if at < 0 {
-		return // counted, but its replacement is not in the line (as for ip_truncate)
+		return // counted without a replacement in the line: no example rather than a crash
 	}
 	from := max(0, at-exampleContext)
 	s.Examples[fired] = &Example{

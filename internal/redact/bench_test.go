@@ -204,8 +204,8 @@ func BenchmarkWholeHash(b *testing.B) {
 }
 
 // BenchmarkAdversarial: 64 KiB values built to make a scan quadratic (many
-// candidates, each scanning far), through Text with the default JSON keys. MB/s that falls with the value's size
-// would show a quadratic scan.
+// candidates, each scanning far), through Text with the default JSON keys.
+// MB/s that falls with the value's size would show a quadratic scan.
 func BenchmarkAdversarial(b *testing.B) {
 	const size = 64 << 10
 	rep := func(s string) []byte { return []byte(strings.Repeat(s, size/len(s))) }

@@ -53,7 +53,8 @@ const (
 	// end of the value); the BEGIN and END lines are kept.
 	PrivateKey
 	// URLPassword: the password of URL userinfo, scheme://user:password@host
-	// or user:password@host at the start of a value (an authority).
+	// or user:password@host at the start of a value or of a quoted string
+	// (an authority).
 	URLPassword
 	// Authorization: the credentials of an Authorization or
 	// Proxy-Authorization value (label, then ':' or '=', then any scheme and

@@ -1,7 +1,5 @@
 package redact
 
-import "bytes"
-
 // JSON values.
 //
 // JSON redacts a JSON text (an object, array, string, number or literal)
@@ -65,14 +63,10 @@ func (r *Redactor) JSONValue(sc *Scratch, dst, key, v []byte, keys *Names) []byt
 	}
 	counted := sc.counts
 	sc.counts, sc.Defer, sc.keys = outer, deferred, prevKeys
-	for i, n := range counted {
-		if n > 0 {
-			if deferred {
-				sc.counts[i] += n
-			} else {
-				r.counts[i].Add(n)
-			}
-		}
+	if deferred {
+		sc.counts.add(&counted)
+	} else {
+		r.add(&counted)
 	}
 	return out
 }
@@ -89,14 +83,7 @@ type jsonRun struct {
 // ws appends the whitespace at j.p.
 func (j *jsonRun) ws(dst []byte) []byte {
 	a := j.p
-	for j.p < len(j.s) {
-		switch j.s[j.p] {
-		case ' ', '\t', '\n', '\r':
-			j.p++
-			continue
-		}
-		break
-	}
+	j.p = skipSpace(j.s, a)
 	return append(dst, j.s[a:j.p]...)
 }
 
@@ -149,16 +136,11 @@ func (j *jsonRun) value(dst, key []byte, depth int) ([]byte, bool) {
 // str scans the string at j.p and returns its content's bounds.
 func (j *jsonRun) str() (a, b int, ok bool) {
 	a = j.p + 1
-	for i := a; i < len(j.s); i++ {
-		switch j.s[i] {
-		case '\\':
-			i++
-		case '"':
-			j.p = i + 1
-			return a, i, true
-		}
+	if b = stringEnd(j.s, a, '"'); b == len(j.s) {
+		return 0, 0, false
 	}
-	return 0, 0, false
+	j.p = b + 1
+	return a, b, true
 }
 
 func (j *jsonRun) object(dst []byte, depth int) ([]byte, bool) {
@@ -184,21 +166,11 @@ func (j *jsonRun) object(dst []byte, depth int) ([]byte, bool) {
 		}
 		j.p++
 		dst = j.ws(append(dst, ':'))
-		if !j.dry && j.keys != nil && j.keys.Match(j.keyName(key)) {
+		if !j.dry && j.keys != nil && j.keys.Match(j.sc.memberName(key)) {
 			return j.whole(dst, depth)
 		}
 		return j.value(dst, key, depth+1)
 	})
-}
-
-// keyName returns a member name with its JSON escapes decoded, so an escaped
-// name ("pass\u0077ord") is judged as the name it is.
-func (j *jsonRun) keyName(key []byte) []byte {
-	if bytes.IndexByte(key, '\\') < 0 {
-		return key
-	}
-	j.sc.ctx, _ = decodeOnce(j.sc.ctx[:0], nil, key, false)
-	return j.sc.ctx
 }
 
 func (j *jsonRun) array(dst []byte, depth int) ([]byte, bool) {

@@ -136,7 +136,8 @@ func skipSpace(v []byte, p int) int {
 	return p
 }
 
-// memberName returns a member name with its JSON escapes decoded.
+// memberName returns a member name with its JSON escapes decoded, so an
+// escaped name ("pass\u0077ord") is judged as the name it is.
 func (sc *Scratch) memberName(name []byte) []byte {
 	if bytes.IndexByte(name, '\\') < 0 {
 		return name

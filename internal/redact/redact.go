@@ -144,6 +144,13 @@ func (r Rule) String() string {
 // holds what was replaced.
 type Counts [NumRules]uint64
 
+// add adds o to c.
+func (c *Counts) add(o *Counts) {
+	for i, n := range o {
+		c[i] += n
+	}
+}
+
 // Total is the number of replacements by all rules.
 func (c Counts) Total() uint64 {
 	var t uint64
@@ -275,12 +282,17 @@ func (r *Redactor) count(sc *Scratch, rule Rule) {
 // counters and clears them: a caller whose work may be refused and redone (a
 // flush answered RETRY) commits only the work that was accepted.
 func (r *Redactor) Commit(sc *Scratch) {
-	for i, n := range sc.counts {
+	r.add(&sc.counts)
+	sc.Discard()
+}
+
+// add adds c to the Redactor's counters.
+func (r *Redactor) add(c *Counts) {
+	for i, n := range c {
 		if n > 0 {
 			r.counts[i].Add(n)
 		}
 	}
-	sc.Discard()
 }
 
 // Counts returns how many replacements each rule made since New.

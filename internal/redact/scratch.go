@@ -26,10 +26,9 @@ type Scratch struct {
 	dec2    []byte
 	lv      [2][]byte  // decodings of a value (decode.go)
 	lo      [2][]int32 // their offsets in the value
-	ctx     []byte     // a JSON member name, decoded (json.go)
+	name    []byte     // a member name, decoded (json.go, members.go)
 	cardKey bool       // the value redacted belongs to a key that names a card
 	keys    *Names     // secret member names to find in text (members.go); nil: none
-	name    []byte     // a member name, decoded (members.go)
 	mac     hash.Hash
 	macFor  *Redactor // the Redactor whose key mac holds
 	sum     [sha256.Size]byte
