@@ -112,3 +112,30 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// Only JSON numbers pass as numbers: an address written bare in a JSON-looking
+// line is text, for the detectors to see.
+func TestJSONNumbersAreStrict(t *testing.T) {
+	r := mustNew(t, Config{Detectors: []Detector{IPv4}})
+	for in, want := range map[string]string{
+		`{"ip":10.0.35.28,"n":1}`:       `{"ip":[REDACTED],"n":1}`,
+		`{"n":-1.5e3,"z":0,"e":2E+10}`:  `{"n":-1.5e3,"z":0,"e":2E+10}`,
+		`[0.5, 10.0.0.1]`:               `[0.5, [REDACTED]]`,
+		`{"v":1.2.3.4-beta,"host":"x"}`: `{"v":1.2.3.4-beta,"host":"x"}`,
+	} {
+		var sc Scratch
+		if got := string(r.JSON(&sc, nil, []byte(in), nil)); got != want {
+			t.Errorf("JSON(%s) = %s, want %s", in, got, want)
+		}
+	}
+	for _, n := range []string{"0", "-0", "12", "1.5", "1e9", "-2.5E-3"} {
+		if !jsonNumber([]byte(n)) {
+			t.Errorf("%s is a JSON number", n)
+		}
+	}
+	for _, n := range []string{"", "-", "01", "1.", ".5", "1e", "1e+", "10.0.0.1", "1-2", "+1"} {
+		if jsonNumber([]byte(n)) {
+			t.Errorf("%s is not a JSON number", n)
+		}
+	}
+}
