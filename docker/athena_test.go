@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/parquet-go/parquet-go"
@@ -85,7 +86,7 @@ func parquetTypes(t *testing.T, s parquetenc.Schema, line string) map[string]str
 	t.Helper()
 	var buf bytes.Buffer
 	lines := func(yield func([]byte) error) error { return yield([]byte(line + "\n")) }
-	if _, err := parquetenc.NewEncoder(s, parquetenc.Options{}).Encode(&buf, lines); err != nil {
+	if _, err := parquetenc.NewEncoder(s, parquetenc.Options{Codec: compress.Zstd}).Encode(&buf, lines); err != nil {
 		t.Fatal(err)
 	}
 	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))

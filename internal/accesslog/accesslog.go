@@ -1,17 +1,8 @@
 package accesslog
 
-import (
-	"errors"
-	"fmt"
-	"strings"
-)
-
 // MaxLineSize is the longest line that can be an access log. Longer lines are
 // never access logs; the bound also caps the Parser's scratch memory.
 const MaxLineSize = 64 << 10
-
-// ErrFormat is returned by ParseFormat for a value other than auto, json, text.
-var ErrFormat = errors.New("accesslog: unknown access_log_format")
 
 // Format restricts which access-log family a Parser accepts.
 type Format uint8
@@ -33,19 +24,6 @@ func (f Format) String() string {
 		return "text"
 	}
 	return "invalid"
-}
-
-// ParseFormat parses the access_log_format value (case-insensitive).
-func ParseFormat(s string) (Format, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "auto", "":
-		return FormatAuto, nil
-	case "json":
-		return FormatJSON, nil
-	case "text":
-		return FormatText, nil
-	}
-	return FormatAuto, fmt.Errorf("%w %q: use auto, json or text", ErrFormat, s)
 }
 
 // FieldID names one column of the normalised schema, in output order.

@@ -3,7 +3,6 @@ package accesslog_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
@@ -16,22 +15,12 @@ const (
 	jsonLine = `{"start_time":"2025-11-11T07:40:46.216Z","method":"GET","path":"/x","response_code":200,"duration":1,"upstream_cluster":"b","tls":{"v":1}}`
 )
 
-func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]accesslog.Format{
-		"auto": accesslog.FormatAuto, "json": accesslog.FormatJSON, "text": accesslog.FormatText,
-		"TEXT": accesslog.FormatText, " Json ": accesslog.FormatJSON, "": accesslog.FormatAuto,
-	} {
-		got, err := accesslog.ParseFormat(in)
-		if err != nil || got != want {
-			t.Errorf("ParseFormat(%q) = %v, %v; want %v", in, got, err, want)
+// TestFormatNames: the access_log_format spellings (internal/config parses them).
+func TestFormatNames(t *testing.T) {
+	for f, want := range map[accesslog.Format]string{accesslog.FormatAuto: "auto", accesslog.FormatJSON: "json", accesslog.FormatText: "text", 9: "invalid"} {
+		if f.String() != want {
+			t.Errorf("%d.String() = %q, want %q", f, f.String(), want)
 		}
-		if in == strings.ToLower(strings.TrimSpace(in)) && in != "" && got.String() != in {
-			t.Errorf("%v.String() = %q", got, got.String())
-		}
-	}
-	_, err := accesslog.ParseFormat("jsonl")
-	if !errors.Is(err, accesslog.ErrFormat) || !strings.Contains(err.Error(), `"jsonl"`) || !strings.Contains(err.Error(), "auto, json or text") {
-		t.Errorf("ParseFormat(jsonl) error = %v", err)
 	}
 }
 

@@ -9,6 +9,7 @@
 package batch
 
 import (
+	"strconv"
 	"sync"
 	"time"
 )
@@ -19,17 +20,68 @@ type FrameEncoder interface {
 	AppendFrame(dst, src []byte) []byte
 }
 
+// Stream says which records a batch holds, and so where it goes: the values are
+// written into spool files, so they never change.
+type Stream uint8
+
+// Streams.
+const (
+	StreamAccess     Stream = 'a' // access records: S3 under s3_key_format
+	StreamOther      Stream = 'o' // other records: S3 under other_key_format
+	StreamCloudWatch Stream = 'c' // other records bound for CloudWatch Logs
+	StreamMetrics    Stream = 'm' // EMF events of metrics emf, bound for CloudWatch Logs
+)
+
+// IsCloudWatch reports whether batches of s are sent with PutLogEvents.
+func (s Stream) IsCloudWatch() bool { return s == StreamCloudWatch || s == StreamMetrics }
+
+func (s Stream) String() string {
+	switch s {
+	case StreamAccess:
+		return "access"
+	case StreamOther:
+		return "other"
+	case StreamCloudWatch:
+		return "cloudwatch"
+	case StreamMetrics:
+		return "metrics"
+	}
+	return "Stream(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Format is how a batch's object is encoded, fixed when the batch opens: it
+// decides the key's extension at sealing and how other records are spooled. The
+// values are written into spool files, so they never change.
+type Format uint8
+
+// Formats, named as the `format` key names them.
+const (
+	FormatJSONLines Format = 0 // NDJSON; the zero value: batches spooled by older versions
+	FormatParquet   Format = 1
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatJSONLines:
+		return "json_lines"
+	case FormatParquet:
+		return "parquet"
+	}
+	return "Format(" + strconv.Itoa(int(f)) + ")"
+}
+
 // Meta is what an object's key is rendered from: the stream and the first record's
-// metadata and event time. Fields are copies, safe to keep.
+// metadata and event time. Fields are copies, safe to keep. The JSON names are
+// those of the spool's batch metadata, which embeds Meta.
 type Meta struct {
-	Stream    uint8
-	Format    uint8 // how the object is encoded (the pipeline's numbering); 0 is NDJSON
-	Tag       string
-	Cluster   string
-	TaskID    string
-	Family    string
-	Container string
-	FirstTime time.Time
+	Stream    Stream    `json:"s"`
+	Format    Format    `json:"f,omitempty"`
+	Tag       string    `json:"tag,omitempty"`
+	Cluster   string    `json:"cluster,omitempty"`
+	TaskID    string    `json:"task,omitempty"`
+	Family    string    `json:"family,omitempty"`
+	Container string    `json:"container,omitempty"`
+	FirstTime time.Time `json:"first"` // event time of the first record
 }
 
 // Sealed is a finished batch, ready to be uploaded.

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -28,15 +27,17 @@ import (
 // Codec names the compression of an object.
 type Codec uint8
 
-// The codecs of the `compression` key. The zero value is None.
+// The codecs of the `compression` key. The zero value is None. Snappy is a
+// codec of Parquet pages only: an Encoder of it cannot be made.
 const (
 	None Codec = iota
 	Gzip
 	Zstd
+	Snappy
 )
 
 var (
-	// ErrUnknownCodec is returned by ParseCodec for a name that is not gzip, zstd or none.
+	// ErrUnknownCodec is returned for a codec an NDJSON object cannot have.
 	ErrUnknownCodec = errors.New("compress: unknown compression")
 	// ErrLevel is returned by NewEncoderLevel for a level the codec does not have.
 	ErrLevel = errors.New("compress: invalid level")
@@ -49,20 +50,7 @@ var (
 // total_file_size, far below this.
 const MaxDecodedSize = 1 << 30
 
-// ParseCodec parses the value of the `compression` key, ignoring case.
-func ParseCodec(s string) (Codec, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "none":
-		return None, nil
-	case "gzip":
-		return Gzip, nil
-	case "zstd":
-		return Zstd, nil
-	}
-	return None, fmt.Errorf("%w %q: use gzip, zstd or none", ErrUnknownCodec, s)
-}
-
-// String returns the name ParseCodec accepts.
+// String returns the codec's name as the `compression` key spells it.
 func (c Codec) String() string {
 	switch c {
 	case None:
@@ -71,6 +59,8 @@ func (c Codec) String() string {
 		return "gzip"
 	case Zstd:
 		return "zstd"
+	case Snappy:
+		return "snappy"
 	}
 	return "Codec(" + strconv.Itoa(int(c)) + ")"
 }

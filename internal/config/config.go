@@ -22,6 +22,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/url"
@@ -34,6 +35,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -62,54 +66,6 @@ type Error struct {
 func (e *Error) Error() string { return "envoy_s3: " + e.msg }
 func (e *Error) Unwrap() error { return e.err }
 
-// Compression is the codec of uploaded objects (with format parquet, the codec
-// inside the file).
-type Compression string
-
-// Compression values.
-const (
-	CompressionGzip   Compression = "gzip"
-	CompressionZstd   Compression = "zstd"
-	CompressionNone   Compression = "none"
-	CompressionSnappy Compression = "snappy" // format parquet only
-)
-
-// Format is how objects are encoded, named as Fluent Bit's s3 output names it.
-type Format string
-
-// Format values.
-const (
-	FormatJSONLines Format = "json_lines"
-	FormatParquet   Format = "parquet"
-)
-
-func (f Format) String() string { return string(f) }
-
-func (c Compression) String() string { return string(c) }
-
-// Extension is what the codec adds to ".ndjson" in object keys.
-func (c Compression) Extension() string {
-	switch c {
-	case CompressionGzip:
-		return ".gz"
-	case CompressionZstd:
-		return ".zst"
-	}
-	return ""
-}
-
-// AccessLogFormat says which access-log syntax to recognise.
-type AccessLogFormat string
-
-// AccessLogFormat values.
-const (
-	AccessLogAuto AccessLogFormat = "auto"
-	AccessLogJSON AccessLogFormat = "json"
-	AccessLogText AccessLogFormat = "text"
-)
-
-func (f AccessLogFormat) String() string { return string(f) }
-
 // OutputFormat is what one NDJSON line in S3 holds.
 type OutputFormat string
 
@@ -132,17 +88,6 @@ const (
 )
 
 func (o OtherLogs) String() string { return string(o) }
-
-// RedactMode is how a redacted value is replaced.
-type RedactMode string
-
-// RedactMode values.
-const (
-	RedactMask RedactMode = "mask"
-	RedactHash RedactMode = "hash"
-)
-
-func (m RedactMode) String() string { return string(m) }
 
 // IPAnonymize is how client addresses are shortened.
 type IPAnonymize string
@@ -168,8 +113,8 @@ type Config struct {
 
 	S3KeyFormat string
 	S3Key       *keyformat.Template // S3KeyFormat compiled
-	Format      Format
-	Compression Compression
+	Format      batch.Format
+	Compression compress.Codec // of NDJSON objects, or inside Parquet files
 
 	TotalFileSize     int64 // bytes of uncompressed NDJSON that close a batch
 	UploadTimeout     time.Duration
@@ -186,7 +131,7 @@ type Config struct {
 	SendContentMD5       bool
 
 	LogKey          string
-	AccessLogFormat AccessLogFormat
+	AccessLogFormat accesslog.Format
 	OutputFormat    OutputFormat
 
 	OtherLogs        OtherLogs
@@ -202,10 +147,10 @@ type Config struct {
 
 	RedactQueryParams    []string // lower-case names; ignored when RedactAllQueryParams
 	RedactAllQueryParams bool
-	RedactFields         []string // SchemaFields names
-	RedactDetectors      []string // Detectors names
-	RedactJSONKeys       []string // key names whose values are replaced in JSON lines
-	RedactMode           RedactMode
+	RedactFields         []string          // SchemaFields names
+	RedactDetectors      []redact.Detector // nil: none
+	RedactJSONKeys       []string          // key names whose values are replaced in JSON lines
+	RedactMode           redact.Mode
 	RedactHashKey        []byte // secret; set only in hash mode
 	IPAnonymize          IPAnonymize
 
@@ -216,7 +161,7 @@ type Config struct {
 	MetricsLogGroupName string          // required with Metrics
 	MetricsLogGroup     *keyformat.Name // MetricsLogGroupName compiled
 	MetricsNamespace    string
-	MetricsDimensions   []string      // emf.DimNames, de-duplicated
+	MetricsDimensions   []emf.Dim     // de-duplicated, in event order
 	MetricsResolution   time.Duration // time.Minute or time.Second
 	MetricsMaxRoutes    int
 }
@@ -281,56 +226,57 @@ type Key struct {
 	def    string // value parsed when the key is unset; "" = none
 	secret bool   // the value never appears in errors
 	parse  func(p *parser, v string) error
+	text   func(c *Config) string // the value of c, as parse reads it back
 }
 
 // Keys is the configuration table, in README order.
 var Keys = []Key{
-	{Name: "bucket", Default: "(required)", Help: "Destination bucket.", parse: (*parser).bucket},
-	{Name: "region", Default: "`AWS_REGION`, then `AWS_DEFAULT_REGION`", Help: "AWS region of the bucket (and of STS and CloudWatch Logs). Init fails when none is found, or when it is no AWS region name (with the nearest one suggested); with `endpoint` any name is accepted except a misspelt AWS region.", parse: (*parser).region},
-	{Name: "endpoint", Default: "AWS", Help: "S3-compatible endpoint URL (`http://` or `https://`); path-style addressing is used when set.", parse: (*parser).endpoint},
-	{Name: "role_arn", Default: "none", Help: "IAM role to assume (through STS) for every AWS call.", parse: (*parser).roleARN},
-	{Name: "external_id", Default: "none", Help: "External ID for assuming `role_arn`; never logged.", secret: true, parse: (*parser).externalID},
-	{Name: "sts_endpoint", Default: "AWS", Help: "STS endpoint URL used to assume `role_arn`.", parse: (*parser).stsEndpoint},
-	{Name: "s3_key_format", Default: "`" + DefaultS3KeyFormat + "`", def: DefaultS3KeyFormat, Help: "Object key template; the extension (`.ndjson`, `.ndjson.gz`, `.ndjson.zst`, or `.parquet` with `format parquet`) is appended. Variables: `$TAG`, `$TAG[n]` (tag split on `-` and `.`), `$UUID`, `$INDEX`, `$CLUSTER` (name, not ARN), `$TASK_ID`, `$FAMILY`, `$CONTAINER`; `%Y %m %d %H %M %S` (and `%%`) in UTC from the first record's event time. Variable values are made key-safe (bytes outside `A-Za-z0-9._-` become `_`, empty becomes `unknown`); `-$UUID` is appended when neither `$UUID` nor `$INDEX` is used.", parse: (*parser).s3KeyFormat},
-	{Name: "format", Default: "`json_lines`", def: "json_lines", Help: "`json_lines` (NDJSON) or `parquet` (typed columns, rows sorted by time, key extension `.parquet`; needs `output_format normalized`).", parse: (*parser).format},
-	{Name: "compression", Default: "`gzip`; `zstd` with `format parquet`", Help: "`gzip`, `zstd` or `none`; with `format parquet`, the codec inside the file: `zstd`, `snappy`, `gzip` or `none`.", parse: (*parser).compression},
-	{Name: "total_file_size", Default: "`50M`", def: "50M", Help: "Upload a batch when its uncompressed size reaches this. Sizes as in Fluent Bit: `K`, `M`, `G` (or `KB`...) are decimal, `KiB`, `MiB`, `GiB` binary; 1K to 5G.", parse: (*parser).totalFileSize},
-	{Name: "upload_timeout", Default: "`5m`", def: "5m", Help: "Upload a batch when its first record is this old. Durations as in Fluent Bit (`30s`, `5m`, `1h`; a bare number is seconds) or Go (`1m30s`); 1s to 24h.", parse: (*parser).uploadTimeout},
-	{Name: "store_dir", Default: "`/tmp/fluent-bit/envoy_s3`", def: "/tmp/fluent-bit/envoy_s3", Help: "Absolute path of the durable spool; `off` keeps batches in memory only.", parse: (*parser).storeDir},
-	{Name: "store_dir_limit_size", Default: "`1G`", def: "1G", Help: "When the spool holds this much, flush returns RETRY (backpressure); nothing is dropped. `0` = no limit; otherwise at least `total_file_size`.", parse: (*parser).storeDirLimitSize},
-	{Name: "storage_class", Default: "S3 default", Help: "Storage class of uploaded objects: " + orList(StorageClasses) + ".", parse: (*parser).storageClass},
-	{Name: "canned_acl", Default: "S3 default", Help: "Canned ACL of uploaded objects: " + orList(CannedACLs) + ".", parse: (*parser).cannedACL},
-	{Name: "server_side_encryption", Default: "bucket default", Help: "`AES256`, `aws:kms` or `aws:kms:dsse`.", parse: (*parser).sse},
-	{Name: "sse_kms_key_id", Default: "AWS managed key", Help: "KMS key ID, key ARN, alias (`alias/...`) or alias ARN; needs `server_side_encryption aws:kms`.", parse: (*parser).sseKMSKeyID},
-	{Name: "bucket_key_enabled", Default: "`false`", Help: "Use an S3 Bucket Key for SSE-KMS; needs `server_side_encryption aws:kms`.", parse: (*parser).bucketKeyEnabled},
-	{Name: "expected_bucket_owner", Default: "none", Help: "12-digit account ID sent with every request; S3 refuses it if another account owns the bucket.", parse: (*parser).expectedBucketOwner},
-	{Name: "send_content_md5", Default: "`false`", Help: "Send Content-MD5 with every upload (needed for Object Lock buckets).", parse: (*parser).sendContentMD5},
-	{Name: "log_key", Default: "`log`", def: "log", Help: "Record key holding the raw line.", parse: (*parser).logKey},
-	{Name: "access_log_format", Default: "`auto`", def: "auto", Help: "`auto`, `json` or `text`: which Service Connect/Envoy access-log syntax to recognise.", parse: (*parser).accessLogFormat},
-	{Name: "output_format", Default: "`normalized`", def: "normalized", Help: "`normalized` (the documented schema) or `raw` (the original line, redacted).", parse: (*parser).outputFormat},
-	{Name: "other_logs", Default: "`s3`", def: "s3", Help: "Where records that are not access logs go: `s3` (same bucket, `other_key_format`), `cloudwatch` or `drop`.", parse: (*parser).otherLogs},
-	{Name: "other_key_format", Default: "`" + DefaultOtherKeyFormat + "`", def: DefaultOtherKeyFormat, Help: "Object key template for other records (`other_logs s3`); same syntax as `s3_key_format`, and must differ from it.", parse: (*parser).otherKeyFormat},
-	{Name: "log_group_name", Default: "none", Help: "CloudWatch Logs group for other records; required with `other_logs cloudwatch`. Takes `$TAG`, `$TAG[n]`, `$CLUSTER`, `$TASK_ID`, `$FAMILY`, `$CONTAINER`.", parse: (*parser).logGroupName},
-	{Name: "log_stream_name", Default: "none", Help: "CloudWatch Logs stream; not with `log_stream_prefix`. Takes the same variables.", parse: (*parser).logStreamName},
-	{Name: "log_stream_prefix", Default: "none (stream named by the tag)", Help: "Stream name prefix; the tag is appended, as in Fluent Bit's `cloudwatch_logs`. Takes the same variables.", parse: (*parser).logStreamPrefix},
-	{Name: "auto_create_group", Default: "`false`", Help: "Create the log group if it does not exist.", parse: (*parser).autoCreateGroup},
-	{Name: "log_retention_days", Default: "`0` (never expire)", Help: "Retention set on a group this plugin creates: `0` or one of " + intList(LogRetentionDays) + ".", parse: (*parser).logRetentionDays},
-	{Name: "log_group_class", Default: "`STANDARD`", def: "STANDARD", Help: "Class of a group this plugin creates: `STANDARD` or `INFREQUENT_ACCESS`.", parse: (*parser).logGroupClass},
-	{Name: "redact_query_params", Default: "built-in list", def: "default", Help: "Comma list of query, `;`parameter and `#`fragment names whose values are replaced, compared ignoring case, `-`, `_` and %-escapes; `*part*` matches names containing part; `*` for all, `none` to turn off, `default` for the built-in list: `" + strings.Join(DefaultRedactQueryParams, "`, `") + "`.", parse: (*parser).redactQueryParams},
-	{Name: "redact_fields", Default: "none", Help: "Comma list of normalised fields whose whole value is replaced, e.g. `forwarded_for,user_agent`.", parse: (*parser).redactFields},
-	{Name: "redact_detectors", Default: "`" + strings.Join(DefaultRedactDetectors, ",") + "`", def: "default", Help: "Comma list of detectors applied to every string written: " + orList(Detectors) + "; `default` for the default set, `none` to turn off.", parse: (*parser).redactDetectors},
-	{Name: "redact_json_keys", Default: "built-in list", def: "default", Help: "Comma list of key names whose values are replaced, at any depth, in JSON log lines that are not access logs (also where the JSON does not parse: cut short, after a prefix, serialised into another string) and in the extra keys of customised JSON access formats; names compare ignoring case, `-`, `_` and %-escapes, and `*part*` matches keys containing part (`*passw*` covers `db_password` and `dbPassword`); `none` to turn off, `default` for the built-in list: " + strings.Join(DefaultRedactJSONKeys, ", ") + ".", parse: (*parser).redactJSONKeys},
-	{Name: "redact_mode", Default: "`mask`", def: "mask", Help: "`mask` (replace with `[REDACTED]`) or `hash` (keyed HMAC-SHA256 pseudonym; needs `redact_hash_key`).", parse: (*parser).redactMode},
-	{Name: "redact_hash_key", Default: "none", Help: "Secret key (at least 16 bytes) for `redact_mode hash`; pass it with FireLens `secretOptions`. Never logged.", secret: true, parse: (*parser).redactHashKey},
-	{Name: "ip_anonymize", Default: "`off`", def: "off", Help: "`off` or `truncate` (IPv4 to /24, IPv6 to /48).", parse: (*parser).ipAnonymize},
-	{Name: "stats_interval", Default: "`60s`", def: "60s", Help: "How often a one-line summary is logged; `0` turns it off.", parse: (*parser).statsInterval},
-	{Name: "cloudwatch_price_per_gb", Default: "price of the region", Help: "USD per GB of CloudWatch Logs ingestion, used only for the cost line of the summary; `0` = the region's list price.", parse: (*parser).cloudWatchPrice},
-	{Name: "metrics", Default: "`off`", def: "off", Help: "`off` or `emf`: per-interval route metrics (requests, status classes, latency distributions, bytes) as CloudWatch Embedded Metric Format events; see Route metrics.", parse: (*parser).metrics},
-	{Name: "metrics_log_group_name", Default: "none", Help: "CloudWatch Logs group the EMF events go to; required with `metrics emf`. Takes the variables of `log_group_name`. Created with `auto_create_group`, `log_retention_days` and `log_group_class`.", parse: (*parser).metricsLogGroupName},
-	{Name: "metrics_namespace", Default: "`" + DefaultMetricsNamespace + "`", def: DefaultMetricsNamespace, Help: "CloudWatch namespace of the metrics: 1 to 255 letters, digits and `. - _ / # :` or spaces, not starting with `AWS/`.", parse: (*parser).metricsNamespace},
-	{Name: "metrics_dimensions", Default: "`cluster,family,authority`", def: "cluster,family,authority", Help: "Comma list of dimensions of every metric: " + orList(emf.DimNames[:]) + ". TCP metrics use only cluster and family.", parse: (*parser).metricsDimensions},
-	{Name: "metrics_resolution", Default: "`60s`", def: "60s", Help: "Interval of the metrics: `60s`, or `1s` for high-resolution metrics (60 times the events).", parse: (*parser).metricsResolution},
-	{Name: "metrics_max_routes", Default: "`100`", def: "100", Help: "Routes (and authorities) named per interval, 1 to 10000: the busiest keep their name, the rest are counted under `other`.", parse: (*parser).metricsMaxRoutes},
+	{Name: "bucket", Default: "(required)", Help: "Destination bucket.", parse: (*parser).bucket, text: func(c *Config) string { return c.Bucket }},
+	{Name: "region", Default: "`AWS_REGION`, then `AWS_DEFAULT_REGION`", Help: "AWS region of the bucket (and of STS and CloudWatch Logs). Init fails when none is found, or when it is no AWS region name (with the nearest one suggested); with `endpoint` any name is accepted except a misspelt AWS region.", parse: (*parser).region, text: func(c *Config) string { return c.Region }},
+	{Name: "endpoint", Default: "AWS", Help: "S3-compatible endpoint URL (`http://` or `https://`); path-style addressing is used when set.", parse: (*parser).endpoint, text: func(c *Config) string { return c.Endpoint }},
+	{Name: "role_arn", Default: "none", Help: "IAM role to assume (through STS) for every AWS call.", parse: (*parser).roleARN, text: func(c *Config) string { return c.RoleARN }},
+	{Name: "external_id", Default: "none", Help: "External ID for assuming `role_arn`; never logged.", secret: true, parse: (*parser).externalID, text: func(c *Config) string { return c.ExternalID }},
+	{Name: "sts_endpoint", Default: "AWS", Help: "STS endpoint URL used to assume `role_arn`.", parse: (*parser).stsEndpoint, text: func(c *Config) string { return c.STSEndpoint }},
+	{Name: "s3_key_format", Default: "`" + DefaultS3KeyFormat + "`", def: DefaultS3KeyFormat, Help: "Object key template; the extension (`.ndjson`, `.ndjson.gz`, `.ndjson.zst`, or `.parquet` with `format parquet`) is appended. Variables: `$TAG`, `$TAG[n]` (tag split on `-` and `.`), `$UUID`, `$INDEX`, `$CLUSTER` (name, not ARN), `$TASK_ID`, `$FAMILY`, `$CONTAINER`; `%Y %m %d %H %M %S` (and `%%`) in UTC from the first record's event time. Variable values are made key-safe (bytes outside `A-Za-z0-9._-` become `_`, empty becomes `unknown`); `-$UUID` is appended when neither `$UUID` nor `$INDEX` is used.", parse: (*parser).s3KeyFormat, text: func(c *Config) string { return c.S3KeyFormat }},
+	{Name: "format", Default: "`json_lines`", def: "json_lines", Help: "`json_lines` (NDJSON) or `parquet` (typed columns, rows sorted by time, key extension `.parquet`; needs `output_format normalized`).", parse: (*parser).format, text: func(c *Config) string { return c.Format.String() }},
+	{Name: "compression", Default: "`gzip`; `zstd` with `format parquet`", Help: "`gzip`, `zstd` or `none`; with `format parquet`, the codec inside the file: `zstd`, `snappy`, `gzip` or `none`.", parse: (*parser).compression, text: func(c *Config) string { return c.Compression.String() }},
+	{Name: "total_file_size", Default: "`50M`", def: "50M", Help: "Upload a batch when its uncompressed size reaches this. Sizes as in Fluent Bit: `K`, `M`, `G` (or `KB`...) are decimal, `KiB`, `MiB`, `GiB` binary; 1K to 5G.", parse: (*parser).totalFileSize, text: func(c *Config) string { return size(c.TotalFileSize) }},
+	{Name: "upload_timeout", Default: "`5m`", def: "5m", Help: "Upload a batch when its first record is this old. Durations as in Fluent Bit (`30s`, `5m`, `1h`; a bare number is seconds) or Go (`1m30s`); 1s to 24h.", parse: (*parser).uploadTimeout, text: func(c *Config) string { return duration(c.UploadTimeout) }},
+	{Name: "store_dir", Default: "`/tmp/fluent-bit/envoy_s3`", def: "/tmp/fluent-bit/envoy_s3", Help: "Absolute path of the durable spool; `off` keeps batches in memory only.", parse: (*parser).storeDir, text: func(c *Config) string { return map[bool]string{true: "off", false: c.StoreDir}[c.StoreDirOff] }},
+	{Name: "store_dir_limit_size", Default: "`1G`", def: "1G", Help: "When the spool holds this much, flush returns RETRY (backpressure); nothing is dropped. `0` = no limit; otherwise at least `total_file_size`.", parse: (*parser).storeDirLimitSize, text: func(c *Config) string { return size(c.StoreDirLimitSize) }},
+	{Name: "storage_class", Default: "S3 default", Help: "Storage class of uploaded objects: " + orList(StorageClasses) + ".", parse: (*parser).storageClass, text: func(c *Config) string { return c.StorageClass }},
+	{Name: "canned_acl", Default: "S3 default", Help: "Canned ACL of uploaded objects: " + orList(CannedACLs) + ".", parse: (*parser).cannedACL, text: func(c *Config) string { return c.CannedACL }},
+	{Name: "server_side_encryption", Default: "bucket default", Help: "`AES256`, `aws:kms` or `aws:kms:dsse`.", parse: (*parser).sse, text: func(c *Config) string { return c.ServerSideEncryption }},
+	{Name: "sse_kms_key_id", Default: "AWS managed key", Help: "KMS key ID, key ARN, alias (`alias/...`) or alias ARN; needs `server_side_encryption aws:kms`.", parse: (*parser).sseKMSKeyID, text: func(c *Config) string { return c.SSEKMSKeyID }},
+	{Name: "bucket_key_enabled", Default: "`false`", Help: "Use an S3 Bucket Key for SSE-KMS; needs `server_side_encryption aws:kms`.", parse: (*parser).bucketKeyEnabled, text: func(c *Config) string { return strconv.FormatBool(c.BucketKeyEnabled) }},
+	{Name: "expected_bucket_owner", Default: "none", Help: "12-digit account ID sent with every request; S3 refuses it if another account owns the bucket.", parse: (*parser).expectedBucketOwner, text: func(c *Config) string { return c.ExpectedBucketOwner }},
+	{Name: "send_content_md5", Default: "`false`", Help: "Send Content-MD5 with every upload (needed for Object Lock buckets).", parse: (*parser).sendContentMD5, text: func(c *Config) string { return strconv.FormatBool(c.SendContentMD5) }},
+	{Name: "log_key", Default: "`log`", def: "log", Help: "Record key holding the raw line.", parse: (*parser).logKey, text: func(c *Config) string { return c.LogKey }},
+	{Name: "access_log_format", Default: "`auto`", def: "auto", Help: "`auto`, `json` or `text`: which Service Connect/Envoy access-log syntax to recognise.", parse: (*parser).accessLogFormat, text: func(c *Config) string { return c.AccessLogFormat.String() }},
+	{Name: "output_format", Default: "`normalized`", def: "normalized", Help: "`normalized` (the documented schema) or `raw` (the original line, redacted).", parse: (*parser).outputFormat, text: func(c *Config) string { return c.OutputFormat.String() }},
+	{Name: "other_logs", Default: "`s3`", def: "s3", Help: "Where records that are not access logs go: `s3` (same bucket, `other_key_format`), `cloudwatch` or `drop`.", parse: (*parser).otherLogs, text: func(c *Config) string { return c.OtherLogs.String() }},
+	{Name: "other_key_format", Default: "`" + DefaultOtherKeyFormat + "`", def: DefaultOtherKeyFormat, Help: "Object key template for other records (`other_logs s3`); same syntax as `s3_key_format`, and must differ from it.", parse: (*parser).otherKeyFormat, text: func(c *Config) string { return c.OtherKeyFormat }},
+	{Name: "log_group_name", Default: "none", Help: "CloudWatch Logs group for other records; required with `other_logs cloudwatch`. Takes `$TAG`, `$TAG[n]`, `$CLUSTER`, `$TASK_ID`, `$FAMILY`, `$CONTAINER`.", parse: (*parser).logGroupName, text: func(c *Config) string { return c.LogGroupName }},
+	{Name: "log_stream_name", Default: "none", Help: "CloudWatch Logs stream; not with `log_stream_prefix`. Takes the same variables.", parse: (*parser).logStreamName, text: func(c *Config) string { return c.LogStreamName }},
+	{Name: "log_stream_prefix", Default: "none (stream named by the tag)", Help: "Stream name prefix; the tag is appended, as in Fluent Bit's `cloudwatch_logs`. Takes the same variables.", parse: (*parser).logStreamPrefix, text: func(c *Config) string { return c.LogStreamPrefix }},
+	{Name: "auto_create_group", Default: "`false`", Help: "Create the log group if it does not exist.", parse: (*parser).autoCreateGroup, text: func(c *Config) string { return strconv.FormatBool(c.AutoCreateGroup) }},
+	{Name: "log_retention_days", Default: "`0` (never expire)", Help: "Retention set on a group this plugin creates: `0` or one of " + intList(LogRetentionDays) + ".", parse: (*parser).logRetentionDays, text: func(c *Config) string { return strconv.Itoa(c.LogRetentionDays) }},
+	{Name: "log_group_class", Default: "`STANDARD`", def: "STANDARD", Help: "Class of a group this plugin creates: `STANDARD` or `INFREQUENT_ACCESS`.", parse: (*parser).logGroupClass, text: func(c *Config) string { return c.LogGroupClass }},
+	{Name: "redact_query_params", Default: "built-in list", def: "default", Help: "Comma list of query, `;`parameter and `#`fragment names whose values are replaced, compared ignoring case, `-`, `_` and %-escapes; `*part*` matches names containing part; `*` for all, `none` to turn off, `default` for the built-in list: `" + strings.Join(DefaultRedactQueryParams, "`, `") + "`.", parse: (*parser).redactQueryParams, text: func(c *Config) string { return names(c.RedactQueryParams, c.RedactAllQueryParams) }},
+	{Name: "redact_fields", Default: "none", Help: "Comma list of normalised fields whose whole value is replaced, e.g. `forwarded_for,user_agent`.", parse: (*parser).redactFields, text: func(c *Config) string { return names(c.RedactFields, false) }},
+	{Name: "redact_detectors", Default: "`" + strings.Join(DefaultRedactDetectors, ",") + "`", def: "default", Help: "Comma list of detectors applied to every string written: " + orList(Detectors) + "; `default` for the default set, `none` to turn off.", parse: (*parser).redactDetectors, text: func(c *Config) string { return names(stringsOf(c.RedactDetectors), false) }},
+	{Name: "redact_json_keys", Default: "built-in list", def: "default", Help: "Comma list of key names whose values are replaced, at any depth, in JSON log lines that are not access logs (also where the JSON does not parse: cut short, after a prefix, serialised into another string) and in the extra keys of customised JSON access formats; names compare ignoring case, `-`, `_` and %-escapes, and `*part*` matches keys containing part (`*passw*` covers `db_password` and `dbPassword`); `none` to turn off, `default` for the built-in list: " + strings.Join(DefaultRedactJSONKeys, ", ") + ".", parse: (*parser).redactJSONKeys, text: func(c *Config) string { return names(c.RedactJSONKeys, false) }},
+	{Name: "redact_mode", Default: "`mask`", def: "mask", Help: "`mask` (replace with `[REDACTED]`) or `hash` (keyed HMAC-SHA256 pseudonym; needs `redact_hash_key`).", parse: (*parser).redactMode, text: func(c *Config) string { return c.RedactMode.String() }},
+	{Name: "redact_hash_key", Default: "none", Help: "Secret key (at least 16 bytes) for `redact_mode hash`; pass it with FireLens `secretOptions`. Never logged.", secret: true, parse: (*parser).redactHashKey, text: func(c *Config) string { return string(c.RedactHashKey) }},
+	{Name: "ip_anonymize", Default: "`off`", def: "off", Help: "`off` or `truncate` (IPv4 to /24, IPv6 to /48).", parse: (*parser).ipAnonymize, text: func(c *Config) string { return c.IPAnonymize.String() }},
+	{Name: "stats_interval", Default: "`60s`", def: "60s", Help: "How often a one-line summary is logged; `0` turns it off.", parse: (*parser).statsInterval, text: func(c *Config) string { return duration(c.StatsInterval) }},
+	{Name: "cloudwatch_price_per_gb", Default: "price of the region", Help: "USD per GB of CloudWatch Logs ingestion, used only for the cost line of the summary; `0` = the region's list price.", parse: (*parser).cloudWatchPrice, text: func(c *Config) string { return strconv.FormatFloat(c.CloudWatchPricePerGB, 'g', -1, 64) }},
+	{Name: "metrics", Default: "`off`", def: "off", Help: "`off` or `emf`: per-interval route metrics (requests, status classes, latency distributions, bytes) as CloudWatch Embedded Metric Format events; see Route metrics.", parse: (*parser).metrics, text: func(c *Config) string { return map[bool]string{true: "emf", false: "off"}[c.Metrics] }},
+	{Name: "metrics_log_group_name", Default: "none", Help: "CloudWatch Logs group the EMF events go to; required with `metrics emf`. Takes the variables of `log_group_name`. Created with `auto_create_group`, `log_retention_days` and `log_group_class`.", parse: (*parser).metricsLogGroupName, text: func(c *Config) string { return c.MetricsLogGroupName }},
+	{Name: "metrics_namespace", Default: "`" + DefaultMetricsNamespace + "`", def: DefaultMetricsNamespace, Help: "CloudWatch namespace of the metrics: 1 to 255 letters, digits and `. - _ / # :` or spaces, not starting with `AWS/`.", parse: (*parser).metricsNamespace, text: func(c *Config) string { return c.MetricsNamespace }},
+	{Name: "metrics_dimensions", Default: "`cluster,family,authority`", def: "cluster,family,authority", Help: "Comma list of dimensions of every metric: " + orList(emf.DimNames[:]) + ". TCP metrics use only cluster and family.", parse: (*parser).metricsDimensions, text: func(c *Config) string { return names(stringsOf(c.MetricsDimensions), false) }},
+	{Name: "metrics_resolution", Default: "`60s`", def: "60s", Help: "Interval of the metrics: `60s`, or `1s` for high-resolution metrics (60 times the events).", parse: (*parser).metricsResolution, text: func(c *Config) string { return duration(c.MetricsResolution) }},
+	{Name: "metrics_max_routes", Default: "`100`", def: "100", Help: "Routes (and authorities) named per interval, 1 to 10000: the busiest keep their name, the rest are counted under `other`.", parse: (*parser).metricsMaxRoutes, text: func(c *Config) string { return strconv.Itoa(c.MetricsMaxRoutes) }},
 }
 
 // DefaultMetricsNamespace is metrics_namespace's default.
@@ -503,6 +449,20 @@ func (p *parser) invalid(v, allowed string) error {
 		shown = "(value hidden)"
 	}
 	return &Error{Key: p.key.Name, err: ErrInvalidValue, msg: p.key.Name + " " + shown + " is not valid: " + allowed}
+}
+
+// enumOf matches v (ignoring case) against the names of allowed and returns
+// the value named.
+func enumOf[T fmt.Stringer](p *parser, v string, allowed ...T) (T, error) {
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if strings.EqualFold(v, a.String()) {
+			return a, nil
+		}
+		names[i] = a.String()
+	}
+	var zero T
+	return zero, p.invalid(v, "use "+orList(names))
 }
 
 // enum matches v against allowed (case-insensitively) and returns the
@@ -690,20 +650,18 @@ func (p *parser) otherKeyFormat(v string) (err error) {
 	return err
 }
 
-func (p *parser) format(v string) error {
-	s, err := p.enum(v, []string{"json_lines", "parquet"})
-	p.c.Format = Format(s)
+func (p *parser) format(v string) (err error) {
+	p.c.Format, err = enumOf(p, v, batch.FormatJSONLines, batch.FormatParquet)
 	return err
 }
 
 // compression is parsed after format, whose codecs it checks.
-func (p *parser) compression(v string) error {
-	allowed := []string{"gzip", "zstd", "none"}
-	if p.c.Format == FormatParquet {
-		allowed = []string{"zstd", "snappy", "gzip", "none"}
+func (p *parser) compression(v string) (err error) {
+	if p.c.Format == batch.FormatParquet {
+		p.c.Compression, err = enumOf(p, v, compress.Zstd, compress.Snappy, compress.Gzip, compress.None)
+	} else {
+		p.c.Compression, err = enumOf(p, v, compress.Gzip, compress.Zstd, compress.None)
 	}
-	s, err := p.enum(v, allowed)
-	p.c.Compression = Compression(s)
 	return err
 }
 
@@ -806,9 +764,8 @@ func (p *parser) logKey(v string) error {
 	return nil
 }
 
-func (p *parser) accessLogFormat(v string) error {
-	s, err := p.enum(v, []string{"auto", "json", "text"})
-	p.c.AccessLogFormat = AccessLogFormat(s)
+func (p *parser) accessLogFormat(v string) (err error) {
+	p.c.AccessLogFormat, err = enumOf(p, v, accesslog.FormatAuto, accesslog.FormatJSON, accesslog.FormatText)
 	return err
 }
 
@@ -960,10 +917,14 @@ func (p *parser) redactFields(v string) (err error) {
 	return err
 }
 
-func (p *parser) redactDetectors(v string) (err error) {
-	p.c.RedactDetectors, err = p.list(v, DefaultRedactDetectors, "", nil, func(name string) error {
+func (p *parser) redactDetectors(v string) error {
+	names, err := p.list(v, DefaultRedactDetectors, "", nil, func(name string) error {
 		return p.member(v, name, Detectors, "a detector")
 	})
+	p.c.RedactDetectors = nil
+	for _, n := range names {
+		p.c.RedactDetectors = append(p.c.RedactDetectors, redact.Detector(slices.Index(Detectors, n)))
+	}
 	return err
 }
 
@@ -977,9 +938,8 @@ func (p *parser) redactJSONKeys(v string) (err error) {
 	return err
 }
 
-func (p *parser) redactMode(v string) error {
-	s, err := p.enum(v, []string{"mask", "hash"})
-	p.c.RedactMode = RedactMode(s)
+func (p *parser) redactMode(v string) (err error) {
+	p.c.RedactMode, err = enumOf(p, v, redact.ModeMask, redact.ModeHash)
 	return err
 }
 
@@ -1041,10 +1001,15 @@ func (p *parser) metricsNamespace(v string) error {
 	return nil
 }
 
-func (p *parser) metricsDimensions(v string) (err error) {
-	p.c.MetricsDimensions, err = p.list(v, nil, "", nil, func(name string) error {
+func (p *parser) metricsDimensions(v string) error {
+	names, err := p.list(v, nil, "", nil, func(name string) error {
 		return p.member(v, name, emf.DimNames[:], "a metrics dimension")
 	})
+	p.c.MetricsDimensions = nil
+	for _, n := range names {
+		p.c.MetricsDimensions = append(p.c.MetricsDimensions, emf.Dim(slices.Index(emf.DimNames[:], n)))
+	}
+	slices.Sort(p.c.MetricsDimensions) // the order of the events' dimensions
 	return err
 }
 
@@ -1109,13 +1074,13 @@ func (p *parser) crossCheck() error {
 	if !c.StoreDirOff && c.StoreDirLimitSize != 0 && c.StoreDirLimitSize < c.TotalFileSize {
 		return conflict("store_dir_limit_size", "store_dir_limit_size ("+strconv.FormatInt(c.StoreDirLimitSize, 10)+" bytes) is below total_file_size ("+strconv.FormatInt(c.TotalFileSize, 10)+" bytes), so a batch could never complete: raise store_dir_limit_size or lower total_file_size")
 	}
-	if c.Compression == "" {
-		c.Compression = CompressionGzip
-		if c.Format == FormatParquet {
-			c.Compression = CompressionZstd
+	if !p.set["compression"] {
+		c.Compression = compress.Gzip
+		if c.Format == batch.FormatParquet {
+			c.Compression = compress.Zstd
 		}
 	}
-	if c.Format == FormatParquet && c.OutputFormat == OutputRaw {
+	if c.Format == batch.FormatParquet && c.OutputFormat == OutputRaw {
 		return conflict("output_format", "output_format raw writes the original lines, which have no columns: use format json_lines with output_format raw, or output_format normalized with format parquet")
 	}
 	if c.S3KeyFormat == c.OtherKeyFormat {
@@ -1133,9 +1098,7 @@ func (p *parser) crossCheck() error {
 		}
 	} else {
 		for _, k := range []string{"log_group_name", "log_stream_name", "log_stream_prefix", "auto_create_group", "log_retention_days", "log_group_class"} {
-			// Group creation settings serve metrics_log_group_name too.
-			shared := c.Metrics && (k == "auto_create_group" || k == "log_retention_days" || k == "log_group_class")
-			if p.set[k] && !shared {
+			if p.set[k] && !applies(c, k, all) {
 				return conflict(k, k+" is set but other_logs is "+string(c.OtherLogs)+": set other_logs cloudwatch, or remove "+k)
 			}
 		}
@@ -1145,16 +1108,16 @@ func (p *parser) crossCheck() error {
 	}
 	if !c.Metrics {
 		for _, k := range []string{"metrics_log_group_name", "metrics_namespace", "metrics_dimensions", "metrics_resolution", "metrics_max_routes"} {
-			if p.set[k] {
+			if p.set[k] && !applies(c, k, all) {
 				return conflict(k, k+" is set but metrics is off: set metrics emf, or remove "+k)
 			}
 		}
 	}
-	if c.RedactMode == RedactHash && c.RedactHashKey == nil {
+	if c.RedactMode == redact.ModeHash && c.RedactHashKey == nil {
 		return &Error{Key: "redact_hash_key", err: ErrMissing, msg: "redact_mode hash needs redact_hash_key: pass a secret of at least 16 bytes with FireLens secretOptions"}
 	}
-	if c.RedactMode != RedactHash && c.RedactHashKey != nil {
-		return conflict("redact_hash_key", "redact_hash_key is set but redact_mode is "+string(c.RedactMode)+": set redact_mode hash, or remove redact_hash_key")
+	if c.RedactMode != redact.ModeHash && c.RedactHashKey != nil {
+		return conflict("redact_hash_key", "redact_hash_key is set but redact_mode is "+c.RedactMode.String()+": set redact_mode hash, or remove redact_hash_key")
 	}
 	return nil
 }
@@ -1175,4 +1138,80 @@ func MarkdownTable() string {
 		b.WriteString("| `" + k.Name + "` | " + esc.Replace(k.Default) + " | " + esc.Replace(k.Help) + " |\n")
 	}
 	return b.String()
+}
+
+// Properties writes the values of keys of c back out as key/value pairs that
+// Parse reads into the same Config: the record a spool directory keeps of its
+// destination. A key is left out when c holds no value for it, and when it
+// does not apply to c (it only serves a setting that is off), as Parse refuses
+// such a key when it is set.
+func (c *Config) Properties(keys ...string) map[string]string {
+	out := make(map[string]string, len(keys))
+	for _, name := range keys {
+		i := keyIndex(name)
+		if i < 0 || !applies(c, name, func(k string) bool { return slices.Contains(keys, k) }) {
+			continue
+		}
+		if v := Keys[i].text(c); v != "" {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// applies reports whether key name takes effect in c: a key that only serves
+// another setting does not when that setting is off. Only the settings for which
+// has is true count, so that a record of some keys never holds a key whose
+// setting it leaves out.
+func applies(c *Config, name string, has func(key string) bool) bool {
+	on := func(key string, set bool) bool { return set && has(key) }
+	switch name {
+	case "external_id", "sts_endpoint":
+		return on("role_arn", c.RoleARN != "")
+	case "sse_kms_key_id", "bucket_key_enabled":
+		return on("server_side_encryption", strings.HasPrefix(c.ServerSideEncryption, "aws:kms"))
+	case "other_key_format":
+		return c.OtherLogs == OtherS3 // the default: safe to write without other_logs
+	case "log_group_name", "log_stream_name", "log_stream_prefix":
+		return on("other_logs", c.OtherLogs == OtherCloudWatch)
+	case "auto_create_group", "log_retention_days", "log_group_class":
+		// Group creation settings serve metrics_log_group_name too.
+		return on("other_logs", c.OtherLogs == OtherCloudWatch) || on("metrics", c.Metrics)
+	case "metrics_log_group_name", "metrics_namespace", "metrics_dimensions", "metrics_resolution", "metrics_max_routes":
+		return on("metrics", c.Metrics)
+	case "redact_hash_key":
+		return on("redact_mode", c.RedactMode == redact.ModeHash)
+	}
+	return true
+}
+
+func all(string) bool { return true }
+
+// size and duration write values the way ParseSize and ParseDuration read them.
+func size(n int64) string { return strconv.FormatInt(n, 10) }
+
+func duration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
+
+// names writes a list as list reads it: "*" for all, "none" for an empty list.
+func names(list []string, all bool) string {
+	switch {
+	case all:
+		return "*"
+	case len(list) == 0:
+		return "none"
+	}
+	return strings.Join(list, ",")
+}
+
+func stringsOf[T fmt.Stringer](list []T) []string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = v.String()
+	}
+	return out
 }

@@ -2,12 +2,19 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/emf"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
 // mapGetter answers like Fluent Bit's output_get_property: case-insensitive
@@ -91,7 +98,7 @@ var fields = map[string]func(c *Config) any{
 		return strings.Join(c.RedactQueryParams, ",")
 	},
 	"redact_fields":           func(c *Config) any { return strings.Join(c.RedactFields, ",") },
-	"redact_detectors":        func(c *Config) any { return strings.Join(c.RedactDetectors, ",") },
+	"redact_detectors":        func(c *Config) any { return strings.Join(stringsOf(c.RedactDetectors), ",") },
 	"redact_json_keys":        func(c *Config) any { return strings.Join(c.RedactJSONKeys, ",") },
 	"redact_mode":             func(c *Config) any { return c.RedactMode },
 	"redact_hash_key":         func(c *Config) any { return string(c.RedactHashKey) },
@@ -101,7 +108,7 @@ var fields = map[string]func(c *Config) any{
 	"metrics":                 func(c *Config) any { return c.Metrics },
 	"metrics_log_group_name":  func(c *Config) any { return c.MetricsLogGroupName },
 	"metrics_namespace":       func(c *Config) any { return c.MetricsNamespace },
-	"metrics_dimensions":      func(c *Config) any { return strings.Join(c.MetricsDimensions, ",") },
+	"metrics_dimensions":      func(c *Config) any { return strings.Join(stringsOf(c.MetricsDimensions), ",") },
 	"metrics_resolution":      func(c *Config) any { return c.MetricsResolution },
 	"metrics_max_routes":      func(c *Config) any { return c.MetricsMaxRoutes },
 }
@@ -181,19 +188,19 @@ var keyCases = []keyCase{
 	{key: "s3_key_format", val: "logs//x", err: ErrInvalidValue},
 	{key: "s3_key_format", val: DefaultOtherKeyFormat, err: ErrConflict, blame: "other_key_format"},
 
-	{key: "compression", val: "", want: CompressionGzip},
-	{key: "compression", val: "zstd", want: CompressionZstd},
-	{key: "compression", val: "NONE", want: CompressionNone},
+	{key: "compression", val: "", want: compress.Gzip},
+	{key: "compression", val: "zstd", want: compress.Zstd},
+	{key: "compression", val: "NONE", want: compress.None},
 	{key: "compression", val: "lz4", err: ErrInvalidValue},
 	{key: "compression", val: "snappy", err: ErrInvalidValue},
-	{key: "compression", val: "", with: []string{"format", "parquet"}, want: CompressionZstd},
-	{key: "compression", val: "snappy", with: []string{"format", "parquet"}, want: CompressionSnappy},
-	{key: "compression", val: "GZIP", with: []string{"format", "parquet"}, want: CompressionGzip},
-	{key: "compression", val: "none", with: []string{"format", "parquet"}, want: CompressionNone},
+	{key: "compression", val: "", with: []string{"format", "parquet"}, want: compress.Zstd},
+	{key: "compression", val: "snappy", with: []string{"format", "parquet"}, want: compress.Snappy},
+	{key: "compression", val: "GZIP", with: []string{"format", "parquet"}, want: compress.Gzip},
+	{key: "compression", val: "none", with: []string{"format", "parquet"}, want: compress.None},
 	{key: "compression", val: "lz4", with: []string{"format", "parquet"}, err: ErrInvalidValue},
 
-	{key: "format", val: "", want: FormatJSONLines},
-	{key: "format", val: "Parquet", want: FormatParquet},
+	{key: "format", val: "", want: batch.FormatJSONLines},
+	{key: "format", val: "Parquet", want: batch.FormatParquet},
 	{key: "format", val: "json", err: ErrInvalidValue},
 	{key: "format", val: "parquet", with: []string{"output_format", "raw"}, err: ErrConflict, blame: "output_format"},
 
@@ -275,9 +282,9 @@ var keyCases = []keyCase{
 	{key: "log_key", val: "message", want: "message"},
 	{key: "log_key", val: "bad\x01key", err: ErrInvalidValue},
 
-	{key: "access_log_format", val: "", want: AccessLogAuto},
-	{key: "access_log_format", val: "JSON", want: AccessLogJSON},
-	{key: "access_log_format", val: "text", want: AccessLogText},
+	{key: "access_log_format", val: "", want: accesslog.FormatAuto},
+	{key: "access_log_format", val: "JSON", want: accesslog.FormatJSON},
+	{key: "access_log_format", val: "text", want: accesslog.FormatText},
 	{key: "access_log_format", val: "envoy", err: ErrInvalidValue},
 
 	{key: "output_format", val: "", want: OutputNormalized},
@@ -360,8 +367,8 @@ var keyCases = []keyCase{
 	{key: "redact_json_keys", val: "none,pin", err: ErrInvalidValue},
 	{key: "redact_json_keys", val: "--", err: ErrInvalidValue},
 
-	{key: "redact_mode", val: "", want: RedactMask},
-	{key: "redact_mode", val: "hash", with: []string{"redact_hash_key", hashKey}, want: RedactHash},
+	{key: "redact_mode", val: "", want: redact.ModeMask},
+	{key: "redact_mode", val: "hash", with: []string{"redact_hash_key", hashKey}, want: redact.ModeHash},
 	{key: "redact_mode", val: "hash", err: ErrMissing, blame: "redact_hash_key"},
 	{key: "redact_mode", val: "encrypt", err: ErrInvalidValue},
 
@@ -544,15 +551,15 @@ func TestDefaultsParse(t *testing.T) {
 	}
 	want := Config{
 		Bucket: "acme-logs", Region: "ap-northeast-1",
-		S3KeyFormat: DefaultS3KeyFormat, S3Key: c.S3Key, Format: FormatJSONLines, Compression: CompressionGzip,
+		S3KeyFormat: DefaultS3KeyFormat, S3Key: c.S3Key, Format: batch.FormatJSONLines, Compression: compress.Gzip,
 		TotalFileSize: 50_000_000, UploadTimeout: 5 * time.Minute,
 		StoreDir: "/tmp/fluent-bit/envoy_s3", StoreDirLimitSize: 1_000_000_000,
-		LogKey: "log", AccessLogFormat: AccessLogAuto, OutputFormat: OutputNormalized,
+		LogKey: "log", AccessLogFormat: accesslog.FormatAuto, OutputFormat: OutputNormalized,
 		OtherLogs: OtherS3, OtherKeyFormat: DefaultOtherKeyFormat, OtherKey: c.OtherKey,
 		LogGroupClass: "STANDARD", RedactQueryParams: DefaultRedactQueryParams, RedactJSONKeys: DefaultRedactJSONKeys,
-		RedactDetectors: DefaultRedactDetectors, RedactMode: RedactMask,
+		RedactDetectors: redact.DefaultDetectors(), RedactMode: redact.ModeMask,
 		IPAnonymize: IPAnonymizeOff, StatsInterval: time.Minute,
-		MetricsNamespace: DefaultMetricsNamespace, MetricsDimensions: []string{"cluster", "family", "authority"},
+		MetricsNamespace: DefaultMetricsNamespace, MetricsDimensions: []emf.Dim{emf.DimCluster, emf.DimFamily, emf.DimAuthority},
 		MetricsResolution: time.Minute, MetricsMaxRoutes: 100,
 	}
 	if !reflect.DeepEqual(*c, want) {
@@ -782,15 +789,60 @@ func TestMarkdownTable(t *testing.T) {
 }
 
 func TestEnumStrings(t *testing.T) {
-	for _, s := range []interface{ String() string }{CompressionZstd, AccessLogJSON, OutputRaw, OtherCloudWatch, RedactHash, IPAnonymizeTruncate} {
+	for _, s := range []interface{ String() string }{OutputRaw, OtherCloudWatch, IPAnonymizeTruncate} {
 		if s.String() == "" {
 			t.Errorf("%#v has no name", s)
 		}
 	}
-	for c, ext := range map[Compression]string{CompressionGzip: ".gz", CompressionZstd: ".zst", CompressionNone: ""} {
-		if c.Extension() != ext {
-			t.Errorf("%s: extension %q", c, c.Extension())
+}
+
+// TestPropertiesRoundTrip: every configuration the key cases accept, written
+// back out with Properties, parses into the same Config (what a spool directory's
+// record of its destination relies on).
+func TestPropertiesRoundTrip(t *testing.T) {
+	all := make([]string, len(Keys))
+	for i, k := range Keys {
+		all[i] = k.Name
+	}
+	n := 0
+	for _, tc := range keyCases {
+		kv := append([]string{}, tc.with...)
+		if tc.val != "" {
+			kv = append(kv, tc.key, tc.val)
 		}
+		c, err := parse(kv...)
+		if err != nil {
+			continue
+		}
+		props := c.Properties(all...)
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		back, err := Parse(mapGetter(props), keys, noEnv)
+		if err != nil {
+			t.Errorf("%s=%q: %v reads back as %v", tc.key, tc.val, props, err)
+			continue
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Errorf("%s=%q: %v reads back as\n%+v\nwant\n%+v", tc.key, tc.val, props, *back, *c)
+		}
+		n++
+	}
+	if n < 100 {
+		t.Fatalf("only %d cases round-tripped", n)
+	}
+	// Only what was asked for, and only what applies.
+	c, _ := parse("other_logs", "cloudwatch", "log_group_name", "/g")
+	if p := c.Properties("bucket", "other_logs", "other_key_format", "log_group_name"); len(p) != 3 || p["bucket"] != "acme-logs" || p["log_group_name"] != "/g" {
+		t.Errorf("Properties = %v", p)
+	}
+	// A key whose setting is left out is left out too: metrics is not in the record,
+	// so the group settings it shares with other_logs cloudwatch would be refused.
+	c, _ = parse("metrics", "emf", "metrics_log_group_name", "/m", "auto_create_group", "true")
+	p := c.Properties("bucket", "region", "other_logs", "auto_create_group", "metrics_namespace")
+	if _, err := Parse(mapGetter(p), slices.Collect(maps.Keys(p)), noEnv); err != nil || p["auto_create_group"] != "" || p["metrics_namespace"] != "" {
+		t.Errorf("Properties = %v: %v", p, err)
 	}
 }
 

@@ -31,8 +31,6 @@ package emf
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,23 +63,13 @@ var DimNames = [numDims]string{"cluster", "family", "authority", "route", "statu
 // DefaultDims is metrics_dimensions' default.
 var DefaultDims = []Dim{DimCluster, DimFamily, DimAuthority}
 
-// ErrDim is returned by ParseDims for an unknown dimension name.
-var ErrDim = errors.New("emf: unknown dimension")
-
-// ParseDims turns names (already lower-case) into Dims, in event order.
-func ParseDims(names []string) ([]Dim, error) {
-	var out []Dim
-	for _, n := range names {
-		i := slices.Index(DimNames[:], n)
-		if i < 0 {
-			return nil, fmt.Errorf("%w %q", ErrDim, n)
-		}
-		if !slices.Contains(out, Dim(i)) {
-			out = append(out, Dim(i))
-		}
+// String returns the metrics_dimensions name of d, which is also its name in
+// CloudWatch.
+func (d Dim) String() string {
+	if d < numDims {
+		return DimNames[d]
 	}
-	slices.Sort(out)
-	return out, nil
+	return "Dim(" + strconv.Itoa(int(d)) + ")"
 }
 
 // Options configure an Aggregator.

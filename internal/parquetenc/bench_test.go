@@ -28,7 +28,7 @@ func processCPU() time.Duration {
 func BenchmarkEncodeAccess(b *testing.B) {
 	const n = 50000
 	lines := accessCorpus(1, n)
-	for _, c := range []Codec{Zstd, Snappy, Gzip, None} {
+	for _, c := range []compress.Codec{compress.Zstd, compress.Snappy, compress.Gzip, compress.None} {
 		b.Run(c.String(), func(b *testing.B) {
 			e := NewEncoder(Access, Options{Codec: c})
 			var buf bytes.Buffer

@@ -2,50 +2,16 @@ package parquetenc
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 )
-
-// Codec is the compression inside a Parquet file (the `compression` key with
-// `format parquet`).
-type Codec uint8
-
-// The codecs of `compression` with `format parquet`; the zero value is Zstd.
-const (
-	Zstd Codec = iota
-	Snappy
-	Gzip
-	None
-)
-
-// ErrUnknownCodec is returned by ParseCodec for a name it does not know.
-var ErrUnknownCodec = errors.New("parquetenc: unknown compression")
-
-// ParseCodec parses a `compression` value for Parquet, ignoring case.
-func ParseCodec(s string) (Codec, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "zstd", "":
-		return Zstd, nil
-	case "snappy":
-		return Snappy, nil
-	case "gzip":
-		return Gzip, nil
-	case "none":
-		return None, nil
-	}
-	return Zstd, fmt.Errorf("%w %q: use zstd, snappy, gzip or none", ErrUnknownCodec, s)
-}
-
-func (c Codec) String() string {
-	return [...]string{"zstd", "snappy", "gzip", "none"}[min(c, None)]
-}
 
 // Ext is the key extension of Parquet objects, whatever the codec inside.
 const Ext = ".parquet"
@@ -61,7 +27,7 @@ const (
 
 // Options tune an Encoder; zero values take the defaults.
 type Options struct {
-	Codec Codec
+	Codec compress.Codec // zstd, snappy, gzip or none (the zero value)
 	// RowGroupBytes bounds the memory of the rows an Encoder holds: when the
 	// parsed rows reach it, they are sorted and written as one row group.
 	RowGroupBytes int

@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/parquetread"
 )
 
@@ -143,7 +144,7 @@ func jsonCol(t *testing.T, rows []map[string]any, col string) {
 
 func TestAccessRowsMatchLines(t *testing.T) {
 	lines := accessCorpus(7, 3000)
-	data, st := encode(t, Access, Options{}, lines)
+	data, st := encode(t, Access, Options{Codec: compress.Zstd}, lines)
 	want := wantAccess(t, lines)
 	if st.Rows != len(want) || st.Unparsed != 0 || st.RowGroups != 1 {
 		t.Fatalf("stats %+v for %d lines", st, len(want))
@@ -195,7 +196,7 @@ func TestAccessEdgeCases(t *testing.T) {
 		`{"timestamp":"2025-11-11T07:40:47.000Z","response_code":4294967296,"downstream_remote_port":-2147483648}`,
 		`{"timestamp":"2025-11-11T07:40:47.001Z","response_code":2147483647,"downstream_remote_port":2147483648}`,
 	}, "\n")
-	data, st := encode(t, Access, Options{}, []byte(lines))
+	data, st := encode(t, Access, Options{Codec: compress.Zstd}, []byte(lines))
 	if st.Rows != 6 || st.Unparsed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -241,7 +242,7 @@ func TestUnparsedLinesAreKept(t *testing.T) {
 		first, second, _ := bytes.Cut(good, []byte("\n"))
 		bad := "{\"timestamp\":\"2025-11-11T07:40:46.216Z\",\"path\":\"/x\"\n[1,{}]]\nnot json \xff\n{}{}"
 		in := append(append(append(append([]byte{}, first...), '\n'), bad...), append([]byte("\n"), second...)...)
-		data, st := encode(t, s, Options{}, in)
+		data, st := encode(t, s, Options{Codec: compress.Zstd}, in)
 		if st.Rows != 6 || st.Unparsed < 3 {
 			t.Fatalf("%d: stats %+v", s, st)
 		}
@@ -264,7 +265,7 @@ func TestUnparsedLinesAreKept(t *testing.T) {
 
 func TestOtherRowsMatchRecords(t *testing.T) {
 	lines := otherCorpus(11, 2000)
-	data, st := encode(t, Other, Options{Codec: Snappy}, lines)
+	data, st := encode(t, Other, Options{Codec: compress.Snappy}, lines)
 	got := readRows(t, Other, data)
 	if st.Rows != 2000 || len(got) != 2000 || st.Unparsed != 0 {
 		t.Fatalf("stats %+v, %d rows", st, len(got))
@@ -324,7 +325,7 @@ func TestRowGroupsBoundMemoryAndStaySorted(t *testing.T) {
 		ls[i], ls[j] = ls[j], ls[i]
 	}
 	lines = append(bytes.Join(ls, []byte("\n")), '\n')
-	data, st := encode(t, Access, Options{RowGroupBytes: 256 << 10}, lines)
+	data, st := encode(t, Access, Options{Codec: compress.Zstd, RowGroupBytes: 256 << 10}, lines)
 	if st.RowGroups < 3 || st.Rows != 5000 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -349,7 +350,7 @@ func TestRowGroupsBoundMemoryAndStaySorted(t *testing.T) {
 
 // TestSchemaTypes pins the physical and logical types engines see.
 func TestSchemaTypes(t *testing.T) {
-	data, _ := encode(t, Access, Options{}, accessCorpus(1, 100))
+	data, _ := encode(t, Access, Options{Codec: compress.Zstd}, accessCorpus(1, 100))
 	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package parquetenc
 import (
 	"bytes"
 	"testing"
+
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 )
 
 // FuzzEncode feeds arbitrary spool lines to both schemas: the encoder never
@@ -15,7 +17,7 @@ func FuzzEncode(f *testing.F) {
 	f.Add(otherCorpus(1, 3), true)
 	f.Add([]byte(`{"timestamp":"2025-11-11T07:40:46.216Z","x":{"a":[1,{"b":null}]},"path":"\ud800"}`), false)
 	f.Add([]byte("[1,{\"log\":\"a\",\"log\":{}}]\n[-5,{}]\n[1e3,{}]"), true)
-	pages := NewPageCompressor(Zstd)
+	pages := NewPageCompressor(compress.Zstd)
 	encs := [...]*Encoder{Access: NewEncoder(Access, Options{Pages: pages}), Other: NewEncoder(Other, Options{Pages: pages})}
 	f.Fuzz(func(t *testing.T, in []byte, other bool) {
 		s := Access

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -33,7 +34,7 @@ func TestDictionaryOnlyWhenValuesRepeat(t *testing.T) {
 		fmt.Fprintf(&b, `{"timestamp":"2025-11-11T07:40:46.%03dZ","method":"%s","path":"/orders/%d","user_agent":"ua-%d","upstream_host":"10.0.%d.%d:8080","authority":"svc-%d"}`+"\n",
 			i%1000, []string{"GET", "POST"}[i%2], i, i%3, i/256, i%256, i%400)
 	}
-	data, _ := encode(t, Access, Options{}, []byte(b.String()))
+	data, _ := encode(t, Access, Options{Codec: compress.Zstd}, []byte(b.String()))
 	want := map[string]bool{"method": true, "user_agent": true, "authority": true, "path": false, "upstream_host": false}
 	for _, cc := range openFile(t, data).Metadata().RowGroups[0].Columns {
 		name := cc.MetaData.PathInSchema[0]
@@ -55,7 +56,7 @@ func TestPageIndexBoundsEveryPage(t *testing.T) {
 	// Long values that need truncated bounds, some starting with 0xff-like UTF-8.
 	long := []byte(`{"timestamp":"2025-11-11T07:40:46.216Z","path":"/` + strings.Repeat("\U0010ffff", 40) + `","user_agent":"` + strings.Repeat("z", 300) + `"}` + "\n")
 	lines = append(lines, long...)
-	data, st := encode(t, Access, Options{RowGroupBytes: 1 << 30}, lines)
+	data, st := encode(t, Access, Options{Codec: compress.Zstd, RowGroupBytes: 1 << 30}, lines)
 	if st.RowGroups != 1 {
 		t.Fatalf("row groups %d", st.RowGroups)
 	}
@@ -169,7 +170,7 @@ func TestEncodeStreamsRowGroups(t *testing.T) {
 		})
 	}
 	const bound = 1 << 20
-	st, err := NewEncoder(Access, Options{RowGroupBytes: bound}).Encode(&w, read)
+	st, err := NewEncoder(Access, Options{Codec: compress.Zstd, RowGroupBytes: bound}).Encode(&w, read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestSchemaOf(t *testing.T) {
 // allocates a fraction of what the first one did.
 func TestEncoderKeepsRowMemory(t *testing.T) {
 	lines := accessCorpus(5, 20000) // several row groups
-	e := NewEncoder(Access, Options{Codec: Zstd})
+	e := NewEncoder(Access, Options{Codec: compress.Zstd})
 	alloc := func() uint64 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -218,7 +219,7 @@ func TestEncoderKeepsRowMemory(t *testing.T) {
 		t.Fatalf("the second file allocated %d bytes, the first %d: row memory was not kept", again, first)
 	}
 	// KeepRowBytes < 0: nothing kept, the rows are grown again for each file.
-	e = NewEncoder(Access, Options{Codec: Zstd, KeepRowBytes: -1})
+	e = NewEncoder(Access, Options{Codec: compress.Zstd, KeepRowBytes: -1})
 	first = alloc()
 	if again := alloc(); again < first/2 {
 		t.Fatalf("with KeepRowBytes -1 the second file allocated %d bytes, the first %d: row memory was kept", again, first)
@@ -229,10 +230,10 @@ func TestEncoderKeepsRowMemory(t *testing.T) {
 // with their own.
 func TestSharedPageCompressor(t *testing.T) {
 	access, other := accessCorpus(6, 3000), otherCorpus(6, 3000)
-	pages := NewPageCompressor(Zstd)
+	pages := NewPageCompressor(compress.Zstd)
 	// Pages of two sizes, as the pipeline's two schemas have.
 	shared := []*Encoder{NewEncoder(Access, Options{Pages: pages}), NewEncoder(Other, Options{Pages: pages, PageBytes: 256 << 10})}
-	own := []*Encoder{NewEncoder(Access, Options{Codec: Zstd}), NewEncoder(Other, Options{Codec: Zstd, PageBytes: 256 << 10})}
+	own := []*Encoder{NewEncoder(Access, Options{Codec: compress.Zstd}), NewEncoder(Other, Options{Codec: compress.Zstd, PageBytes: 256 << 10})}
 	for round := range 2 {
 		for i, in := range [][]byte{access, other} {
 			var a, b bytes.Buffer
@@ -261,7 +262,7 @@ func TestSharedPageCompressor(t *testing.T) {
 func TestRandomIDsAreEntropyCoded(t *testing.T) {
 	const n = 20000
 	var buf bytes.Buffer
-	if _, err := NewEncoder(Access, Options{Codec: Zstd}).Encode(&buf, feed(accessCorpus(1, n))); err != nil {
+	if _, err := NewEncoder(Access, Options{Codec: compress.Zstd}).Encode(&buf, feed(accessCorpus(1, n))); err != nil {
 		t.Fatal(err)
 	}
 	f := openFile(t, buf.Bytes())

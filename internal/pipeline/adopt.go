@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,44 +43,7 @@ var destinationKeys = []string{
 // destinationRecord renders cfg's destination keys as JSON, in the form config.Parse
 // reads back.
 func destinationRecord(cfg *config.Config) []byte {
-	v := map[string]string{
-		"bucket": cfg.Bucket, "region": cfg.Region, "endpoint": cfg.Endpoint,
-		"role_arn": cfg.RoleARN, "external_id": cfg.ExternalID, "sts_endpoint": cfg.STSEndpoint,
-		"s3_key_format":        cfg.S3KeyFormat,
-		"format":               string(cfg.Format),
-		"compression":          string(cfg.Compression),
-		"total_file_size":      strconv.FormatInt(cfg.TotalFileSize, 10),
-		"upload_timeout":       strconv.FormatInt(int64(cfg.UploadTimeout/time.Second), 10) + "s",
-		"store_dir_limit_size": strconv.FormatInt(cfg.StoreDirLimitSize, 10),
-		"storage_class":        cfg.StorageClass, "canned_acl": cfg.CannedACL,
-		"server_side_encryption": cfg.ServerSideEncryption, "sse_kms_key_id": cfg.SSEKMSKeyID,
-		"expected_bucket_owner": cfg.ExpectedBucketOwner,
-		"other_logs":            string(cfg.OtherLogs),
-	}
-	// Only what the user could have set: a key set out of place fails config.Parse.
-	if cfg.BucketKeyEnabled {
-		v["bucket_key_enabled"] = "true"
-	}
-	if cfg.SendContentMD5 {
-		v["send_content_md5"] = "true"
-	}
-	if cfg.OtherLogs == config.OtherS3 {
-		v["other_key_format"] = cfg.OtherKeyFormat
-	}
-	if cfg.OtherLogs == config.OtherCloudWatch {
-		v["log_group_name"], v["log_stream_name"], v["log_stream_prefix"] = cfg.LogGroupName, cfg.LogStreamName, cfg.LogStreamPrefix
-		v["auto_create_group"] = strconv.FormatBool(cfg.AutoCreateGroup)
-		v["log_group_class"] = cfg.LogGroupClass
-		if cfg.LogRetentionDays != 0 {
-			v["log_retention_days"] = strconv.Itoa(cfg.LogRetentionDays)
-		}
-	}
-	for k, s := range v {
-		if s == "" {
-			delete(v, k)
-		}
-	}
-	b, _ := json.Marshal(v)
+	b, _ := json.Marshal(cfg.Properties(destinationKeys...))
 	return b
 }
 

@@ -49,7 +49,7 @@ func cwOptions(cfg *config.Config, log *flblog.Logger) cwlogs.Options {
 
 // limitsOf gives CloudWatch batches their own limits; objects use the configuration's.
 func (p *Pipeline) limitsOf(m *batch.Meta) (int64, time.Duration) {
-	if isCloudWatch(m.Stream) {
+	if m.Stream.IsCloudWatch() {
 		return cloudWatchMaxRaw, cloudWatchMaxAge
 	}
 	return p.cfg.TotalFileSize, p.cfg.UploadTimeout
@@ -73,7 +73,7 @@ func (p *Pipeline) cwNames(v *keyformat.Vars) (group, stream string) {
 // its stream kind (other records or metrics), named from its first record.
 func (p *Pipeline) cwDest(m *batch.Meta) (c *cwlogs.Client, group, stream string) {
 	v := &keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
-	if m.Stream == streamMetrics {
+	if m.Stream == batch.StreamMetrics {
 		if p.metrics == nil {
 			return nil, "", ""
 		}

@@ -8,10 +8,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envoy-s3/envoy_s3/internal/config"
-	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"strings"
 	"testing"
+
+	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
 
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/cwserver"

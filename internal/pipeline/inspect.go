@@ -3,6 +3,7 @@ package pipeline
 import (
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
@@ -15,7 +16,7 @@ const (
 	DestDropped    = "dropped"    // another record, dropped (other_logs drop)
 )
 
-var destNames = map[uint8]string{streamAccess: DestAccess, streamOther: DestOther, streamCloudWatch: DestCloudWatch}
+var destNames = map[batch.Stream]string{batch.StreamAccess: DestAccess, batch.StreamOther: DestOther, batch.StreamCloudWatch: DestCloudWatch}
 
 // Placed is what Inspect reports for one record: where it would go and the line that
 // would be written there, already normalised and redacted. Line and Partition alias

@@ -38,10 +38,6 @@ type metricsSink struct {
 
 func newMetricsSink(p *Pipeline) (*metricsSink, error) {
 	cfg := p.cfg
-	dims, err := emf.ParseDims(cfg.MetricsDimensions)
-	if err != nil {
-		return nil, fmt.Errorf("envoy_s3: metrics_dimensions: %w", err)
-	}
 	o := cwOptions(cfg, p.log)
 	o.LogGroupName, o.LogStreamName, o.LogStreamPrefix = cfg.MetricsLogGroupName, "", metricsStreamPrefix
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -51,8 +47,8 @@ func newMetricsSink(p *Pipeline) (*metricsSink, error) {
 		return nil, fmt.Errorf("envoy_s3: metrics: %w", err)
 	}
 	m := &metricsSink{p: p, cw: c, metas: map[*emf.Source]batch.Meta{}}
-	m.agg = emf.New(emf.Options{Namespace: cfg.MetricsNamespace, Dims: dims, Resolution: cfg.MetricsResolution, MaxRoutes: cfg.MetricsMaxRoutes}, p.now())
-	for _, d := range dims {
+	m.agg = emf.New(emf.Options{Namespace: cfg.MetricsNamespace, Dims: cfg.MetricsDimensions, Resolution: cfg.MetricsResolution, MaxRoutes: cfg.MetricsMaxRoutes}, p.now())
+	for _, d := range cfg.MetricsDimensions {
 		m.wantRoute = m.wantRoute || d == emf.DimRoute
 		m.wantAuth = m.wantAuth || d == emf.DimAuthority
 	}
@@ -73,7 +69,7 @@ func (m *metricsSink) source(v *keyformat.Vars) *emf.Source {
 	src := m.agg.Source(cluster, family, group, stream)
 	m.mu.Lock()
 	if _, ok := m.metas[src]; !ok {
-		m.metas[src] = batch.Meta{Stream: streamMetrics, Tag: string(v.Tag), Cluster: string(v.Cluster), TaskID: string(v.TaskID), Family: string(v.Family), Container: string(v.Container)}
+		m.metas[src] = batch.Meta{Stream: batch.StreamMetrics, Tag: string(v.Tag), Cluster: string(v.Cluster), TaskID: string(v.TaskID), Family: string(v.Family), Container: string(v.Container)}
 	}
 	m.mu.Unlock()
 	return src
@@ -206,7 +202,7 @@ func (m *metricsSink) roll(now time.Time, flush bool) {
 			meta := m.metas[e.Source]
 			m.mu.Unlock()
 			meta.FirstTime = e.Time
-			key := append([]byte{streamMetrics}, e.Source.Group...)
+			key := append([]byte{byte(batch.StreamMetrics)}, e.Source.Group...)
 			key = append(append(key, 0), e.Source.Stream...)
 			pt = &part{key: key, meta: meta}
 			parts[e.Source] = pt

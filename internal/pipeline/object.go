@@ -6,24 +6,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
-	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 )
-
-// Object formats, recorded in each batch's metadata when it opens: they fix the
-// key's extension at sealing and how other records are spooled.
-const (
-	formatNDJSON  uint8 = 0 // the zero value: batches spooled by older versions
-	formatParquet uint8 = 1
-)
-
-func formatOf(f config.Format) uint8 {
-	if f == config.FormatParquet {
-		return formatParquet
-	}
-	return formatNDJSON
-}
 
 // lines feeds the spooled NDJSON lines of a batch, in order, in chunks of whole lines.
 type lines = parquetenc.Lines
@@ -32,7 +18,7 @@ type lines = parquetenc.Lines
 // streaming it into dst (a body file in store_dir, or memory without one). It runs
 // in the upload workers, never in a flush.
 type objectEncoder interface {
-	encode(dst io.Writer, stream uint8, src lines) error
+	encode(dst io.Writer, stream batch.Stream, src lines) error
 }
 
 // objectEncoders are the encoders of one instance. Which one a batch gets is
@@ -49,13 +35,13 @@ type objectEncoders struct {
 }
 
 // encode writes the object of key, as its extension says, from src to dst.
-func (o *objectEncoders) encode(key string, dst io.Writer, stream uint8, src lines) error {
+func (o *objectEncoders) encode(key string, dst io.Writer, stream batch.Stream, src lines) error {
 	o.one.Lock()
 	defer o.one.Unlock()
 	return o.forKey(key).encode(dst, stream, src)
 }
 
-func newObjectEncoders(pq parquetenc.Codec) *objectEncoders {
+func newObjectEncoders(pq compress.Codec) *objectEncoders {
 	o := &objectEncoders{parquet: newParquetEncoder(pq)}
 	sc := &frameScratch{}
 	for _, c := range []compress.Codec{compress.None, compress.Gzip, compress.Zstd} {
@@ -96,7 +82,7 @@ func newNDJSONEncoder(c compress.Codec, sc *frameScratch) *ndjsonEncoder {
 	return &ndjsonEncoder{codec: c, sc: sc}
 }
 
-func (e *ndjsonEncoder) encode(dst io.Writer, _ uint8, src lines) error {
+func (e *ndjsonEncoder) encode(dst io.Writer, _ batch.Stream, src lines) error {
 	if e.enc == nil {
 		e.enc, _ = compress.NewEncoder(e.codec)
 	}
@@ -162,18 +148,18 @@ type parquetEncoder struct {
 // encoder holds parquetenc.DefaultRowGroupBytes).
 const otherRowGroupBytes = 1 << 20
 
-func newParquetEncoder(c parquetenc.Codec) *parquetEncoder {
+func newParquetEncoder(c compress.Codec) *parquetEncoder {
 	return &parquetEncoder{pages: parquetenc.NewPageCompressor(c)}
 }
 
-func (e *parquetEncoder) encode(dst io.Writer, stream uint8, src lines) error {
+func (e *parquetEncoder) encode(dst io.Writer, stream batch.Stream, src lines) error {
 	_, err := e.forStream(stream).Encode(dst, src)
 	return err
 }
 
 // forStream returns the encoder of a stream's schema, made at first use.
-func (e *parquetEncoder) forStream(stream uint8) *parquetenc.Encoder {
-	if stream != streamOther {
+func (e *parquetEncoder) forStream(stream batch.Stream) *parquetenc.Encoder {
+	if stream != batch.StreamOther {
 		if e.access == nil {
 			e.access = parquetenc.NewEncoder(parquetenc.Access, parquetenc.Options{Pages: e.pages})
 		}

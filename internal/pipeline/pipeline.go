@@ -41,17 +41,6 @@ import (
 // store_dir_limit_size: Fluent Bit keeps the chunk and flushes it again later.
 var ErrBufferFull = errors.New("pipeline: buffer full (store_dir_limit_size reached)")
 
-// Streams: which key template an object is written under.
-const (
-	streamAccess     uint8 = 'a'
-	streamOther      uint8 = 'o'
-	streamCloudWatch uint8 = 'c' // other records bound for CloudWatch Logs
-	streamMetrics    uint8 = 'm' // EMF events of metrics emf, bound for CloudWatch Logs
-)
-
-// isCloudWatch reports whether batches of stream are sent with PutLogEvents.
-func isCloudWatch(stream uint8) bool { return stream == streamCloudWatch || stream == streamMetrics }
-
 // Options carry what is not configuration: identity, logging, and seams for tests.
 type Options struct {
 	Name   string
@@ -82,7 +71,7 @@ type Pipeline struct {
 	// accessUnit and otherUnit: the time granularity of each template's partitions.
 	accessUnit, otherUnit time.Duration
 	codec                 compress.Codec // of NDJSON objects
-	objFormat             uint8          // format of the batches this instance opens
+	objFormat             batch.Format   // format of the batches this instance opens
 	objects               *objectEncoders
 	format                accesslog.Format
 	redactor              *redact.Redactor
@@ -131,22 +120,16 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	p.access, p.other = cfg.S3Key, cfg.OtherKey
 	p.accessUnit, p.otherUnit = p.access.PartitionUnit(), p.other.PartitionUnit()
 	var err error
-	p.objFormat = formatOf(cfg.Format)
-	pqCodec := parquetenc.Zstd
-	if p.objFormat == formatParquet {
+	p.objFormat = cfg.Format
+	pqCodec := cfg.Compression
+	p.codec = cfg.Compression
+	if p.objFormat == batch.FormatParquet {
 		// compression names the codec inside the file; NDJSON keys are only
 		// given to batches an older version left open, in its default codec.
 		p.codec = compress.Gzip
-		if pqCodec, err = parquetenc.ParseCodec(string(cfg.Compression)); err != nil {
-			return nil, err
-		}
-	} else if p.codec, err = compress.ParseCodec(string(cfg.Compression)); err != nil {
-		return nil, err
 	}
 	p.objects = newObjectEncoders(pqCodec)
-	if p.format, err = accesslog.ParseFormat(string(cfg.AccessLogFormat)); err != nil {
-		return nil, err
-	}
+	p.format = cfg.AccessLogFormat
 	if p.redactor, err = redact.New(redactConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("envoy_s3: %w", err)
 	}
@@ -354,12 +337,12 @@ func (p *Pipeline) backpressure(full bool, held int64) {
 // objectKey renders the key of a batch from its first record; a CloudWatch batch is
 // named by its log stream.
 func (p *Pipeline) objectKey(m *batch.Meta) string {
-	if isCloudWatch(m.Stream) {
+	if m.Stream.IsCloudWatch() {
 		_, group, stream := p.cwDest(m)
 		return "cloudwatch:" + group + ":" + stream
 	}
 	tmpl := p.access
-	if m.Stream == streamOther {
+	if m.Stream == batch.StreamOther {
 		tmpl = p.other
 	}
 	vars := keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
@@ -369,7 +352,7 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 		index = p.nextIndex()
 	}
 	key := tmpl.AppendKey(nil, &vars, m.FirstTime, keyformat.AppendRandomID(id[:0]), index)
-	if m.Format == formatParquet {
+	if m.Format == batch.FormatParquet {
 		return string(append(key, parquetenc.Ext...))
 	}
 	return string(append(key, p.codec.Ext()...))

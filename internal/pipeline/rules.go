@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
@@ -58,15 +57,11 @@ func newFieldRules(cfg *config.Config) (fieldRules, error) {
 }
 
 func redactConfig(cfg *config.Config) redact.Config {
-	dets, _ := redact.ParseDetectors(strings.Join(cfg.RedactDetectors, ","))
-	if len(cfg.RedactDetectors) == 0 {
-		dets = nil
-	}
 	return redact.Config{
 		QueryParams:    cfg.RedactQueryParams,
 		AllQueryParams: cfg.RedactAllQueryParams,
-		Detectors:      dets,
-		Mode:           map[bool]redact.Mode{false: redact.ModeMask, true: redact.ModeHash}[cfg.RedactMode == config.RedactHash],
+		Detectors:      cfg.RedactDetectors,
+		Mode:           cfg.RedactMode,
 		HashKey:        cfg.RedactHashKey,
 		IPTruncate:     cfg.IPAnonymize == config.IPAnonymizeTruncate,
 	}

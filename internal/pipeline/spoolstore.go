@@ -127,17 +127,17 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 // in the bucket it was acknowledged for, apart from the access-log partitions.
 func batchMeta(m *spool.Meta) *batch.Meta {
 	if m.Unknown {
-		return &batch.Meta{Stream: streamOther, FirstTime: m.FirstTime}
+		return &batch.Meta{Stream: batch.StreamOther, FirstTime: m.FirstTime}
 	}
-	return &batch.Meta{Stream: m.Stream, Format: m.Format, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
+	bm := m.Meta
+	return &bm
 }
 
 func (s *spoolStore) add(parts []*part) error {
 	sparts := make([]spool.Part, len(parts))
 	metas := make([]spool.Meta, len(parts))
 	for i, pt := range parts {
-		m := &pt.meta
-		metas[i] = spool.Meta{Partition: pt.key, Stream: m.Stream, Format: m.Format, Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID, Family: m.Family, Container: m.Container, FirstTime: m.FirstTime}
+		metas[i] = spool.Meta{Partition: pt.key, Meta: pt.meta}
 		sparts[i] = spool.Part{Partition: pt.key, Meta: &metas[i], Lines: pt.lines, Records: pt.n, Staged: pt.staged}
 	}
 	err := s.sp.Append(sparts)
@@ -222,7 +222,7 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 				}
 			},
 		}
-		if isCloudWatch(b.Meta.Stream) {
+		if b.Meta.Stream.IsCloudWatch() {
 			c, group, stream := s.p.cwDest(batchMeta(&b.Meta))
 			j.Prepare = func() (delivery.Body, error) { return s.raw(b) }
 			j.Send = func(ctx context.Context, body delivery.Body) error {

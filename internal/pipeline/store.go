@@ -46,7 +46,7 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 	// Parquet batches wait as zstd frames too; the upload worker decodes them
 	// and builds the file.
 	var frames *compress.Encoder
-	if p.objFormat == formatParquet {
+	if p.objFormat == batch.FormatParquet {
 		frames, _ = compress.NewEncoder(compress.Zstd)
 	}
 	m.batcher = batch.New(batch.Options{
@@ -58,9 +58,9 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 		LimitsOf:    p.limitsOf,
 		EncoderOf: func(m *batch.Meta) batch.FrameEncoder {
 			switch {
-			case isCloudWatch(m.Stream):
+			case m.Stream.IsCloudWatch():
 				return plainFrames{}
-			case m.Format == formatParquet:
+			case m.Format == batch.FormatParquet:
 				return frames
 			}
 			return enc
@@ -103,7 +103,7 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
 	j := &delivery.Job{Key: key, Body: delivery.Bytes(body), Records: s.Records, Done: func() { m.batcher.Release(body) }}
-	if s.Meta.Format == formatParquet {
+	if s.Meta.Format == batch.FormatParquet {
 		j.Body, j.Size = nil, int64(len(body))
 		stream := s.Meta.Stream
 		j.Prepare = func() (delivery.Body, error) {
@@ -112,7 +112,7 @@ func (m *memStore) sealed(s *batch.Sealed) {
 			return delivery.Bytes(buf.Bytes()), err
 		}
 	}
-	if isCloudWatch(s.Meta.Stream) {
+	if s.Meta.Stream.IsCloudWatch() {
 		c, group, stream := m.p.cwDest(&s.Meta)
 		j.Send = func(ctx context.Context, b delivery.Body) error {
 			return m.p.sendCloudWatch(ctx, c, group, stream, b.(delivery.Bytes))

@@ -176,7 +176,7 @@ func (w *worker) guarded(p *Pipeline) {
 // chunk and is forgotten at every flush.
 type lastPart struct {
 	pt     *part
-	stream uint8
+	stream batch.Stream
 	bucket int64
 	meta   [metaSource][]byte // cluster, task ARN, task definition, container name
 }
@@ -289,7 +289,7 @@ func (w *worker) process(p *Pipeline) {
 	if raw != nil {
 		w.n.logBytes += int64(len(raw))
 	}
-	stream := streamAccess
+	stream := batch.StreamAccess
 	w.line = w.line[:0]
 	switch {
 	case access && p.cfg.OutputFormat == config.OutputRaw:
@@ -309,7 +309,7 @@ func (w *worker) process(p *Pipeline) {
 	case p.cfg.OtherLogs == config.OtherCloudWatch:
 		// The log line is the message; a record without one is sent whole, as JSON.
 		w.n.other++
-		stream = streamCloudWatch
+		stream = batch.StreamCloudWatch
 		msg := raw
 		if f.logKind != logString {
 			w.rec = w.plain.AppendMap(w.rec[:0], rec)
@@ -322,8 +322,8 @@ func (w *worker) process(p *Pipeline) {
 		w.line = appendCloudWatchLine(w.line, w.ev.Time, msg)
 	default:
 		w.n.other++
-		stream = streamOther
-		if p.objFormat == formatParquet {
+		stream = batch.StreamOther
+		if p.objFormat == batch.FormatParquet {
 			// The Parquet schema has the event time; NDJSON keeps the record as it came.
 			w.line = parquetenc.AppendOtherStart(w.line, w.ev.Time)
 			w.line = append(w.json.AppendMap(w.line, rec), ']')
@@ -339,11 +339,11 @@ func (w *worker) process(p *Pipeline) {
 }
 
 // place appends w.line to the partition the record's key prefix names.
-func (w *worker) place(stream uint8) {
+func (w *worker) place(stream batch.Stream) {
 	p := w.p
 	m := &w.f.meta
 	tmpl, unit := p.access, p.accessUnit
-	if stream == streamOther {
+	if stream == batch.StreamOther {
 		tmpl, unit = p.other, p.otherUnit
 	}
 	var bucket int64
@@ -377,8 +377,8 @@ func (w *worker) place(stream uint8) {
 		}
 	}
 	capVars(&w.vars)
-	w.pkey = append(w.pkey[:0], stream)
-	if stream == streamCloudWatch {
+	w.pkey = append(w.pkey[:0], byte(stream))
+	if stream == batch.StreamCloudWatch {
 		group, logStream := p.cwNames(&w.vars) // one batch per log group and stream
 		w.pkey = append(append(append(w.pkey, group...), 0), logStream...)
 	} else {
@@ -402,8 +402,8 @@ func (w *worker) place(stream uint8) {
 		setString(&pt.meta.Family, w.vars.Family)
 		setString(&pt.meta.Container, w.vars.Container)
 		pt.meta.Stream = stream
-		pt.meta.Format = formatNDJSON
-		if !isCloudWatch(stream) {
+		pt.meta.Format = batch.FormatJSONLines
+		if !stream.IsCloudWatch() {
 			pt.meta.Format = p.objFormat
 		}
 		pt.meta.FirstTime = w.ev.Time

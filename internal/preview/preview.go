@@ -327,7 +327,7 @@ func formatSizes(cfg *config.Config, parts []*part) ([]FormatSize, error) {
 		if err != nil {
 			return nil, err
 		}
-		fs := FormatSize{Name: "json_lines " + c.String(), Configured: c.String() == string(cfg.Compression)}
+		fs := FormatSize{Name: "json_lines " + c.String(), Configured: c == cfg.Compression}
 		b := batch.New(batch.Options{MaxRawBytes: cfg.TotalFileSize, MaxAge: cfg.UploadTimeout, Encoder: e,
 			Seal: func(sb *batch.Sealed) { fs.Bytes += int64(len(sb.Body)); fs.Objects++ }})
 		for i, pt := range parts {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,13 +144,26 @@ func goldenConfig(t *testing.T, line string) Config {
 			if v == "default" {
 				c.QueryParams = DefaultQueryParams()
 			} else {
-				c.QueryParams, c.AllQueryParams, err = ParseQueryParams(v)
+				for _, n := range strings.Split(v, ",") {
+					c.AllQueryParams = c.AllQueryParams || n == "*"
+					if n != "*" && n != "none" {
+						c.QueryParams = append(c.QueryParams, n)
+					}
+				}
 			}
 		case "detectors":
 			if v == "default" {
 				c.Detectors = DefaultDetectors()
 			} else {
-				c.Detectors, err = ParseDetectors(v)
+				c.Detectors = []Detector{}
+				for _, n := range strings.Split(v, ",") {
+					i := slices.Index(DetectorNames(), n)
+					if i < 0 && n != "none" {
+						err = fmt.Errorf("no detector %q", n)
+					} else if i >= 0 {
+						c.Detectors = append(c.Detectors, Detector(i))
+					}
+				}
 			}
 		case "ip":
 			c.IPTruncate = v == "truncate"

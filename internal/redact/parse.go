@@ -1,10 +1,5 @@
 package redact
 
-import (
-	"fmt"
-	"strings"
-)
-
 // defaultQueryParams is the built-in redact_query_params list: SPEC.md's
 // names, the names services use for tokens, assertions and one-time codes,
 // and "*part*" entries for any name containing a word that says secret.
@@ -50,94 +45,4 @@ func DefaultDetectorNames() []string {
 		out = append(out, d.String())
 	}
 	return out
-}
-
-var detectorsAllowed = strings.Join(detectorNames[:], ", ") + ", or none"
-
-// ParseDetectors parses a redact_detectors value: a comma list of detector
-// names (any case, spaces ignored), or "none" for no detector (an empty,
-// non-nil slice). Duplicates are dropped.
-func ParseDetectors(csv string) ([]Detector, error) {
-	items, err := splitList(csv, "redact_detectors", detectorsAllowed, ErrUnknownDetector)
-	if err != nil {
-		return nil, err
-	}
-	out := []Detector{}
-	if len(items) == 1 && items[0] == "none" {
-		return out, nil
-	}
-	var seen uint32
-	for _, it := range items {
-		d := Detector(0)
-		for d < numDetectors && detectorNames[d] != it {
-			d++
-		}
-		if d == numDetectors {
-			return nil, fmt.Errorf("%w %q; use %s", ErrUnknownDetector, it, detectorsAllowed)
-		}
-		if seen&(1<<d) == 0 {
-			seen |= 1 << d
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-// ParseQueryParams parses a redact_query_params value: a comma list of
-// parameter names (case-insensitive), "*" for all parameters, or "none" for
-// no parameter (nil, false).
-func ParseQueryParams(csv string) (names []string, all bool, err error) {
-	items, err := splitList(csv, "redact_query_params", "parameter names, * or none", ErrBadQueryParam)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(items) == 1 && items[0] == "none" {
-		return nil, false, nil
-	}
-	for _, it := range items {
-		_, _, a, err := checkParam(it)
-		if err != nil {
-			return nil, false, err
-		}
-		if a {
-			all = true
-			continue
-		}
-		names = append(names, it)
-	}
-	return names, all, nil
-}
-
-// ParseMode parses a redact_mode value: mask or hash.
-func ParseMode(s string) (Mode, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "mask":
-		return ModeMask, nil
-	case "hash":
-		return ModeHash, nil
-	}
-	return 0, fmt.Errorf("%w %q; use mask or hash", ErrUnknownMode, s)
-}
-
-// splitList splits a comma list into lowercase trimmed items, dropping
-// empty ones; "none" must stand alone.
-func splitList(csv, key, allowed string, bad error) ([]string, error) {
-	var items []string
-	for it := range strings.SplitSeq(csv, ",") {
-		it = strings.ToLower(strings.TrimSpace(it))
-		if it != "" {
-			items = append(items, it)
-		}
-	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("%w: %s is empty; use %s", ErrEmptyList, key, allowed)
-	}
-	if len(items) > 1 {
-		for _, it := range items {
-			if it == "none" {
-				return nil, fmt.Errorf("%w %q: none cannot be combined with other entries in %s", bad, csv, key)
-			}
-		}
-	}
-	return items, nil
 }

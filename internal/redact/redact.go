@@ -57,8 +57,6 @@ var (
 	ErrUnknownDetector = errors.New("redact: unknown redact_detectors entry")
 	// ErrBadQueryParam: a redact_query_params entry could never match a parameter name.
 	ErrBadQueryParam = errors.New("redact: bad redact_query_params entry")
-	// ErrEmptyList: an empty list is ambiguous; "none" turns a rule off.
-	ErrEmptyList = errors.New("redact: empty list")
 )
 
 // Mode says what replaces a secret.

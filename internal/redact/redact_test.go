@@ -53,67 +53,26 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-func TestParseDetectors(t *testing.T) {
-	d, err := ParseDetectors(" none ")
-	if err != nil || d == nil || len(d) != 0 {
-		t.Errorf("none: %v %v", d, err)
-	}
-	d, err = ParseDetectors("JWT, email,jwt,,ipv6")
-	if err != nil || len(d) != 3 || d[0] != JWT || d[1] != Email || d[2] != IPv6 {
-		t.Errorf("list: %v %v", d, err)
-	}
-	def, err := ParseDetectors(strings.Join(DefaultDetectorNames(), ","))
-	if err != nil || len(def) != len(DefaultDetectors()) {
-		t.Fatalf("default: %v %v", def, err)
-	}
-	for i, x := range DefaultDetectors() {
-		if def[i] != x {
-			t.Errorf("default[%d] = %v, want %v", i, x, def[i])
-		}
-	}
-	for _, s := range []string{"", " , ", "none,jwt", "jwt,ssn"} {
-		if _, err := ParseDetectors(s); err == nil {
-			t.Errorf("ParseDetectors(%q) accepted", s)
-		}
-	}
-	_, err = ParseDetectors("jwt,ssn")
-	if !errors.Is(err, ErrUnknownDetector) || !strings.Contains(err.Error(), `"ssn"`) || !strings.Contains(err.Error(), "ipv6") {
-		t.Errorf("unknown detector error: %v", err)
+// TestDetectorAndModeNames: the names internal/config parses redact_detectors and redact_mode
+// into, and the default set.
+func TestDetectorAndModeNames(t *testing.T) {
+	names := DetectorNames()
+	if len(names) != int(numDetectors) {
+		t.Fatalf("%d names for %d detectors", len(names), numDetectors)
 	}
 	for d := range numDetectors {
-		got, err := ParseDetectors(d.String())
-		if err != nil || len(got) != 1 || got[0] != d {
-			t.Errorf("round trip %v: %v %v", d, got, err)
+		if d.String() != names[d] || d.String() == "unknown" {
+			t.Errorf("detector %d: String %q, name %q", d, d.String(), names[d])
 		}
 	}
-}
-
-func TestParseQueryParamsAndMode(t *testing.T) {
-	n, all, err := ParseQueryParams("Token, X-Amz-Signature")
-	if err != nil || all || len(n) != 2 || n[0] != "token" || n[1] != "x-amz-signature" {
-		t.Errorf("list: %v %v %v", n, all, err)
-	}
-	n, all, err = ParseQueryParams("*")
-	if err != nil || !all || len(n) != 0 {
-		t.Errorf("*: %v %v %v", n, all, err)
-	}
-	n, all, err = ParseQueryParams("none")
-	if err != nil || all || n != nil {
-		t.Errorf("none: %v %v %v", n, all, err)
-	}
-	for _, s := range []string{"", "a&b", "none,token"} {
-		if _, _, err := ParseQueryParams(s); !errors.Is(err, ErrBadQueryParam) && !errors.Is(err, ErrEmptyList) {
-			t.Errorf("ParseQueryParams(%q) = %v", s, err)
+	def := DefaultDetectorNames()
+	for i, d := range DefaultDetectors() {
+		if def[i] != d.String() || d == Email || d == IPv4 || d == IPv6 {
+			t.Errorf("default %d: %v / %q", i, d, def[i])
 		}
 	}
-	if m, err := ParseMode(" Hash"); err != nil || m != ModeHash || m.String() != "hash" {
-		t.Errorf("hash: %v %v", m, err)
-	}
-	if m, err := ParseMode("mask"); err != nil || m != ModeMask {
-		t.Errorf("mask: %v %v", m, err)
-	}
-	if _, err := ParseMode("sha1"); !errors.Is(err, ErrUnknownMode) {
-		t.Errorf("sha1: %v", err)
+	if ModeHash.String() != "hash" || ModeMask.String() != "mask" {
+		t.Errorf("modes: %q %q", ModeHash, ModeMask)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	batchpkg "github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"hash/crc32"
 	"io"
@@ -50,19 +51,13 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Meta describes a batch: what its object key is rendered from. It is stored in the
-// batch file's META segment.
+// Meta describes a batch: its partition, what its object key is rendered from
+// (batchpkg.Meta, whose fields stand at the top level of the JSON), and when it was
+// opened. It is stored in the batch file's META segment.
 type Meta struct {
-	Partition []byte    `json:"p"`
-	Stream    uint8     `json:"s"`
-	Format    uint8     `json:"f,omitempty"` // object encoding fixed when the batch opened; 0 (NDJSON) in files of older versions
-	Tag       string    `json:"tag,omitempty"`
-	Cluster   string    `json:"cluster,omitempty"`
-	TaskID    string    `json:"task,omitempty"`
-	Family    string    `json:"family,omitempty"`
-	Container string    `json:"container,omitempty"`
-	FirstTime time.Time `json:"first"`  // event time of the first record
-	Opened    time.Time `json:"opened"` // wall time the batch was opened
+	Partition     []byte    `json:"p"`
+	batchpkg.Meta           // Format is 0 (NDJSON) in files of older versions
+	Opened        time.Time `json:"opened"` // wall time the batch was opened
 	// Unknown is set by recovery when every copy of the batch's Meta was damaged:
 	// only Opened is known (from the file name), and the caller names the batch by
 	// its fallback rule.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	batchpkg "github.com/envoy-s3/envoy_s3/internal/batch"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -46,7 +47,7 @@ func lines(from, n int) []byte {
 }
 
 func part(p string, from, n int) Part {
-	return Part{Partition: []byte(p), Meta: &Meta{Tag: "tag-" + p, FirstTime: time.Unix(1700000000, 5).UTC()}, Lines: lines(from, n), Records: n}
+	return Part{Partition: []byte(p), Meta: &Meta{Meta: batchpkg.Meta{Tag: "tag-" + p, FirstTime: time.Unix(1700000000, 5).UTC()}}, Lines: lines(from, n), Records: n}
 }
 
 func readAll(t testing.TB, s *Spool, b *Sealed) (data []byte, segs int) {
@@ -799,7 +800,7 @@ func BenchmarkAppend(b *testing.B) {
 	for i := 0; i < 1000; i++ {
 		ln = fmt.Appendf(ln, `{"start_time":"2024-05-01T12:00:00.000Z","method":"GET","path":"/api/v1/items/%08d","protocol":"HTTP/1.1","response_code":200,"response_flags":"-","bytes_received":0,"bytes_sent":1532,"duration":12,"upstream_service_time":"11","x_forwarded_for":"-","user_agent":"curl/8.5.0","request_id":"6f1c2a5e-1b7e-4c56-9c1d-2f4c6b8e9a01","authority":"items.local:8080","upstream_host":"10.0.1.23:8080","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`+"\n", i)
 	}
-	parts := []Part{{Partition: []byte("bench/"), Meta: &Meta{Tag: "t"}, Lines: ln, Records: 1000}}
+	parts := []Part{{Partition: []byte("bench/"), Meta: &Meta{Meta: batchpkg.Meta{Tag: "t"}}, Lines: ln, Records: 1000}}
 	if err := s.Append(parts); err != nil { // opens the batch
 		b.Fatal(err)
 	}
