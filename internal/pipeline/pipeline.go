@@ -29,6 +29,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/keyindex"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -88,12 +89,11 @@ type Pipeline struct {
 	pool                  *delivery.Pool
 	workers               freelist.List[*worker]
 	stats                 stats.Counters
-	index                 *atomic.Uint64 // $INDEX when store_dir is off, shared in the process per bucket
 	badTimeLogged         atomic.Bool
 	panicLogged           atomic.Bool
 	stageFailing          atomic.Bool        // staging a flush's lines fails: logged once per episode
 	recordHook            func(*chunk.Event) // tests: runs before each record is processed
-	indexFile             *indexFile         // $INDEX persisted in store_dir (nil when store_dir is off)
+	index                 *keyindex.Counter  // $INDEX, in store_dir or (store_dir off) in memory
 	limit                 int64
 	full                  atomic.Bool
 	now                   func() time.Time
@@ -191,18 +191,18 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.index = memIndex(indexName(cfg.Endpoint, cfg.Bucket))
 	if cfg.StoreDirOff {
 		if (p.access.HasIndex() && !p.access.HasUUID()) || (p.other.HasIndex() && !p.other.HasUUID()) {
 			p.log.Warnf("a key format uses $INDEX without $UUID and store_dir is off: $INDEX restarts at 0 with each process and may overwrite earlier objects; add $UUID or keep store_dir on")
 		}
+		p.index, _ = keyindex.Open("", cfg.Endpoint, cfg.Bucket)
 		p.store = newMemStore(p, enc, opt.Now)
-	} else if p.indexFile, err = openIndex(cfg.StoreDir, indexName(cfg.Endpoint, cfg.Bucket)); err != nil {
+	} else if p.index, err = keyindex.Open(cfg.StoreDir, cfg.Endpoint, cfg.Bucket); err != nil {
 		p.pool.Close(context.Background())
 		return nil, fmt.Errorf("envoy_s3: store_dir: %w", err)
 	} else if p.store, err = newSpoolStore(p, opt.Now); err != nil {
 		p.pool.Close(context.Background())
-		p.indexFile.close()
+		p.index.Close()
 		return nil, err
 	}
 	dir := ""
@@ -212,7 +212,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err = p.newPartials(dir, opt); err != nil {
 		p.pool.Close(context.Background())
 		p.store.close()
-		p.indexFile.close()
+		p.index.Close()
 		return nil, err
 	}
 	p.workers.New = p.newWorker
@@ -362,14 +362,11 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 // process using it, or counted in memory when store_dir is off (Init warns then if
 // keys could repeat after a restart).
 func (p *Pipeline) nextIndex() uint64 {
-	if p.indexFile != nil {
-		n, err := p.indexFile.take()
-		if err != nil {
-			p.log.Errorf("could not reserve $INDEX in store_dir (%v): using %d, which another instance or a restart may use again; fix store_dir", err, n)
-		}
-		return n
+	n, err := p.index.Next()
+	if err != nil {
+		p.log.Errorf("could not reserve $INDEX in store_dir (%v): using %d, which another instance or a restart may use again; fix store_dir", err, n)
 	}
-	return p.index.Add(1) - 1
+	return n
 }
 
 // submit queues an upload.
@@ -466,7 +463,7 @@ func (p *Pipeline) Close(ctx context.Context) {
 	if err := p.partials.Close(); err != nil {
 		p.log.Warnf("closing the journal of split records: %v", err)
 	}
-	p.indexFile.close()
+	p.index.Close()
 	if len(left) > 0 {
 		records := 0
 		for _, j := range left {

@@ -1,4 +1,17 @@
-package pipeline
+// Package keyindex hands out $INDEX values.
+//
+// $INDEX must never repeat under one bucket: a key format with $INDEX and no $UUID
+// would otherwise overwrite earlier objects. So there is one counter per endpoint
+// and bucket, shared by every instance and process that uses the same store_dir,
+// kept in store_dir across restarts (as Fluent Bit's s3 output keeps its index),
+// and each value is reserved on disk before it is used: a crash leaves a gap,
+// never a reuse.
+//
+// A reservation takes flock(LOCK_EX) on <file>.lock, reads the file, writes the
+// next value to a temporary file, fsyncs it and renames it over the file, then
+// unlocks: instances (each with its own open file, so flock orders them too) and
+// processes take turns, and none can read a value another has handed out.
+package keyindex
 
 import (
 	"errors"
@@ -13,20 +26,8 @@ import (
 	"syscall"
 )
 
-// $INDEX must never repeat under one bucket: a key format with $INDEX and no $UUID
-// would otherwise overwrite earlier objects. So there is one counter per endpoint
-// and bucket, shared by every instance and process that uses the same store_dir,
-// kept in store_dir across restarts (as Fluent Bit's s3 output keeps its index),
-// and each value is reserved on disk before it is used: a crash leaves a gap,
-// never a reuse.
-//
-// A reservation takes flock(LOCK_EX) on <file>.lock, reads the file, writes the
-// next value to a temporary file, fsyncs it and renames it over the file, then
-// unlocks: instances (each with its own open file, so flock orders them too) and
-// processes take turns, and none can read a value another has handed out.
-
-// indexName names the counter of cfg's destination.
-func indexName(endpoint, bucket string) string {
+// Name names the counter of an endpoint and bucket.
+func Name(endpoint, bucket string) string {
 	h := fnv.New64a()
 	h.Write([]byte(endpoint))
 	h.Write([]byte{0})
@@ -34,19 +35,20 @@ func indexName(endpoint, bucket string) string {
 	return fmt.Sprintf("envoy_s3-index-%016x", h.Sum64())
 }
 
-// indexFile is one instance's handle on a shared counter in store_dir.
-type indexFile struct {
+// File is one instance's handle on a shared counter in store_dir.
+type File struct {
 	mu   sync.Mutex // one reservation at a time in this instance
 	path string
 	lock *os.File
 	last uint64 // the last value handed out, for a reservation that fails
 }
 
-func openIndex(dir, name string) (*indexFile, error) {
+// OpenFile opens the counter name in dir, and checks it.
+func OpenFile(dir, name string) (*File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	f := &indexFile{path: filepath.Join(dir, name)}
+	f := &File{path: filepath.Join(dir, name)}
 	lock, err := os.OpenFile(f.path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, err
@@ -60,10 +62,10 @@ func openIndex(dir, name string) (*indexFile, error) {
 	return f, nil
 }
 
-// take reserves and returns the next index. On an error it still returns a value
+// Take reserves and returns the next index. On an error it still returns a value
 // (the next after the last this instance had) so the batch gets a key; the caller
 // says that keys may then repeat.
-func (f *indexFile) take() (uint64, error) {
+func (f *File) Take() (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var err error
@@ -80,7 +82,7 @@ func (f *indexFile) take() (uint64, error) {
 
 // locked reads the counter under the lock, writes update(value) when it
 // changes it, and returns the value read.
-func (f *indexFile) locked(update func(uint64) uint64) (uint64, error) {
+func (f *File) locked(update func(uint64) uint64) (uint64, error) {
 	if err := flock(f.lock, syscall.LOCK_EX); err != nil {
 		return 0, fmt.Errorf("lock %s.lock: %w", f.path, err)
 	}
@@ -99,7 +101,7 @@ func (f *indexFile) locked(update func(uint64) uint64) (uint64, error) {
 
 // read returns the stored value; a counter not written yet starts after the
 // largest per-instance counter of earlier versions (<identity>.index), if any.
-func (f *indexFile) read() (uint64, error) {
+func (f *File) read() (uint64, error) {
 	b, err := os.ReadFile(f.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return legacyIndex(filepath.Dir(f.path))
@@ -114,7 +116,7 @@ func (f *indexFile) read() (uint64, error) {
 	return n, nil
 }
 
-func (f *indexFile) write(n uint64) error {
+func (f *File) write(n uint64) error {
 	tmp := fmt.Sprintf("%s.%d.tmp", f.path, os.Getpid())
 	if err := writeSynced(tmp, []byte(strconv.FormatUint(n, 10)+"\n")); err != nil {
 		os.Remove(tmp)
@@ -127,7 +129,8 @@ func (f *indexFile) write(n uint64) error {
 	return syncPath(filepath.Dir(f.path))
 }
 
-func (f *indexFile) close() {
+// Close releases the file; a nil File may be closed.
+func (f *File) Close() {
 	if f != nil && f.lock != nil {
 		f.lock.Close()
 	}
@@ -190,9 +193,47 @@ func writeSynced(path string, b []byte) error {
 // memIndexes are the counters of store_dir off, one per endpoint and bucket in
 // the process, so that instances writing to one bucket never share an index.
 // They restart at 0 with the process (Init warns).
-var memIndexes sync.Map // indexName -> *atomic.Uint64
+var memIndexes sync.Map // Name -> *atomic.Uint64
 
-func memIndex(name string) *atomic.Uint64 {
+// Memory returns the in-process counter name.
+func Memory(name string) *atomic.Uint64 {
 	c, _ := memIndexes.LoadOrStore(name, new(atomic.Uint64))
 	return c.(*atomic.Uint64)
+}
+
+// Counter is the $INDEX of one instance's endpoint and bucket: a File in
+// store_dir, or an in-process counter when store_dir is off.
+type Counter struct {
+	file *File
+	mem  *atomic.Uint64
+}
+
+// Open returns the counter of endpoint and bucket kept in storeDir, or in
+// memory when storeDir is "".
+func Open(storeDir, endpoint, bucket string) (*Counter, error) {
+	name := Name(endpoint, bucket)
+	if storeDir == "" {
+		return &Counter{mem: Memory(name)}, nil
+	}
+	f, err := OpenFile(storeDir, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Counter{file: f}, nil
+}
+
+// Next reserves the next value. On an error it still returns a value, which a
+// restart or another instance may hand out again: the caller says so.
+func (c *Counter) Next() (uint64, error) {
+	if c.file != nil {
+		return c.file.Take()
+	}
+	return c.mem.Add(1) - 1, nil
+}
+
+// Close releases the counter's file; a nil Counter may be closed.
+func (c *Counter) Close() {
+	if c != nil {
+		c.file.Close()
+	}
 }
