@@ -14,6 +14,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
@@ -258,7 +259,7 @@ func removeEmptySpoolDir(dir string) bool {
 			os.Remove(filepath.Join(held, e.Name()))
 		}
 	}
-	removeBodyDir(dir) // derived from the batches, all delivered
+	object.RemoveBodyDir(dir) // derived from the batches, all delivered
 	for _, name := range []string{"open", "sealed", spool.HeldDir} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
 
@@ -23,7 +24,7 @@ func bodyDirOf(t *testing.T, p *Pipeline) string {
 	if !ok {
 		t.Fatal("not a spool store")
 	}
-	return filepath.Join(s.sp.Dir(), bodyDirName)
+	return filepath.Join(s.sp.Dir(), object.BodyDirName)
 }
 
 // filePut checks, during each PUT, that the body is a file in dir holding exactly

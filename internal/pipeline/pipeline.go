@@ -30,6 +30,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/keyindex"
+	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -73,7 +74,7 @@ type Pipeline struct {
 	accessUnit, otherUnit time.Duration
 	codec                 compress.Codec // of NDJSON objects
 	objFormat             batch.Format   // format of the batches this instance opens
-	objects               *objectEncoders
+	objects               *object.Encoders
 	format                accesslog.Format
 	redactor              *redact.Redactor
 	partials              *partial.Reassembler // Docker's split records
@@ -128,7 +129,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		// given to batches an older version left open, in its default codec.
 		p.codec = compress.Gzip
 	}
-	p.objects = newObjectEncoders(pqCodec)
+	p.objects = object.NewEncoders(pqCodec)
 	p.format = cfg.AccessLogFormat
 	if p.redactor, err = redact.New(redactConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("envoy_s3: %w", err)

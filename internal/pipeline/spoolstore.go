@@ -13,13 +13,9 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
-
-// uploadFrameBytes is the uncompressed size of each frame of a spooled object: large
-// frames compress about 12% better than 64 KiB ones, and they are built off the flush
-// path, by the upload workers.
-const uploadFrameBytes = 1 << 20
 
 // spoolStore keeps records in store_dir: a flush is acknowledged only once its lines
 // are fsynced there, and an object's file is removed only after S3 accepted it.
@@ -29,10 +25,10 @@ type spoolStore struct {
 	mu    sync.Mutex
 	ioErr bool // an I/O error is being reported; logged once per episode
 
-	recheckAt time.Time // next retry of batch files recovery could not use (ticker goroutine only)
-	adopted   bool      // stranded directories looked for (ticker goroutine only)
-	drains    []*drain  // adopted directories being delivered (ticker goroutine, then Close)
-	bodies    *bodyDir  // where objects are encoded for upload; nil: in memory
+	recheckAt time.Time       // next retry of batch files recovery could not use (ticker goroutine only)
+	adopted   bool            // stranded directories looked for (ticker goroutine only)
+	drains    []*drain        // adopted directories being delivered (ticker goroutine, then Close)
+	bodies    *object.BodyDir // where objects are encoded for upload; nil: in memory
 
 	stagesMu sync.Mutex
 	stages   []*spool.Stage // idle stages, one per flush that ran at once
@@ -104,7 +100,7 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		return nil, fmt.Errorf("envoy_s3: store_dir %q cannot be used (%v): point store_dir at a writable directory, or set it to off", p.cfg.StoreDir, err)
 	}
 	s.sp = sp
-	if s.bodies, err = openBodyDir(sp.Dir()); err != nil {
+	if s.bodies, err = object.OpenBodyDir(sp.Dir()); err != nil {
 		p.log.Warnf("objects are encoded in memory for upload, which costs memory: %v", err)
 	}
 	if rec := sp.Recovered(); len(rec) > 0 || p.opt.adopted != nil {
@@ -248,7 +244,7 @@ func (s *spoolStore) raw(b *spool.Sealed) (delivery.Body, error) {
 // file when the upload directory is usable (memory otherwise).
 func (s *spoolStore) body(b *spool.Sealed) (delivery.Body, error) {
 	read := func(yield func([]byte) error) error { return s.sp.ReadSealed(b, yield) }
-	encode := func(w io.Writer) error { return s.p.objects.encode(b.Key, w, b.Meta.Stream, read) }
+	encode := func(w io.Writer) error { return s.p.objects.Encode(b.Key, w, b.Meta.Stream, read) }
 	if s.bodies == nil {
 		var buf bytes.Buffer
 		buf.Grow(int(b.RawBytes/8 + 1024))
@@ -257,5 +253,5 @@ func (s *spoolStore) body(b *spool.Sealed) (delivery.Body, error) {
 		}
 		return delivery.Bytes(buf.Bytes()), nil
 	}
-	return s.bodies.write(encode, s.p.log.Warnf)
+	return s.bodies.Write(encode, s.p.log.Warnf)
 }

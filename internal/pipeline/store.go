@@ -9,6 +9,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
 
@@ -108,7 +109,7 @@ func (m *memStore) sealed(s *batch.Sealed) {
 		stream := s.Meta.Stream
 		j.Prepare = func() (delivery.Body, error) {
 			var buf bytes.Buffer
-			err := m.p.objects.encode(key, &buf, stream, frameLines(compress.Zstd, body))
+			err := m.p.objects.Encode(key, &buf, stream, frameLines(compress.Zstd, body))
 			return delivery.Bytes(buf.Bytes()), err
 		}
 	}
@@ -127,7 +128,7 @@ type plainFrames struct{}
 func (plainFrames) AppendFrame(dst, src []byte) []byte { return append(dst, src...) }
 
 // frameLines feeds the lines held in compressed frames, in chunks of whole lines.
-func frameLines(c compress.Codec, frames []byte) lines {
+func frameLines(c compress.Codec, frames []byte) object.Lines {
 	return func(yield func([]byte) error) error {
 		r, err := compress.NewReader(c, bytes.NewReader(frames))
 		if err != nil {

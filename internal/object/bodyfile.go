@@ -1,4 +1,4 @@
-package pipeline
+package object
 
 import (
 	"bufio"
@@ -13,24 +13,24 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
 )
 
-// bodyDirName is the directory, inside an instance's spool directory, where the
+// BodyDirName is the directory, inside an instance's spool directory, where the
 // object of a sealed batch is encoded before its upload. The PUT streams it from
 // there, so an upload holds no object in memory, whatever its size and however
 // long its retries last; the page cache, not the process, holds its bytes.
-const bodyDirName = "upload"
+const BodyDirName = "upload"
 
-// bodyDir makes body files. A body file is derived from a batch that stays in the
+// BodyDir makes body files. A body file is derived from a batch that stays in the
 // spool until its upload succeeds, so it is never fsynced, and files a crash
 // leaves behind are deleted when the spool is opened again.
-type bodyDir struct {
+type BodyDir struct {
 	dir     string
 	bufs    freelist.List[*bufio.Writer]
 	failing atomic.Bool // a body file could not be written: logged once per episode
 }
 
-// openBodyDir empties (or creates) the body directory of a spool directory.
-func openBodyDir(spoolDir string) (*bodyDir, error) {
-	dir := filepath.Join(spoolDir, bodyDirName)
+// OpenBodyDir empties (or creates) the body directory of a spool directory.
+func OpenBodyDir(spoolDir string) (*BodyDir, error) {
+	dir := filepath.Join(spoolDir, BodyDirName)
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("cannot clear %s: %w", dir, err)
 	}
@@ -40,19 +40,19 @@ func openBodyDir(spoolDir string) (*bodyDir, error) {
 	// Writers are small: NDJSON frames and Parquet pages arrive as writes of tens
 	// to hundreds of KiB, which bufio passes straight through; it gathers the
 	// small ones (Thrift headers, indexes). Each upload worker takes one while it
-	// waits for its turn to encode (objectEncoders.one).
-	return &bodyDir{dir: dir, bufs: freelist.List[*bufio.Writer]{New: func() *bufio.Writer { return bufio.NewWriterSize(nil, 64<<10) }}}, nil
+	// waits for its turn to encode (Encoders.one).
+	return &BodyDir{dir: dir, bufs: freelist.List[*bufio.Writer]{New: func() *bufio.Writer { return bufio.NewWriterSize(nil, 64<<10) }}}, nil
 }
 
-// removeBodyDir deletes the body directory of a spool directory and what it holds.
-func removeBodyDir(spoolDir string) error {
-	return os.RemoveAll(filepath.Join(spoolDir, bodyDirName))
+// RemoveBodyDir deletes the body directory of a spool directory and what it holds.
+func RemoveBodyDir(spoolDir string) error {
+	return os.RemoveAll(filepath.Join(spoolDir, BodyDirName))
 }
 
-// write creates a body file (0600, never an existing path) and fills it. When the
+// Write creates a body file (0600, never an existing path) and fills it. When the
 // file cannot be written (store_dir full, say) the object is encoded in memory
 // instead: uploads are what frees store_dir, so they must not wait on it.
-func (d *bodyDir) write(fill func(io.Writer) error, logf func(string, ...any)) (delivery.Body, error) {
+func (d *BodyDir) Write(fill func(io.Writer) error, logf func(string, ...any)) (delivery.Body, error) {
 	b, fileErr, err := d.file(fill)
 	switch {
 	case err != nil:
@@ -76,7 +76,7 @@ func (d *bodyDir) write(fill func(io.Writer) error, logf func(string, ...any)) (
 
 // file encodes into a new body file. fileErr is a failure of the file itself; err
 // one of fill's own.
-func (d *bodyDir) file(fill func(io.Writer) error) (b *bodyFile, fileErr, err error) {
+func (d *BodyDir) file(fill func(io.Writer) error) (b *bodyFile, fileErr, err error) {
 	f, fileErr := os.CreateTemp(d.dir, "*.body")
 	if fileErr != nil {
 		return nil, fileErr, nil

@@ -1,4 +1,11 @@
-package pipeline
+// Package object writes the S3 object of a sealed batch from its spooled lines:
+// one encoder per format (NDJSON in each codec, Parquet), chosen by the key's
+// extension, and the body files in store_dir the objects are encoded into before
+// their upload. It runs in the upload workers, never in a flush.
+//
+// An instance encodes one object at a time (Encoders serialises them): its upload
+// workers still upload concurrently, but one set of encoding buffers is held.
+package object
 
 import (
 	"bytes"
@@ -11,20 +18,25 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 )
 
-// lines feeds the spooled NDJSON lines of a batch, in order, in chunks of whole lines.
-type lines = parquetenc.Lines
+// FrameBytes is the uncompressed size of each frame of a spooled object: large
+// frames compress about 12% better than 64 KiB ones, and they are built off the flush
+// path, by the upload workers.
+const FrameBytes = 1 << 20
 
-// objectEncoder writes the S3 object of one sealed batch from its spooled lines,
+// Lines feeds the spooled NDJSON lines of a batch, in order, in chunks of whole lines.
+type Lines = parquetenc.Lines
+
+// encoder writes the S3 object of one sealed batch from its spooled lines,
 // streaming it into dst (a body file in store_dir, or memory without one). It runs
 // in the upload workers, never in a flush.
-type objectEncoder interface {
-	encode(dst io.Writer, stream batch.Stream, src lines) error
+type encoder interface {
+	encode(dst io.Writer, stream batch.Stream, src Lines) error
 }
 
-// objectEncoders are the encoders of one instance. Which one a batch gets is
+// Encoders are the object encoders of one instance, one per format. Which one a batch gets is
 // read from its key's extension, fixed at sealing, so a batch spooled before a
 // change of format or compression is still encoded as its key says.
-type objectEncoders struct {
+type Encoders struct {
 	ndjson  [3]*ndjsonEncoder // by compress.Codec
 	parquet *parquetEncoder
 	// one lets an instance encode one object at a time, whatever the number of
@@ -34,15 +46,16 @@ type objectEncoders struct {
 	one sync.Mutex
 }
 
-// encode writes the object of key, as its extension says, from src to dst.
-func (o *objectEncoders) encode(key string, dst io.Writer, stream batch.Stream, src lines) error {
+// Encode writes the object of key, as its extension says, from src to dst.
+func (o *Encoders) Encode(key string, dst io.Writer, stream batch.Stream, src Lines) error {
 	o.one.Lock()
 	defer o.one.Unlock()
 	return o.forKey(key).encode(dst, stream, src)
 }
 
-func newObjectEncoders(pq compress.Codec) *objectEncoders {
-	o := &objectEncoders{parquet: newParquetEncoder(pq)}
+// NewEncoders returns the encoders of an instance whose Parquet files use codec pq.
+func NewEncoders(pq compress.Codec) *Encoders {
+	o := &Encoders{parquet: newParquetEncoder(pq)}
 	sc := &frameScratch{}
 	for _, c := range []compress.Codec{compress.None, compress.Gzip, compress.Zstd} {
 		o.ndjson[c] = newNDJSONEncoder(c, sc)
@@ -51,7 +64,7 @@ func newObjectEncoders(pq compress.Codec) *objectEncoders {
 }
 
 // forKey picks the encoder of an object key.
-func (o *objectEncoders) forKey(key string) objectEncoder {
+func (o *Encoders) forKey(key string) encoder {
 	switch {
 	case strings.HasSuffix(key, parquetenc.Ext):
 		return o.parquet
@@ -63,11 +76,11 @@ func (o *objectEncoders) forKey(key string) objectEncoder {
 	return o.ndjson[compress.None]
 }
 
-// ndjsonEncoder compresses lines into frames of at most uploadFrameBytes (whole
+// ndjsonEncoder compresses lines into frames of at most FrameBytes (whole
 // lines; a longer line is a frame of its own), each written to the destination as
 // soon as it is built: an object is never held whole. Its compressor and frame
 // buffers are made at first use and kept: objects are encoded one at a time
-// (objectEncoders.one), so one of each is all it needs.
+// (Encoders.one), so one of each is all it needs.
 type ndjsonEncoder struct {
 	codec compress.Codec
 	enc   *compress.Encoder
@@ -82,13 +95,13 @@ func newNDJSONEncoder(c compress.Codec, sc *frameScratch) *ndjsonEncoder {
 	return &ndjsonEncoder{codec: c, sc: sc}
 }
 
-func (e *ndjsonEncoder) encode(dst io.Writer, _ batch.Stream, src lines) error {
+func (e *ndjsonEncoder) encode(dst io.Writer, _ batch.Stream, src Lines) error {
 	if e.enc == nil {
 		e.enc, _ = compress.NewEncoder(e.codec)
 	}
 	enc, sc := e.enc, e.sc
 	if sc.tail == nil {
-		sc.tail = make([]byte, 0, uploadFrameBytes)
+		sc.tail = make([]byte, 0, FrameBytes)
 	}
 	sc.tail = sc.tail[:0]
 	emit := func(lines []byte) error {
@@ -98,7 +111,7 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ batch.Stream, src lines) error {
 	}
 	err := src(func(lines []byte) error {
 		for len(lines) > 0 {
-			room := uploadFrameBytes - len(sc.tail)
+			room := FrameBytes - len(sc.tail)
 			if len(lines) < room {
 				sc.tail = append(sc.tail, lines...)
 				return nil
@@ -138,7 +151,7 @@ func (e *ndjsonEncoder) encode(dst io.Writer, _ batch.Stream, src lines) error {
 
 // parquetEncoder builds Parquet files, access or other schema by stream. Its
 // two encoders are made at first use and kept (objects are encoded one at a
-// time: objectEncoders.one), and share one page compressor.
+// time: Encoders.one), and share one page compressor.
 type parquetEncoder struct {
 	pages         *parquetenc.PageCompressor
 	access, other *parquetenc.Encoder
@@ -152,7 +165,7 @@ func newParquetEncoder(c compress.Codec) *parquetEncoder {
 	return &parquetEncoder{pages: parquetenc.NewPageCompressor(c)}
 }
 
-func (e *parquetEncoder) encode(dst io.Writer, stream batch.Stream, src lines) error {
+func (e *parquetEncoder) encode(dst io.Writer, stream batch.Stream, src Lines) error {
 	_, err := e.forStream(stream).Encode(dst, src)
 	return err
 }
