@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/adopt"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
@@ -74,7 +75,7 @@ func (w *world) lines(bucket, prefix string) int {
 	return n
 }
 
-func (w *world) start(t *testing.T, root string, reg *registry, log *syncBuf, kv map[string]string) *Pipeline {
+func (w *world) start(t *testing.T, root string, reg *adopt.Registry, log *syncBuf, kv map[string]string) *Pipeline {
 	t.Helper()
 	g := mapGetter{"region": "us-east-1", "store_dir": root, "compression": "none", "redact_detectors": "none"}
 	for k, v := range kv {
@@ -100,7 +101,7 @@ func (w *world) start(t *testing.T, root string, reg *registry, log *syncBuf, kv
 func (w *world) acknowledge(t *testing.T, root string, kv map[string]string, n int) {
 	t.Helper()
 	var log syncBuf
-	p := w.start(t, root, &registry{}, &log, kv)
+	p := w.start(t, root, &adopt.Registry{}, &log, kv)
 	if retry, err := p.Flush(chunkOf(t, gen.New(9).Mixed(n)), chunkgen.DefaultTask().Tag()); err != nil || retry {
 		t.Fatalf("flush: %v", err)
 	}
@@ -139,7 +140,7 @@ func TestStrandedSpoolRedirectedWhenAlone(t *testing.T) {
 		t.Fatal("nothing left in the spool to adopt")
 	}
 	var log syncBuf
-	reg := &registry{}
+	reg := &adopt.Registry{}
 	p := w.start(t, root, reg, &log, map[string]string{"bucket": "acme-access-logs"})
 	p.Flush(chunkOf(t, gen.New(10).Mixed(10)), chunkgen.DefaultTask().Tag()) // every instance is up
 	waitFor(t, "the adopted records", &log, func() bool { return w.lines("acme-access-logs", "") >= 1000 })
@@ -167,7 +168,7 @@ func TestStrandedSpoolStaysWithTwoInstances(t *testing.T) {
 	root := t.TempDir()
 	w.acknowledge(t, root, map[string]string{"bucket": "acme-acess-logs"}, 1000)
 	var log syncBuf
-	reg := &registry{}
+	reg := &adopt.Registry{}
 	a := w.start(t, root, reg, &log, map[string]string{"bucket": "acme-access-logs"})
 	b := w.start(t, root, reg, &log, map[string]string{"bucket": "other-team", "s3_key_format": "b/$UUID"})
 	a.Flush(chunkOf(t, gen.New(10).Mixed(10)), chunkgen.DefaultTask().Tag())
@@ -196,7 +197,7 @@ func TestStrandedSpoolGoesToRecordedDestination(t *testing.T) {
 	w.create("logs")
 	w.create("new-logs")
 	var log syncBuf
-	reg := &registry{}
+	reg := &adopt.Registry{}
 	p := w.start(t, root, reg, &log, map[string]string{"bucket": "new-logs", "s3_key_format": "new/$UUID"})
 	p.Flush(chunkOf(t, gen.New(10).Mixed(10)), chunkgen.DefaultTask().Tag())
 	waitFor(t, "the adopted records", &log, func() bool { return w.lines("logs", "") >= 500 })
@@ -221,9 +222,9 @@ func TestStrandedSpoolGoesToRecordedDestination(t *testing.T) {
 func TestDestinationRecordRoundTrip(t *testing.T) {
 	seen := map[string]bool{}
 	defer func() {
-		for _, k := range destinationKeys {
+		for _, k := range adopt.DestinationKeys {
 			if !seen[k] {
-				t.Errorf("destinationKeys lists %q, which no record held", k)
+				t.Errorf("adopt.DestinationKeys lists %q, which no record held", k)
 			}
 		}
 	}()
@@ -243,18 +244,18 @@ func TestDestinationRecordRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", kv, err)
 		}
-		rec := destinationRecord(cfg)
+		rec := adopt.Record(cfg)
 		var keys map[string]any
 		if err := json.Unmarshal(rec, &keys); err != nil {
 			t.Fatal(err)
 		}
 		for k := range keys {
-			if !slices.Contains(destinationKeys, k) {
-				t.Errorf("%v: the record holds %q, which destinationKeys does not list", kv, k)
+			if !slices.Contains(adopt.DestinationKeys, k) {
+				t.Errorf("%v: the record holds %q, which adopt.DestinationKeys does not list", kv, k)
 			}
 			seen[k] = true
 		}
-		back, err := parseDestination(rec, cfg.StoreDir)
+		back, err := adopt.ParseRecord(rec, cfg.StoreDir)
 		if err != nil {
 			t.Fatalf("%v: the record does not parse back: %v", kv, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/adopt"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/parquetread"
@@ -125,7 +126,7 @@ func TestStrandedParquetSpoolKeepsItsFormat(t *testing.T) {
 	w.create("logs")
 	w.create("new-logs")
 	var log syncBuf
-	p := w.start(t, root, &registry{}, &log, map[string]string{"bucket": "new-logs", "s3_key_format": "new/$UUID"})
+	p := w.start(t, root, &adopt.Registry{}, &log, map[string]string{"bucket": "new-logs", "s3_key_format": "new/$UUID"})
 	p.Flush(chunkOf(t, gen.New(10).Mixed(10)), chunkgen.DefaultTask().Tag())
 	rows := func() (n int) {
 		w.mu.Lock()

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/adopt"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
@@ -55,7 +56,7 @@ type Options struct {
 	PartialTimeout time.Duration // how long pieces of a split line wait for the rest; 0: 10 s
 
 	// Adoption of stranded spool directories (adopt.go).
-	registry  *registry                                     // nil: this process's
+	registry  *adopt.Registry                               // nil: this process's
 	newPutter func(*config.Config) (delivery.Putter, error) // nil: an S3 client for the recorded destination
 	drain     bool                                          // delivers an adopted directory; takes no records
 	adopted   *spool.Orphan                                 // the directory a drain adopted
@@ -103,7 +104,7 @@ type Pipeline struct {
 	closed                atomic.Bool
 	opt                   Options
 	put                   delivery.Putter // the instance's own S3 client
-	reg                   *registry
+	reg                   *adopt.Registry
 }
 
 // New builds an instance from a validated configuration.
@@ -115,7 +116,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		opt.Now = time.Now
 	}
 	if opt.registry == nil {
-		opt.registry = process
+		opt.registry = adopt.Process
 	}
 	p := &Pipeline{cfg: cfg, log: opt.Log, now: opt.Now, stop: make(chan struct{}), limit: cfg.StoreDirLimitSize, opt: opt, reg: opt.registry}
 	p.access, p.other = cfg.S3Key, cfg.OtherKey
@@ -218,7 +219,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	}
 	p.workers.New = p.newWorker
 	if !opt.drain {
-		p.reg.join(p)
+		p.reg.Join(p, p.now())
 	}
 	p.ticker.Add(1)
 	go p.tick()
@@ -237,9 +238,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	if p.closed.Load() {
 		return true, errors.New("pipeline: flush after exit")
 	}
-	if !p.reg.settled.Load() {
-		p.reg.settled.Store(true) // Fluent Bit flushes only once every instance is up
-	}
+	p.reg.Flushed() // Fluent Bit flushes only once every instance is up
 	w := p.workers.Get()
 	defer p.workers.Put(w)
 	w.begin(tag)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/adopt"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
@@ -94,7 +95,7 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		Logf:   p.log.Warnf,
 		Errorf: p.log.Errorf,
 		Now:    now,
-		Record: destinationRecord(p.cfg),
+		Record: adopt.Record(p.cfg),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("envoy_s3: store_dir %q cannot be used (%v): point store_dir at a writable directory, or set it to off", p.cfg.StoreDir, err)
@@ -109,7 +110,7 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 			records += b.Records
 		}
 		if p.opt.adopted != nil {
-			p.log.Infof("%s", adoptedLine(p.opt.adopted, p.cfg, len(rec), records))
+			p.log.Infof("%s", adopt.Line(p.opt.adopted, p.cfg, len(rec), records))
 		} else {
 			p.log.Infof("found %d batch(es) holding %d records in store_dir from an earlier run: uploading them", len(rec), records)
 		}
@@ -174,7 +175,7 @@ func (s *spoolStore) tick() {
 		s.recheckAt = now.Add(recheckEvery)
 		s.submit(s.sp.Recheck())
 	}
-	if !s.adopted && !s.p.opt.drain && s.p.reg.up(now) {
+	if !s.adopted && !s.p.opt.drain && s.p.reg.Up(now) {
 		s.adopted = true
 		s.adoptOrphans()
 	}
