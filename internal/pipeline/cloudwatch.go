@@ -1,17 +1,13 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
-	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 )
 
@@ -21,22 +17,6 @@ const (
 	cloudWatchMaxRaw = 1 << 20
 	cloudWatchMaxAge = 5 * time.Second
 )
-
-// cwLine is how a record bound for CloudWatch Logs waits in the store: its event time
-// in milliseconds and its message, one JSON object per line.
-type cwLine struct {
-	T int64  `json:"t"`
-	M string `json:"m"`
-}
-
-// appendCloudWatchLine appends {"t":ms,"m":"message"}.
-func appendCloudWatchLine(dst []byte, t time.Time, msg []byte) []byte {
-	dst = append(dst, `{"t":`...)
-	dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
-	dst = append(dst, `,"m":`...)
-	dst = jsonstr.Append(dst, msg)
-	return append(dst, '}')
-}
 
 func cwOptions(cfg *config.Config, log *flblog.Logger) cwlogs.Options {
 	return cwlogs.Options{
@@ -77,8 +57,8 @@ func (p *Pipeline) cwDest(m *batch.Meta) (c *cwlogs.Client, group, stream string
 		if p.metrics == nil {
 			return nil, "", ""
 		}
-		group, stream = p.metrics.names(v)
-		return p.metrics.cw, group, stream
+		group, stream = p.metrics.Names(v)
+		return p.metrics.Client(), group, stream
 	}
 	group, stream = p.cwNames(v)
 	return p.cw, group, stream
@@ -101,17 +81,9 @@ func (p *Pipeline) sendCloudWatch(ctx context.Context, c *cwlogs.Client, group, 
 		// Spooled by an earlier configuration that sent this stream to CloudWatch.
 		return errNoCloudWatch
 	}
-	events := make([]cwlogs.Event, 0, bytes.Count(body, []byte{'\n'}))
-	for len(body) > 0 {
-		line, rest, _ := bytes.Cut(body, []byte{'\n'})
-		body = rest
-		var l cwLine
-		if err := json.Unmarshal(line, &l); err != nil {
-			p.log.Errorf("skipping a damaged CloudWatch line in the store (%d bytes): %v", len(line), err)
-			continue
-		}
-		events = append(events, cwlogs.Event{Time: time.UnixMilli(l.T), Message: []byte(l.M)})
-	}
+	events := cwlogs.ParseLines(body, func(line []byte, err error) {
+		p.log.Errorf("skipping a damaged CloudWatch line in the store (%d bytes): %v", len(line), err)
+	})
 	return c.PutTo(ctx, group, stream, events)
 }
 

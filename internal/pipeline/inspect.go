@@ -58,6 +58,6 @@ func (p *Pipeline) InspectMetrics() (st emf.Stats, interval time.Duration, ok bo
 	if p.metrics == nil {
 		return emf.Stats{}, 0, false
 	}
-	p.metrics.agg.Flush(p.now())
-	return p.metrics.agg.Stats(), p.cfg.MetricsResolution, true
+	p.metrics.Roll(p.now(), true) // the open interval, dropped: nothing is sent
+	return p.metrics.Stats(), p.cfg.MetricsResolution, true
 }

@@ -298,7 +298,7 @@ func TestMetricsCountAcceptedChunksOnce(t *testing.T) {
 		t.Fatal("a stalled upload never caused RETRY")
 	}
 	st := p.Stats()
-	if got := p.metrics.agg.Stats().Requests; got != st.Access {
+	if got := p.metrics.Stats().Requests; got != st.Access {
 		t.Fatalf("route metrics counted %d requests, the accepted flushes hold %d access records (%d RETRYs)", got, st.Access, retries)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/keyindex"
+	"github.com/envoy-s3/envoy_s3/internal/metricsink"
 	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
@@ -85,9 +86,9 @@ type Pipeline struct {
 	store                 store
 	cw                    *cwlogs.Client // other_logs cloudwatch
 	cwOpt                 cwlogs.Options
-	cwStreamName          *keyformat.Name // log_stream_name, compiled
-	cwStreamPrefix        *keyformat.Name // log_stream_prefix, compiled
-	metrics               *metricsSink    // metrics emf; nil when off
+	cwStreamName          *keyformat.Name  // log_stream_name, compiled
+	cwStreamPrefix        *keyformat.Name  // log_stream_prefix, compiled
+	metrics               *metricsink.Sink // metrics emf; nil when off
 	pool                  *delivery.Pool
 	workers               freelist.List[*worker]
 	stats                 stats.Counters
@@ -156,7 +157,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		}
 	}
 	if cfg.Metrics {
-		if p.metrics, err = newMetricsSink(p); err != nil {
+		if p.metrics, err = newMetrics(p); err != nil {
 			return nil, err
 		}
 	}
@@ -406,7 +407,7 @@ func (p *Pipeline) tick() {
 		case <-statsC:
 			p.log.Infof("stats: %s", p.StatsLine())
 		case <-metricsC:
-			p.metrics.roll(p.now(), false)
+			p.rollMetrics(p.now(), false)
 		}
 	}
 }
@@ -437,7 +438,7 @@ func (p *Pipeline) StatsLine() string {
 			c.Events, c.Empty, c.Truncated, c.Clamped, c.Rejected))
 	}
 	if p.metrics != nil {
-		extra = append(extra, p.metrics.text(p.cfg.Region, p.cfg.CloudWatchPricePerGB))
+		extra = append(extra, p.metrics.Text(p.cfg.Region, p.cfg.CloudWatchPricePerGB))
 	}
 	return s.Line(append(extra, est.Text(),
 		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))...)
@@ -451,7 +452,7 @@ func (p *Pipeline) Close(ctx context.Context) {
 	close(p.stop)
 	p.ticker.Wait()
 	if p.metrics != nil {
-		p.metrics.roll(p.now(), true) // the open interval
+		p.rollMetrics(p.now(), true) // the open interval
 	}
 	p.expirePartials(true) // their other pieces can no longer come
 	p.store.sealAll()

@@ -13,9 +13,11 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/config"
+	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/firelens"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
+	"github.com/envoy-s3/envoy_s3/internal/metricsink"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
@@ -123,10 +125,8 @@ type worker struct {
 	mtag    []byte
 	mmeta   [metaSource][]byte
 	mreq    emf.Request
-	msc     emf.Scratch
 	marena  []byte
-	mpend   []pendingObs // this flush's metrics, observed once it is accepted
-	mbuf    []byte       // their names
+	mpend   metricsink.Pending // this flush's metrics, observed once it is accepted
 	n       flushCounts
 	arrival time.Time // the flush's time of arrival, taken when a record needs it
 
@@ -239,7 +239,7 @@ func (w *worker) begin(tag string) {
 	w.touched = w.touched[:0]
 	w.last = lastPart{}
 	w.n = flushCounts{}
-	w.mpend, w.mbuf = w.mpend[:0], w.mbuf[:0]
+	w.mpend.Reset()
 	w.arrival = time.Time{}
 	w.sc.Discard()
 }
@@ -319,7 +319,7 @@ func (w *worker) process(p *Pipeline) {
 			w.arena = w.redactText(w.arena[:0], msg)
 			msg = w.arena
 		}
-		w.line = appendCloudWatchLine(w.line, w.ev.Time, msg)
+		w.line = cwlogs.AppendLine(w.line, w.ev.Time, msg)
 	default:
 		w.n.other++
 		stream = batch.StreamOther
