@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -167,5 +168,53 @@ func TestCloudWatchMissingGroupHeals(t *testing.T) {
 	}
 	if got := len(srv.Events("/ecs/missing", "tag")); got != want {
 		t.Fatalf("%d events arrived after the group was created, want %d", got, want)
+	}
+}
+
+// CloudWatch batches stored while other_logs was cloudwatch stay in store_dir when
+// a restart turns it off: one error line says how to send or delete them, and the
+// instance goes on (it used to dereference the missing log group's name).
+func TestCloudWatchBatchesOfAnEarlierConfiguration(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:1") // nothing listens
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTESTCLOUDWATCH")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-for-tests")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dir := t.TempDir()
+	start := func(log *syncBuf, kv map[string]string) *Pipeline {
+		g := mapGetter{"bucket": "test-bucket", "region": "us-east-1", "store_dir": dir}
+		for k, v := range kv {
+			g[k] = v
+		}
+		cfg, err := config.Parse(g, nil, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(log, "t", flblog.Info), Putter: &memPut{}, SlowRetry: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var first syncBuf
+	p := start(&first, map[string]string{"other_logs": "cloudwatch", "log_group_name": "/ecs/x"})
+	if retry, err := p.Flush(chunkOf(t, gen.New(8).Mixed(200)), "tag"); retry || err != nil {
+		t.Fatalf("flush: %v %v", retry, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	p.Close(ctx)
+	cancel()
+	var log syncBuf
+	p = start(&log, nil)
+	waitFor(t, "the line about the stored CloudWatch events", &log, func() bool {
+		return strings.Contains(log.String(), "turn other_logs cloudwatch or metrics emf back on")
+	})
+	if retry, err := p.Flush(chunkOf(t, gen.New(9).Mixed(50)), "tag"); retry || err != nil {
+		t.Fatalf("flush after: %v %v", retry, err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+	p.Close(ctx)
+	cancel()
+	if held, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.spl")); len(held) == 0 {
+		t.Fatalf("the CloudWatch batches are gone from store_dir; log:\n%s", log.String())
 	}
 }

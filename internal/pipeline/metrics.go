@@ -9,6 +9,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
+	"github.com/envoy-s3/envoy_s3/internal/cwsink"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/metricsink"
 )
@@ -17,7 +18,7 @@ import (
 // CloudWatch Logs client.
 func newMetrics(p *Pipeline) (*metricsink.Sink, error) {
 	cfg := p.cfg
-	o := cwOptions(cfg, p.log)
+	o := cwsink.Options(cfg, p.log.Infof)
 	o.LogGroupName, o.LogStreamName, o.LogStreamPrefix = cfg.MetricsLogGroupName, "", metricsink.StreamPrefix
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -25,7 +25,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
-	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
+	"github.com/envoy-s3/envoy_s3/internal/cwsink"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
@@ -84,10 +84,7 @@ type Pipeline struct {
 	textRules             bool                 // a rule could change a string: redactor or jsonKeys
 	fields                fieldRules
 	store                 store
-	cw                    *cwlogs.Client // other_logs cloudwatch
-	cwOpt                 cwlogs.Options
-	cwStreamName          *keyformat.Name  // log_stream_name, compiled
-	cwStreamPrefix        *keyformat.Name  // log_stream_prefix, compiled
+	cw                    *cwsink.Sink     // other_logs cloudwatch; nil otherwise
 	metrics               *metricsink.Sink // metrics emf; nil when off
 	pool                  *delivery.Pool
 	workers               freelist.List[*worker]
@@ -146,13 +143,9 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		return nil, err
 	}
 	if cfg.OtherLogs == config.OtherCloudWatch {
-		p.cwOpt = cwOptions(cfg, p.log)
-		if err = p.compileStreamNames(); err != nil {
-			return nil, fmt.Errorf("envoy_s3: %w", err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if p.cw, err = cwlogs.New(ctx, p.cwOpt); err != nil {
+		if p.cw, err = cwsink.New(ctx, cfg, p.log.Infof); err != nil {
 			return nil, fmt.Errorf("envoy_s3: %w", err)
 		}
 	}
@@ -433,7 +426,7 @@ func (p *Pipeline) StatsLine() string {
 	}
 	if p.cw != nil {
 		// Events CloudWatch would refuse are changed or skipped, never silently.
-		c := p.cw.Stats()
+		c := p.cw.Client().Stats()
 		extra = append(extra, fmt.Sprintf("cloudwatch_events=%d cloudwatch_empty_skipped=%d cloudwatch_truncated=%d cloudwatch_clamped=%d cloudwatch_rejected=%d",
 			c.Events, c.Empty, c.Truncated, c.Clamped, c.Rejected))
 	}

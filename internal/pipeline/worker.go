@@ -379,7 +379,7 @@ func (w *worker) place(stream batch.Stream) {
 	capVars(&w.vars)
 	w.pkey = append(w.pkey[:0], byte(stream))
 	if stream == batch.StreamCloudWatch {
-		group, logStream := p.cwNames(&w.vars) // one batch per log group and stream
+		group, logStream := p.cw.Names(&w.vars) // one batch per log group and stream
 		w.pkey = append(append(append(w.pkey, group...), 0), logStream...)
 	} else {
 		w.pkey = tmpl.AppendPartition(w.pkey, &w.vars, w.ev.Time)
