@@ -101,7 +101,7 @@ func (p *Pipeline) putterFor(cfg *config.Config) (delivery.Putter, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return s3sink.New(ctx, s3Options(cfg, p.log))
+	return s3sink.New(ctx, s3sink.OptionsOf(cfg, p.log.Infof))
 }
 
 // finish runs at Close: an adoption the ticker has not reached yet happens now (so a

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,7 +157,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if put == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := s3sink.New(ctx, s3Options(cfg, p.log))
+		c, err := s3sink.New(ctx, s3sink.OptionsOf(cfg, p.log.Infof))
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +276,7 @@ func (p *Pipeline) accepted(w *worker, size int, tag string) {
 		p.stats.BadTime.Add(n.badTime)
 		if p.badTimeLogged.CompareAndSwap(false, true) {
 			p.log.Warnf("%d record(s) of a chunk (tag %q) have an event time that is no time between 1970 and 9999 (the first: %s): they are stored with their time of arrival instead (records unchanged); further ones are only counted (bad_time in the stats line)",
-				n.badTime, tag, describeTime(n.badTimeValue))
+				n.badTime, tag, n.badTimeValue.Describe())
 		}
 	}
 }
@@ -295,25 +294,6 @@ func (p *Pipeline) written(w *worker) {
 	}
 	p.redactor.Commit(&w.sc)
 	w.observeAccepted()
-}
-
-// describeTime renders an unusable event time for the log: numbers as they are,
-// other values by type only (never their content).
-func describeTime(v chunk.Value) string {
-	switch v.Kind() {
-	case chunk.KindInt, chunk.KindUint:
-		if i, ok := v.Int(); ok {
-			return strconv.FormatInt(i, 10) + " (integer seconds)"
-		}
-		return "an integer beyond int64"
-	case chunk.KindFloat:
-		f, _ := v.Float()
-		return strconv.FormatFloat(f, 'g', -1, 64) + " (float seconds)"
-	case chunk.KindExt:
-		typ, d, _ := v.Ext()
-		return fmt.Sprintf("an extension of type %d and %d bytes", typ, len(d))
-	}
-	return "a value of type " + v.Kind().String()
 }
 
 // backpressure records whether flushes are being refused for lack of room, and logs

@@ -7,9 +7,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
-	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
-	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 )
 
 // fieldRules says, per normalised field, which redaction applies.
@@ -64,17 +62,6 @@ func redactConfig(cfg *config.Config) redact.Config {
 		Mode:           cfg.RedactMode,
 		HashKey:        cfg.RedactHashKey,
 		IPTruncate:     cfg.IPAnonymize == config.IPAnonymizeTruncate,
-	}
-}
-
-func s3Options(cfg *config.Config, log *flblog.Logger) s3sink.Options {
-	return s3sink.Options{
-		Bucket: cfg.Bucket, Region: cfg.Region, Endpoint: cfg.Endpoint,
-		RoleARN: cfg.RoleARN, ExternalID: cfg.ExternalID, STSEndpoint: cfg.STSEndpoint,
-		StorageClass: cfg.StorageClass, CannedACL: cfg.CannedACL,
-		SSE: cfg.ServerSideEncryption, SSEKMSKeyID: cfg.SSEKMSKeyID, BucketKeyEnabled: cfg.BucketKeyEnabled,
-		ExpectedBucketOwner: cfg.ExpectedBucketOwner, SendContentMD5: cfg.SendContentMD5,
-		Logf: log.Infof,
 	}
 }
 
