@@ -9,15 +9,15 @@ import (
 	"testing"
 )
 
-// TestReadmeListsFuzzTargets checks README's "Fuzz targets" table against the
+// TestReadmeListsFuzzTargets checks test/README.md's "Fuzz targets" table against the
 // Fuzz functions of internal/, and that each target's committed seeds exist:
 // for testdata/fuzz/, a non-empty directory named after the target.
 func TestReadmeListsFuzzTargets(t *testing.T) {
 	root := repoRoot(t)
-	readme := readFile(t, filepath.Join(root, "README.md"))
-	i := strings.Index(readme, "### Fuzz targets\n")
+	readme := readFile(t, filepath.Join(root, "test", "README.md"))
+	i := strings.Index(readme, "## Fuzz targets\n")
 	if i < 0 {
-		t.Fatal(`README has no "### Fuzz targets" section`)
+		t.Fatal(`test/README.md has no "## Fuzz targets" section`)
 	}
 	section := readme[i:]
 	if j := strings.Index(section[4:], "\n#"); j >= 0 {
@@ -31,7 +31,7 @@ func TestReadmeListsFuzzTargets(t *testing.T) {
 		for _, tm := range quoted.FindAllStringSubmatch(m[2], -1) {
 			target := m[1] + "." + tm[1]
 			if listed[target] {
-				t.Errorf("README lists %s twice", target)
+				t.Errorf("test/README.md lists %s twice", target)
 			}
 			listed[target] = true
 			for _, sm := range quoted.FindAllStringSubmatch(m[3], -1) {
@@ -40,7 +40,7 @@ func TestReadmeListsFuzzTargets(t *testing.T) {
 					pattern = filepath.Join(pkg, "testdata", "fuzz", tm[1], "*")
 				}
 				if files, _ := filepath.Glob(pattern); len(files) == 0 {
-					t.Errorf("%s: README says its seeds are in %s; nothing there (%s)", target, sm[1], pattern)
+					t.Errorf("%s: test/README.md says its seeds are in %s; nothing there (%s)", target, sm[1], pattern)
 				}
 			}
 		}
@@ -58,13 +58,13 @@ func TestReadmeListsFuzzTargets(t *testing.T) {
 			target := filepath.ToSlash(pkg) + "." + m[1]
 			found = append(found, target)
 			if !listed[target] {
-				t.Errorf("README's fuzz table lacks %s", target)
+				t.Errorf("test/README.md's fuzz table lacks %s", target)
 			}
 		}
 	}
 	for target := range listed {
 		if !slices.Contains(found, target) {
-			t.Errorf("README's fuzz table lists %s, which is not a fuzz target", target)
+			t.Errorf("test/README.md's fuzz table lists %s, which is not a fuzz target", target)
 		}
 	}
 	if len(found) == 0 {

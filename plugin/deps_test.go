@@ -15,7 +15,7 @@ import (
 // TestDependencies keeps out of the .so what it must not carry: DuckDB (tests
 // only) and what fluent-bit-go's output package would bring for a decoder
 // envoy_s3 does not use (a msgpack codec, net/rpc, html/template): about 1.4 MB
-// of .so, resident in Fluent Bit once loaded (README "Memory").
+// of .so, resident in Fluent Bit once loaded (test/README.md, "Memory").
 func TestDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
 	if err != nil {
