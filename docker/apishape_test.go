@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
 
-// apiCall is an ECS API a README command feeds an example to, with the SDK's input
+// apiCall is an ECS API a command of the docs feeds an example to, with the SDK's input
 // shape and the members the API requires.
 type apiCall struct {
 	input    func() any
@@ -28,24 +28,25 @@ var apiCalls = map[string]apiCall{
 var cliInputRE = regexp.MustCompile(`aws ecs ([a-z-]+) [^\n]*--cli-input-json file://docker/examples/([A-Za-z0-9_.-]+\.json)`)
 
 // TestExamplesMatchTheirAPICalls reads every `aws ecs ... --cli-input-json
-// file://docker/examples/X.json` command in the README and decodes X.json into the AWS
+// file://docker/examples/X.json` command in README.md and docker/README.md and decodes X.json into the AWS
 // SDK's input type of that call, refusing members the call does not have (the
 // walkthrough once fed a create-service input to update-service, which refuses
 // serviceName and launchType). Every example must be used by some command.
 func TestExamplesMatchTheirAPICalls(t *testing.T) {
 	root := repoRoot(t)
 	readme := readFile(t, filepath.Join(root, "README.md"))
+	deploy := readFile(t, filepath.Join(root, "docker", "README.md"))
 	used := map[string]bool{}
-	matches := cliInputRE.FindAllStringSubmatch(readme, -1)
-	if len(matches) == 0 {
-		t.Fatal("the README feeds no example to an aws ecs command")
+	if len(cliInputRE.FindAllStringSubmatch(deploy, -1)) == 0 {
+		t.Fatal("docker/README.md feeds no example to an aws ecs command")
 	}
+	matches := cliInputRE.FindAllStringSubmatch(readme+"\n"+deploy, -1)
 	for _, m := range matches {
 		op, file := m[1], m[2]
 		used[file] = true
 		call, ok := apiCalls[op]
 		if !ok {
-			t.Errorf("README runs aws ecs %s with %s: no input shape known for that call; add it to apiCalls", op, file)
+			t.Errorf("the docs run aws ecs %s with %s: no input shape known for that call; add it to apiCalls", op, file)
 			continue
 		}
 		if err := checkInput(filepath.Join(root, "docker", "examples", file), call); err != nil {
@@ -55,7 +56,7 @@ func TestExamplesMatchTheirAPICalls(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(root, "docker", "examples", "*.json"))
 	for _, f := range files {
 		if !used[filepath.Base(f)] {
-			t.Errorf("docker/examples/%s is not used by any aws ecs command in the README", filepath.Base(f))
+			t.Errorf("docker/examples/%s is not used by any aws ecs command in README.md or docker/README.md", filepath.Base(f))
 		}
 	}
 }

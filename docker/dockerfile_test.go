@@ -35,7 +35,7 @@ func instructions(text string) []string {
 
 var reJSONString = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 
-// The aws-for-fluent-bit releases the image is built on; the README, the Makefile and the
+// The aws-for-fluent-bit releases the image is built on; the docs, the Makefile and the
 // examples must name the same ones (TestImageDocsAgree).
 const (
 	runtime3 = "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.5.10"
@@ -163,14 +163,22 @@ func TestDockerfileBuildsWithMake(t *testing.T) {
 
 var reAWSImage = regexp.MustCompile(`aws-for-fluent-bit:([0-9][0-9.]*[0-9])`)
 
-// TestImageDocsAgree checks that the README, the Makefile's image target, the Dockerfile and the
-// example task definitions name the same aws-for-fluent-bit releases and architectures.
+// TestImageDocsAgree checks that the image docs (docker/README.md), the Makefile's image
+// target, the Dockerfile and the example task definitions name the same aws-for-fluent-bit
+// releases and architectures, and that no user doc names another release.
 func TestImageDocsAgree(t *testing.T) {
 	root := repoRoot(t)
-	readme := readFile(t, filepath.Join(root, "README.md"))
+	readme := readFile(t, filepath.Join(root, "docker", "README.md"))
 	dockerfileText := readFile(t, filepath.Join(root, "docker", "Dockerfile"))
 	pinned := []string{runtime3[strings.LastIndex(runtime3, ":")+1:], runtime2[strings.LastIndex(runtime2, ":")+1:]}
-	for name, text := range map[string]string{"README.md": readme, "docker/Dockerfile": dockerfileText} {
+	for name, text := range map[string]string{"README.md": readFile(t, filepath.Join(root, "README.md")), "test/README.md": readFile(t, filepath.Join(root, "test", "README.md"))} {
+		for _, m := range reAWSImage.FindAllStringSubmatch(text, -1) {
+			if !slices.Contains(pinned, m[1]) {
+				t.Errorf("%s names aws-for-fluent-bit:%s; the image is built on %q", name, m[1], pinned)
+			}
+		}
+	}
+	for name, text := range map[string]string{"docker/README.md": readme, "docker/Dockerfile": dockerfileText} {
 		for _, m := range reAWSImage.FindAllStringSubmatch(text, -1) {
 			if !slices.Contains(pinned, m[1]) {
 				t.Errorf("%s names aws-for-fluent-bit:%s; the image is built on %q", name, m[1], pinned)
@@ -190,14 +198,14 @@ func TestImageDocsAgree(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^PLATFORMS\s*\?=\s*` + regexp.QuoteMeta(list) + `$`).MatchString(readFile(t, filepath.Join(root, "Makefile"))) {
 		t.Errorf("Makefile: PLATFORMS is not %s, the architectures make dist builds", list)
 	}
-	for name, text := range map[string]string{"README.md": readme, "docker/Dockerfile": dockerfileText} {
+	for name, text := range map[string]string{"docker/README.md": readme, "docker/Dockerfile": dockerfileText} {
 		if !strings.Contains(text, "--platform "+list) {
 			t.Errorf("%s does not show `--platform %s`", name, list)
 		}
 	}
 	for _, a := range distArches {
 		if !strings.Contains(readme, "envoy_s3-linux-"+a+".so") {
-			t.Errorf("README.md does not mention dist/envoy_s3-linux-%s.so", a)
+			t.Errorf("docker/README.md does not mention dist/envoy_s3-linux-%s.so", a)
 		}
 	}
 	// ECS's cpuArchitecture values for the architectures the image has.
