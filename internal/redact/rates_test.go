@@ -16,7 +16,7 @@ import (
 // query, ;parameter or #fragment value); negatives are the look-alikes that
 // class meets in real logs (identifiers, versions, words, near-miss
 // prefixes). Every detector must find every positive, and change at most
-// maxFalsePositive of the negatives. README.md shows the table this test
+// maxFalsePositive of the negatives. test/README.md shows the table this test
 // computes (UPDATE_README=1 rewrites it).
 
 const (
@@ -273,13 +273,13 @@ func TestDetectorRates(t *testing.T) {
 	}
 	table := ratesTable(rs)
 	t.Log("\n" + table)
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../test/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := bytes.Index(readme, []byte(ratesBegin)), bytes.Index(readme, []byte(ratesEnd))
 	if a < 0 || b < a {
-		t.Fatalf("README.md lacks the %q ... %q block", ratesBegin, ratesEnd)
+		t.Fatalf("test/README.md lacks the %q ... %q block", ratesBegin, ratesEnd)
 	}
 	have := string(readme[a+len(ratesBegin) : b])
 	if have == table {
@@ -287,10 +287,10 @@ func TestDetectorRates(t *testing.T) {
 	}
 	if os.Getenv("UPDATE_README") != "" {
 		out := append(append(append([]byte(nil), readme[:a+len(ratesBegin)]...), table...), readme[b:]...)
-		if err := os.WriteFile("../../README.md", out, 0o644); err != nil {
+		if err := os.WriteFile("../../test/README.md", out, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md's detector rates differ from this test's; run UPDATE_README=1 go test ./internal/redact -run TestDetectorRates")
+	t.Errorf("test/README.md's detector rates differ from this test's; run UPDATE_README=1 go test ./internal/redact -run TestDetectorRates")
 }
