@@ -27,6 +27,13 @@
 //
 // Observe costs one lock and one map lookup with a key built on the caller's
 // Scratch, and allocates only when a series is first seen in an interval.
+//
+// The open interval lives in memory only, so a crash loses at most it (one
+// minute by default); closed intervals wait in store_dir like every batch.
+// Metrics are aggregates of records that are themselves durable in S3: making
+// every increment durable would take an fsync of the counters at every flush,
+// or replaying the spool at start, to protect one interval of numbers that
+// Athena can still compute from the objects.
 package emf
 
 import (
