@@ -293,3 +293,36 @@ func TestDocsNameWhatExists(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutNamesEveryPackage checks that test/README.md's map of the code names every
+// package under internal/ and plugin/, so a newcomer finds each one by its name there.
+func TestLayoutNamesEveryPackage(t *testing.T) {
+	root := repoRoot(t)
+	layout := readFile(t, filepath.Join(root, "test", "README.md"))
+	start := strings.Index(layout, "## Where the code is")
+	if start < 0 {
+		t.Fatal(`test/README.md has no "## Where the code is" section`)
+	}
+	layout = layout[start:]
+	if end := strings.Index(layout[3:], "\n## "); end >= 0 {
+		layout = layout[:end+3]
+	}
+	for _, top := range []string{"internal", "plugin"} {
+		filepath.WalkDir(filepath.Join(root, top), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() || d.Name() == "testdata" {
+				return nil
+			}
+			if gofiles, _ := filepath.Glob(filepath.Join(path, "*.go")); len(gofiles) == 0 {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, path)
+			if rel = filepath.ToSlash(rel); !strings.Contains(layout, "`"+rel+"`") && rel != "plugin" {
+				t.Errorf("test/README.md's map of the code does not name `%s`", rel)
+			}
+			return nil
+		})
+	}
+	if !strings.Contains(layout, "`plugin/`") {
+		t.Error("test/README.md's map of the code does not name `plugin/`")
+	}
+}
