@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/fsutil"
 )
 
 const (
@@ -81,7 +83,11 @@ func openJournal(dir string, logf func(string, ...any)) (*journal, []*Part, erro
 			}
 		}
 	}
-	return j, parts, syncDir(dir)
+	if err := fsutil.SyncDir(dir); err != nil {
+		j.close()
+		return nil, nil, fmt.Errorf("partial: journal: %w", err)
+	}
+	return j, parts, nil
 }
 
 // replay reads one file's entries into live up to its first bad entry.
@@ -278,7 +284,7 @@ func (j *journal) rewrite(parts []*Part) error {
 		err = os.Rename(name+".tmp", name)
 	}
 	if err == nil {
-		err = syncDir(j.dir)
+		err = fsutil.SyncDir(j.dir)
 	}
 	if err != nil {
 		f.Close()
@@ -312,16 +318,4 @@ func (j *journal) close() error {
 	}
 	j.f = nil
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("partial: journal: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("partial: journal: %w", err)
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/envoy-s3/envoy_s3/internal/fsutil"
 )
 
 // QuarantineDir is the directory under store_dir where recovery keeps the bytes it
@@ -476,8 +478,8 @@ func (s *Spool) quarantine(f *os.File, name string, bad []badRange) error {
 			return err
 		}
 		qn := fmt.Sprintf("%s_%s_%d-%d.bad", filepath.Base(s.dir), strings.TrimSuffix(name, fileExt), b.off, b.end)
-		if err := writeFileAtomic(filepath.Join(q, qn), data); err != nil {
-			return err
+		if err := fsutil.WriteFileAtomic(filepath.Join(q, qn), data); err != nil {
+			return fmt.Errorf("spool: %w", err)
 		}
 	}
 	return nil

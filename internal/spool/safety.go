@@ -144,30 +144,5 @@ func secureDir(dir string, create bool) error {
 	return nil
 }
 
-// writeFileAtomic writes data to path through a temporary file, fsynced and renamed.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("spool: %w", err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
 // hasSuffix reports a batch file name.
 func isBatchName(name string) bool { return strings.HasSuffix(name, fileExt) }

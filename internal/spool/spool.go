@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	batchpkg "github.com/envoy-s3/envoy_s3/internal/batch"
-	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"hash/crc32"
 	"io"
 	"math"
@@ -19,6 +17,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	batchpkg "github.com/envoy-s3/envoy_s3/internal/batch"
+
+	"github.com/envoy-s3/envoy_s3/internal/freelist"
+	"github.com/envoy-s3/envoy_s3/internal/fsutil"
 )
 
 // ErrFull is returned by Append when the spool would exceed Options.Limit; the caller
@@ -229,8 +232,8 @@ func open(root, identity string, opt Options, fault func(string) error) (*Spool,
 		return nil, err
 	}
 	if opt.Record != nil {
-		if err := writeFileAtomic(filepath.Join(dir, RecordFile), opt.Record); err != nil {
-			return fail(err)
+		if err := fsutil.WriteFileAtomic(filepath.Join(dir, RecordFile), opt.Record); err != nil {
+			return fail(fmt.Errorf("spool: %w", err))
 		}
 	}
 	s.adoptSiblings(root, id, mine, refused)
@@ -274,13 +277,7 @@ func lockDir(dir string, create bool) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	for {
-		err = syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := fsutil.Flock(lf, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lf.Close()
 		if err == syscall.EWOULDBLOCK {
 			return nil, err
@@ -445,15 +442,10 @@ func (s *Spool) newName() string {
 	return fmt.Sprintf("%016x-%06x%s", s.opt.Now().UnixNano(), s.seq, fileExt)
 }
 
+// syncDir is fsutil.SyncDir with the spool's error prefix.
 func syncDir(dir string) error {
-	d, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
+	if err := fsutil.SyncDir(dir); err != nil {
 		return fmt.Errorf("spool: %w", err)
-	}
-	err = d.Sync()
-	d.Close()
-	if err != nil {
-		return fmt.Errorf("spool: sync %s: %w", dir, err)
 	}
 	return nil
 }
