@@ -1,10 +1,13 @@
 // Package awsutil holds what the plugin's AWS clients (package s3sink for S3,
 // package cwlogs for CloudWatch Logs) share, so that both build their
 // configuration and read SDK failures the same way: one aws.Config with the
-// SDK's retries off and an optional STS role, and the classification of
-// failures that carry no service error code (timeouts, DNS, TLS, refused
-// connections, missing credentials). What differs per service (error codes,
-// remedies that name its keys and permissions) stays in those packages.
+// SDK's retries off and an optional STS role, and one classified failure type
+// (Error, made by Classify) with the rules every service shares: throttling,
+// expired credentials, STS's AssumeRole failures, statuses without an error
+// code, and failures that carry no response (timeouts, DNS, TLS, refused
+// connections, missing credentials). What differs per service (its error
+// codes, remedies that name its keys and permissions) stays in those packages
+// and reaches Classify as a Service.
 package awsutil
 
 import (

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
 func opErr(op string, err error) error {
@@ -41,9 +43,9 @@ func TestClassify(t *testing.T) {
 		{opErr("CreateLogGroup", api("LimitExceededException", "too many")), o, "LimitExceededException", false, "quota"},
 		{opErr("PutLogEvents", api("UnrecognizedClientException", "")), o, "UnrecognizedClientException", false, "credentials"},
 		{opErr("PutLogEvents", opErr("AssumeRole", api("AccessDenied", ""))), &Options{RoleARN: "arn:aws:iam::1:role/x"}, "AccessDenied", false, `cannot assume "role_arn"`},
-		{opErr("PutLogEvents", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), o, CodeConnection, true, ""},
-		{opErr("PutLogEvents", &net.DNSError{Name: "logs.invalid", IsNotFound: true}), o, CodeDNS, false, `"endpoint"`},
-		{opErr("PutLogEvents", context.DeadlineExceeded), o, CodeTimeout, true, ""},
+		{opErr("PutLogEvents", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), o, awsutil.CodeConnection, true, ""},
+		{opErr("PutLogEvents", &net.DNSError{Name: "logs.invalid", IsNotFound: true}), o, awsutil.CodeDNS, false, `"endpoint"`},
+		{opErr("PutLogEvents", context.DeadlineExceeded), o, awsutil.CodeTimeout, true, ""},
 	}
 	for _, tc := range cases {
 		e := Classify(tc.err, tc.o)
@@ -54,7 +56,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("multi-line error %q", s)
 		}
 	}
-	if e := Classify(opErr("PutLogEvents", context.Canceled), o); e.Code != CodeCanceled || e.Retryable || e.Permanent {
+	if e := Classify(opErr("PutLogEvents", context.Canceled), o); e.Code != awsutil.CodeCanceled || e.Retryable || e.Permanent {
 		t.Errorf("canceled: %+v", e)
 	}
 	if Classify(nil, o) != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 	"github.com/envoy-s3/envoy_s3/test/cwserver"
 )
 
@@ -399,7 +400,7 @@ func TestCanceled(t *testing.T) {
 	cancel()
 	err := c.Put(ctx, "s", mkEvents(1, 1, now, 0))
 	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeCanceled || e.Retryable || e.Permanent {
+	if !errors.As(err, &e) || e.Code != awsutil.CodeCanceled || e.Retryable || e.Permanent {
 		t.Fatalf("got %#v", err)
 	}
 }

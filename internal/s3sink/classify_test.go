@@ -19,6 +19,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 )
 
 var testOpts = &Options{
@@ -166,21 +168,21 @@ func TestClassifyTransport(t *testing.T) {
 		retryable bool
 		remedy    string
 	}{
-		{"refused", urlErr(&net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "x"}}), CodeConnection, true, ""},
-		{"refused errno", urlErr(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), CodeConnection, true, ""},
-		{"reset", urlErr(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}), CodeConnection, true, ""},
-		{"broken pipe", urlErr(&net.OpError{Op: "write", Net: "tcp", Err: syscall.EPIPE}), CodeConnection, true, ""},
-		{"eof", urlErr(io.EOF), CodeConnection, true, ""},
-		{"unexpected eof", urlErr(io.ErrUnexpectedEOF), CodeConnection, true, ""},
-		{"deadline", urlErr(context.DeadlineExceeded), CodeTimeout, true, ""},
-		{"io timeout", urlErr(&net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}), CodeTimeout, true, ""},
-		{"dns temporary", urlErr(&net.DNSError{Name: "s3.example", IsTemporary: true}), CodeConnection, true, ""},
-		{"dns not found", urlErr(&net.DNSError{Name: "minio.invalid", IsNotFound: true}), CodeDNS, false, `host "minio.invalid" does not resolve: fix "endpoint"`},
-		{"unknown CA", urlErr(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), CodeTLS, false, "TLS certificate"},
-		{"hostname", urlErr(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "h"}), CodeTLS, false, "TLS certificate"},
-		{"no credentials", credErr(errors.New("no EC2 IMDS role found, access disabled to EC2 IMDS")), CodeNoCredentials, false, "no AWS credentials found"},
-		{"credentials endpoint down", credErr(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), CodeConnection, true, ""},
-		{"unknown", errors.New("something odd"), CodeUnknown, true, ""},
+		{"refused", urlErr(&net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "x"}}), awsutil.CodeConnection, true, ""},
+		{"refused errno", urlErr(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), awsutil.CodeConnection, true, ""},
+		{"reset", urlErr(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}), awsutil.CodeConnection, true, ""},
+		{"broken pipe", urlErr(&net.OpError{Op: "write", Net: "tcp", Err: syscall.EPIPE}), awsutil.CodeConnection, true, ""},
+		{"eof", urlErr(io.EOF), awsutil.CodeConnection, true, ""},
+		{"unexpected eof", urlErr(io.ErrUnexpectedEOF), awsutil.CodeConnection, true, ""},
+		{"deadline", urlErr(context.DeadlineExceeded), awsutil.CodeTimeout, true, ""},
+		{"io timeout", urlErr(&net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}), awsutil.CodeTimeout, true, ""},
+		{"dns temporary", urlErr(&net.DNSError{Name: "s3.example", IsTemporary: true}), awsutil.CodeConnection, true, ""},
+		{"dns not found", urlErr(&net.DNSError{Name: "minio.invalid", IsNotFound: true}), awsutil.CodeDNS, false, `host "minio.invalid" does not resolve: fix "endpoint"`},
+		{"unknown CA", urlErr(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), awsutil.CodeTLS, false, "TLS certificate"},
+		{"hostname", urlErr(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "h"}), awsutil.CodeTLS, false, "TLS certificate"},
+		{"no credentials", credErr(errors.New("no EC2 IMDS role found, access disabled to EC2 IMDS")), awsutil.CodeNoCredentials, false, "no AWS credentials found"},
+		{"credentials endpoint down", credErr(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), awsutil.CodeConnection, true, ""},
+		{"unknown", errors.New("something odd"), awsutil.CodeUnknown, true, ""},
 	} {
 		e := Classify(tc.err, testOpts)
 		if e.Code != tc.code || e.Status != 0 {
@@ -202,7 +204,7 @@ func TestClassifyCanceled(t *testing.T) {
 		opErr("S3", "PutObject", &aws.RequestCanceledError{Err: context.Canceled}),
 	} {
 		e := Classify(err, nil)
-		if e.Code != CodeCanceled || e.Retryable || e.Permanent || e.Remedy != "" {
+		if e.Code != awsutil.CodeCanceled || e.Retryable || e.Permanent || e.Remedy != "" {
 			t.Errorf("Classify(%v) = %+v, want Canceled, neither retryable nor permanent", err, e)
 		}
 	}

@@ -193,14 +193,8 @@ func (c *Client) Put(ctx context.Context, key string, body delivery.Body) error 
 	if err == nil {
 		return nil
 	}
-	e := Classify(err, o)
-	if e.Endpoint == "" {
-		e.Endpoint = awsutil.EndpointHost(o.Endpoint, "s3", c.o.Region, o.Bucket)
-	}
-	if e.ExpiredCredentials() && c.creds != nil {
-		// The cache thought the credentials were still good; make the next
-		// attempt fetch new ones instead of failing the same way.
-		c.creds.Invalidate()
-	}
-	return e
+	s := service(o)
+	s.Endpoint = awsutil.EndpointHost(o.Endpoint, "s3", c.o.Region, o.Bucket)
+	s.Creds = c.creds // expired: the next attempt fetches new credentials
+	return awsutil.Classify(err, s)
 }

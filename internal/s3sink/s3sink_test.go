@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 )
 
@@ -374,7 +375,7 @@ func TestPutTransportFailures(t *testing.T) {
 
 	c := newTestClient(t, f, func(o *Options) { o.Bucket = "reset" })
 	err := c.Put(context.Background(), "k", delivery.Bytes([]byte("x")))
-	if e := Classify(err, nil); e.Code != CodeConnection || !e.Retryable {
+	if e := Classify(err, nil); e.Code != awsutil.CodeConnection || !e.Retryable {
 		t.Errorf("reset connection: %v (%+v)", err, e)
 	}
 
@@ -382,14 +383,14 @@ func TestPutTransportFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	err = c.Put(ctx, "k", delivery.Bytes([]byte("x")))
-	if e := Classify(err, nil); e.Code != CodeTimeout || !e.Retryable {
+	if e := Classify(err, nil); e.Code != awsutil.CodeTimeout || !e.Retryable {
 		t.Errorf("stalled server: %v (%+v)", err, e)
 	}
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
 	err = c.Put(ctx, "k", delivery.Bytes([]byte("x")))
-	if e := Classify(err, nil); e.Code != CodeCanceled || e.Retryable || e.Permanent {
+	if e := Classify(err, nil); e.Code != awsutil.CodeCanceled || e.Retryable || e.Permanent {
 		t.Errorf("canceled: %v (%+v)", err, e)
 	}
 
@@ -405,7 +406,7 @@ func TestPutTransportFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c2.Put(context.Background(), "k", delivery.Bytes([]byte("x")))
-	if e := Classify(err, nil); e.Code != CodeConnection || !e.Retryable {
+	if e := Classify(err, nil); e.Code != awsutil.CodeConnection || !e.Retryable {
 		t.Errorf("refused: %v (%+v)", err, e)
 	}
 }
@@ -587,7 +588,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.Put(ctx, "k", delivery.Bytes([]byte("x")))
-	if e := Classify(err, nil); e == nil || e.Code != CodeTLS || !e.Permanent || !strings.Contains(e.Remedy, `"endpoint"`) {
+	if e := Classify(err, nil); e == nil || e.Code != awsutil.CodeTLS || !e.Permanent || !strings.Contains(e.Remedy, `"endpoint"`) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
 
