@@ -195,7 +195,7 @@ func (s *spoolStore) tick() {
 func (s *spoolStore) sealAll() { s.submit(s.sp.SealAll()) }
 
 func (s *spoolStore) depth() (int, int64) {
-	open, _ := s.sp.Open()
+	open, _ := s.sp.OpenBatches()
 	jobs, _ := s.p.pool.Pending()
 	return open + jobs, s.sp.Size()
 }

@@ -102,4 +102,15 @@
 // RLIMIT_NOFILE, at least 8). A new partition beyond that seals the least recently
 // written batch instead of refusing data; so does an EMFILE or ENFILE from the kernel.
 // Batches sealed that way are returned by the next SealWhere.
+//
+// # Files of this package
+//
+//	spool.go    the Spool type, Options, Meta, Part, Sealed; the counters and Close
+//	dir.go      Open: taking and locking <identity>-<n>, adopting unlocked siblings
+//	safety.go   the rules on the directories (UnsafeError)
+//	segment.go  the file format: header, segment encoding, and the scanner decoding it
+//	append.go   Append, its rollback, and the open-file cap (evict)
+//	stage.go    Stage: lines written ahead of an Append
+//	seal.go     sealing batches; reading and removing sealed ones
+//	recover.go  recovery at Open and Recheck, quarantine, Orphans
 package spool

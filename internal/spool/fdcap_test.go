@@ -29,7 +29,7 @@ func TestManyPartitionsChild(t *testing.T) {
 		}
 		sealed += len(s.SealWhere(func(*Meta, int64) bool { return false }))
 	}
-	open, _ := s.Open()
+	open, _ := s.OpenBatches()
 	fmt.Printf("open=%d sealed=%d\n", open, sealed)
 	s.Close()
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 )
 
@@ -143,6 +142,3 @@ func secureDir(dir string, create bool) error {
 	}
 	return nil
 }
-
-// hasSuffix reports a batch file name.
-func isBatchName(name string) bool { return strings.HasSuffix(name, fileExt) }

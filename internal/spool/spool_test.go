@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	batchpkg "github.com/envoy-s3/envoy_s3/internal/batch"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	batchpkg "github.com/envoy-s3/envoy_s3/internal/batch"
 )
 
 var keySeq atomic.Int64
@@ -106,7 +107,7 @@ func TestRoundTrip(t *testing.T) {
 			want[string(p.Partition)] = append(want[string(p.Partition)], p.Lines...)
 		}
 	}
-	if n, raw := s.Open(); n != 2 || raw != int64(len(want["a/"])+len(want["b/"])) {
+	if n, raw := s.OpenBatches(); n != 2 || raw != int64(len(want["a/"])+len(want["b/"])) {
 		t.Fatalf("Open() = %d, %d", n, raw)
 	}
 	if got := diskSize(t, s); s.Size() != got {
@@ -116,7 +117,7 @@ func TestRoundTrip(t *testing.T) {
 	if len(sealed) != 2 || sealed[0].Key > sealed[1].Key {
 		t.Fatalf("SealAll returned %d batches, want 2 in key order", len(sealed))
 	}
-	if n, _ := s.Open(); n != 0 {
+	if n, _ := s.OpenBatches(); n != 0 {
 		t.Fatalf("%d batches still open after SealAll", n)
 	}
 	for p, b := range byPartition(sealed) {
@@ -253,7 +254,7 @@ func TestRollback(t *testing.T) {
 		if fmt.Sprint(after) != fmt.Sprint(before) || s.Size() != size {
 			t.Fatalf("op %d: files changed by a failed Append:\nbefore %q\nafter  %q", k, before, after)
 		}
-		if n, _ := s.Open(); n != 2 {
+		if n, _ := s.OpenBatches(); n != 2 {
 			t.Fatalf("op %d: %d open batches after rollback, want 2", k, n)
 		}
 		// The retry lands exactly once.
@@ -563,7 +564,7 @@ func TestConcurrentAppend(t *testing.T) {
 			}
 			v := s.SealWhere(func(m *Meta, raw int64) bool { return raw > 2000 })
 			s.Size()
-			s.Open()
+			s.OpenBatches()
 			mu.Lock()
 			sealed = append(sealed, v...)
 			mu.Unlock()
