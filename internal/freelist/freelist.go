@@ -46,12 +46,3 @@ func (l *List[T]) Put(x T) {
 	}
 	l.mu.Unlock()
 }
-
-// Drain removes and returns every idle object, so they can be released.
-func (l *List[T]) Drain() []T {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	idle := l.idle
-	l.idle = nil
-	return idle
-}

@@ -47,3 +47,12 @@ func BenchmarkGetPut(b *testing.B) {
 		l.Put(l.Get())
 	}
 }
+
+// Drain removes and returns every idle object, for the tests to count them.
+func (l *List[T]) Drain() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	idle := l.idle
+	l.idle = nil
+	return idle
+}

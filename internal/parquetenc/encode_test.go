@@ -153,7 +153,7 @@ func TestAccessRowsMatchLines(t *testing.T) {
 	// Rendered back, the rows are the spooled lines (in time order).
 	var back []string
 	for _, r := range got {
-		back = append(back, string(AppendAccessLine(nil, r)))
+		back = append(back, string(parquetread.AppendAccessLine(nil, r)))
 	}
 	in := strings.Split(strings.TrimSpace(string(lines)), "\n")
 	slices.Sort(in)

@@ -1,6 +1,8 @@
 package parquetenc
 
 import (
+	"slices"
+
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
@@ -107,6 +109,17 @@ func (s Schema) Columns() []string {
 		out[i] = c.name
 	}
 	return out
+}
+
+// SchemaOf names the schema whose columns are cols, in order (as
+// internal/parquetread returns them); false for any other list.
+func SchemaOf(cols []string) (Schema, bool) {
+	for _, s := range []Schema{Access, Other} {
+		if slices.Equal(cols, s.Columns()) {
+			return s, true
+		}
+	}
+	return 0, false
 }
 
 func (s Schema) cols() []column {

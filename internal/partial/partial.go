@@ -44,12 +44,6 @@ type Part struct {
 // Size is what the part costs in memory, for MaxBytes.
 func (p *Part) Size() int { return len(p.Record) + len(p.Log) + len(p.Key) + len(p.Tag) + 64 }
 
-// IsPartial reports whether rec carries partial_message, the mark of a piece.
-func IsPartial(rec chunk.Map) bool {
-	_, ok := rec.Get(keyMessage)
-	return ok
-}
-
 // Parse copies the piece rec (with event time t, under tag) into a Part. It reports
 // false for a piece that cannot be grouped (no partial_id, no ordinal of 1 or more,
 // no string log value): the caller writes that one as it is.

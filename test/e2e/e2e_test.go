@@ -82,7 +82,7 @@ func parquetObjects(t *testing.T, m *miniotest.Server, bucket, prefix string) ma
 			t.Fatalf("reading %s: schema %d, %v", o.Key, s, err)
 		}
 		for _, r := range rows {
-			out[o.Key] = append(out[o.Key], string(parquetenc.AppendAccessLine(nil, r)))
+			out[o.Key] = append(out[o.Key], string(parquetread.AppendAccessLine(nil, r)))
 		}
 	}
 	return out

@@ -17,6 +17,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/parquetenc"
+	"github.com/envoy-s3/envoy_s3/internal/parquetread"
 	"github.com/envoy-s3/envoy_s3/test/chunkgen"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 	"github.com/envoy-s3/envoy_s3/test/hosttest"
@@ -170,7 +171,7 @@ func line(t *testing.T, r map[string]any) string {
 			t.Fatalf("column %s: unexpected %T", id.Name(), v)
 		}
 	}
-	return string(parquetenc.AppendAccessLine(nil, r))
+	return string(parquetread.AppendAccessLine(nil, r))
 }
 
 // schemaOnly drops the keys of a normalised line that the schema lacks.

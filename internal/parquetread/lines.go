@@ -1,28 +1,17 @@
-package parquetenc
+package parquetread
 
 import (
-	"slices"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 )
 
-// SchemaOf names the schema whose columns are cols, in order (as
-// internal/parquetread returns them); false for any other list.
-func SchemaOf(cols []string) (Schema, bool) {
-	for _, s := range []Schema{Access, Other} {
-		if slices.Equal(cols, s.Columns()) {
-			return s, true
-		}
-	}
-	return 0, false
-}
-
 // AppendAccessLine appends the normalised NDJSON line (no newline) that an
 // access row stands for, byte for byte as the pipeline spooled it: the schema
 // fields in order, then the members of extra. row maps column names to nil,
-// string, int64, or, for timestamp, int64 Unix milliseconds or a time.Time (as
-// SQL drivers return it). Tests use it to compare Parquet objects with NDJSON.
+// string, int64, or, for timestamp, int64 Unix milliseconds (as Rows returns
+// it) or a time.Time (as SQL drivers return it). Tests use it to compare
+// Parquet objects with NDJSON.
 func AppendAccessLine(dst []byte, row map[string]any) []byte {
 	var e accesslog.Entry
 	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
