@@ -47,10 +47,10 @@
 // row. request_id and stream_id are DELTA_LENGTH_BYTE_ARRAY: their lengths apart,
 // the characters alone, which zstd entropy-codes (15.0 B a row for request_id,
 // 16.1 PLAIN); strings with repeated parts (paths, hosts, log lines) compress
-// better PLAIN, whose length prefixes zstd matches. request_id stays a string, not a 16-byte UUID: Athena's Hive tables would
-// see binary, and ids that are not UUIDs (x-request-id is client-set) would need
-// a second column.
-
+// better PLAIN, whose length prefixes zstd matches. request_id stays a string,
+// not a 16-byte UUID: Athena's Hive tables would see binary, and ids that are not
+// UUIDs (x-request-id is client-set) would need a second column.
+//
 // Keys of a customised JSON format that the schema lacks go to extra as one JSON
 // object, members copied verbatim in their order (null when there are none). A
 // schema key whose value has the wrong JSON type for its column (an integer key
