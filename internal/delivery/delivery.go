@@ -435,3 +435,16 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// ByRemedy is a Classify for errors that say themselves whether they need the user:
+// an error with a PermanentRemedy method that reports true (s3sink's, cwlogs',
+// cwsink.ErrNotSent) is permanent, with that remedy; any other is retried.
+func ByRemedy(err error) Verdict {
+	var e interface{ PermanentRemedy() (string, bool) }
+	if errors.As(err, &e) {
+		if remedy, ok := e.PermanentRemedy(); ok {
+			return Verdict{Permanent: true, Remedy: remedy}
+		}
+	}
+	return Verdict{}
+}

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/envoy-s3/envoy_s3/internal/fsutil"
 )
 
 // Name names the counter of an endpoint and bucket.
@@ -83,10 +85,10 @@ func (f *File) Take() (uint64, error) {
 // locked reads the counter under the lock, writes update(value) when it
 // changes it, and returns the value read.
 func (f *File) locked(update func(uint64) uint64) (uint64, error) {
-	if err := flock(f.lock, syscall.LOCK_EX); err != nil {
+	if err := fsutil.Flock(f.lock, syscall.LOCK_EX); err != nil {
 		return 0, fmt.Errorf("lock %s.lock: %w", f.path, err)
 	}
-	defer flock(f.lock, syscall.LOCK_UN)
+	defer fsutil.Flock(f.lock, syscall.LOCK_UN)
 	n, err := f.read()
 	if err != nil {
 		return 0, err
@@ -117,16 +119,7 @@ func (f *File) read() (uint64, error) {
 }
 
 func (f *File) write(n uint64) error {
-	tmp := fmt.Sprintf("%s.%d.tmp", f.path, os.Getpid())
-	if err := writeSynced(tmp, []byte(strconv.FormatUint(n, 10)+"\n")); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, f.path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncPath(filepath.Dir(f.path))
+	return fsutil.WriteFileAtomic(f.path, []byte(strconv.FormatUint(n, 10)+"\n"))
 }
 
 // Close releases the file; a nil File may be closed.
@@ -154,40 +147,6 @@ func legacyIndex(dir string) (uint64, error) {
 		}
 	}
 	return max, nil
-}
-
-func flock(f *os.File, how int) error {
-	for {
-		err := syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
-			return err
-		}
-	}
-}
-
-func syncPath(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-func writeSynced(path string, b []byte) error {
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := fh.Write(b); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Sync(); err != nil {
-		fh.Close()
-		return err
-	}
-	return fh.Close()
 }
 
 // memIndexes are the counters of store_dir off, one per endpoint and bucket in

@@ -74,7 +74,7 @@ func (s *spoolStore) adopt(o spool.Orphan) (*drain, error) {
 	if err != nil {
 		return nil, err
 	}
-	put := &adopt.Redirect{From: cfg, Recorded: rec, Registry: p.reg, Now: p.now, Errorf: p.log.Errorf, Dir: o.Dir, Classify: classify}
+	put := &adopt.Redirect{From: cfg, Recorded: rec, Registry: p.reg, Now: p.now, Errorf: p.log.Errorf, Dir: o.Dir, Classify: delivery.ByRemedy}
 	opt := p.opt
 	opt.Putter, opt.drain, opt.adopted = put, true, &o
 	d, err := New(cfg, opt)

@@ -166,7 +166,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	p.put = put
 	p.pool = delivery.New(delivery.Options{
 		Put:       put,
-		Classify:  classify,
+		Classify:  delivery.ByRemedy,
 		Timeout:   opt.AttemptTimeout,
 		SlowRetry: opt.SlowRetry,
 		Logf:      p.log.Warnf,

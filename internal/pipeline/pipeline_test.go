@@ -354,11 +354,11 @@ func TestClassifyBothServices(t *testing.T) {
 		fmt.Errorf("wrapped: %w", &s3sink.Error{Permanent: true, Remedy: "fix bucket"}),
 		fmt.Errorf("wrapped: %w", &cwlogs.Error{Permanent: true, Remedy: "fix bucket"}),
 	} {
-		if v := classify(err); !v.Permanent || v.Remedy != "fix bucket" {
+		if v := delivery.ByRemedy(err); !v.Permanent || v.Remedy != "fix bucket" {
 			t.Errorf("%v classified %+v", err, v)
 		}
 	}
-	if v := classify(&s3sink.Error{Retryable: true}); v.Permanent {
+	if v := delivery.ByRemedy(&s3sink.Error{Retryable: true}); v.Permanent {
 		t.Errorf("a retryable error classified permanent")
 	}
 }

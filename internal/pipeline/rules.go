@@ -1,12 +1,10 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
-	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
@@ -63,15 +61,4 @@ func redactConfig(cfg *config.Config) redact.Config {
 		HashKey:        cfg.RedactHashKey,
 		IPTruncate:     cfg.IPAnonymize == config.IPAnonymizeTruncate,
 	}
-}
-
-// classify maps an S3 error to a delivery verdict.
-func classify(err error) delivery.Verdict {
-	var e interface{ PermanentRemedy() (string, bool) } // s3sink.Error, cwlogs.Error
-	if errors.As(err, &e) {
-		if remedy, ok := e.PermanentRemedy(); ok {
-			return delivery.Verdict{Permanent: true, Remedy: remedy}
-		}
-	}
-	return delivery.Verdict{}
 }
