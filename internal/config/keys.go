@@ -251,3 +251,16 @@ func stringsOf[T fmt.Stringer](list []T) []string {
 	}
 	return out
 }
+
+// Redaction is the configuration of the redaction engine (redact_fields is the
+// caller's: it says which normalised fields are replaced whole).
+func (c *Config) Redaction() redact.Config {
+	return redact.Config{
+		QueryParams:    c.RedactQueryParams,
+		AllQueryParams: c.RedactAllQueryParams,
+		Detectors:      c.RedactDetectors,
+		Mode:           c.RedactMode,
+		HashKey:        c.RedactHashKey,
+		IPTruncate:     c.IPAnonymize == IPAnonymizeTruncate,
+	}
+}

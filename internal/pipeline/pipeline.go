@@ -129,7 +129,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	}
 	p.objects = object.NewEncoders(pqCodec)
 	p.format = cfg.AccessLogFormat
-	if p.redactor, err = redact.New(redactConfig(cfg)); err != nil {
+	if p.redactor, err = redact.New(cfg.Redaction()); err != nil {
 		return nil, fmt.Errorf("envoy_s3: %w", err)
 	}
 	if len(cfg.RedactJSONKeys) > 0 {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/config"
-	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
 // fieldRules says, per normalised field, which redaction applies.
@@ -50,15 +49,4 @@ func newFieldRules(cfg *config.Config) (fieldRules, error) {
 		}
 	}
 	return r, nil
-}
-
-func redactConfig(cfg *config.Config) redact.Config {
-	return redact.Config{
-		QueryParams:    cfg.RedactQueryParams,
-		AllQueryParams: cfg.RedactAllQueryParams,
-		Detectors:      cfg.RedactDetectors,
-		Mode:           cfg.RedactMode,
-		HashKey:        cfg.RedactHashKey,
-		IPTruncate:     cfg.IPAnonymize == config.IPAnonymizeTruncate,
-	}
 }
