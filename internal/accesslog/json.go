@@ -3,8 +3,9 @@ package accesslog
 import (
 	"bytes"
 	"encoding/binary"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 )
 
 // maxDepth bounds the nesting of JSON values kept in Extra.
@@ -439,7 +440,7 @@ func (p *Parser) scanString(b []byte, i int) (s []byte, next int, ok bool) {
 		return seg, end + 1, true
 	}
 	n := len(p.scratch)
-	p.scratch = appendUnescaped(p.scratch, seg)
+	p.scratch, _ = jsonstr.AppendUnescaped(p.scratch, seg) // validated by stringEnd
 	return p.scratch[n:len(p.scratch):len(p.scratch)], end + 1, true
 }
 
@@ -503,72 +504,6 @@ func isHex4(b []byte) bool {
 		}
 	}
 	return true
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		default:
-			c = c - 'A' + 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// appendUnescaped decodes a validated string body. Lone surrogates become
-// U+FFFD, as encoding/json does.
-func appendUnescaped(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			j := i + 1
-			for j < len(s) && s[j] != '\\' {
-				j++
-			}
-			dst = append(dst, s[i:j]...)
-			i = j
-			continue
-		}
-		switch s[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hex4(s[i+2:])
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := rune(utf8.RuneError)
-				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					r2 = hex4(s[i+2:])
-				}
-				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-					i += 6
-					r = d
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, s[i+1])
-		}
-		i += 2
-	}
-	return dst
 }
 
 // skipNumber validates a JSON number at b[i].

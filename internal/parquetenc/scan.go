@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"strconv"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 )
 
 // scanner reads the JSON this plugin writes into its spool. It accepts any
@@ -105,94 +106,28 @@ func special(w uint64) bool {
 	return (w-0x20*ones)&^w&highs|zero(w^'"'*ones)|zero(w^'\\'*ones)|w&highs != 0
 }
 
+// strSlow reads a string that holds an escape, from its start to its closing
+// quote, and unescapes it into *buf.
 func (s *scanner) strSlow(start int, buf *[]byte) ([]byte, bool) {
+	end := s.i
+	for end < len(s.b) && s.b[end] != '"' {
+		if s.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(s.b) {
+		s.i = end
+		return nil, false
+	}
 	n := len(*buf)
-	out := append(*buf, s.b[start:s.i]...)
-	defer func() { *buf = out }()
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			v := out[n:]
-			if !utf8.Valid(v) {
-				return nil, false
-			}
-			return v[:len(v):len(v)], true
-		case c < 0x20:
-			return nil, false
-		case c != '\\':
-			out = append(out, c)
-			s.i++
-			continue
-		}
-		if s.i+1 >= len(s.b) {
-			return nil, false
-		}
-		e := s.b[s.i+1]
-		s.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				return nil, false
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
-					s.i += 2
-					if r2, ok = s.hex4(); !ok {
-						return nil, false
-					}
-				}
-				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-					r = d
-				} else {
-					r = utf8.RuneError
-					if r2 >= 0 {
-						s.i -= 6 // the second escape stands on its own
-					}
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return nil, false
-		}
+	out, ok := jsonstr.AppendUnescaped(*buf, s.b[start:end])
+	*buf = out
+	s.i = end + 1
+	if v := out[n:]; ok && utf8.Valid(v) {
+		return v[:len(v):len(v)], true
 	}
 	return nil, false
-}
-
-func (s *scanner) hex4() (rune, bool) {
-	if len(s.b)-s.i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s.b[s.i : s.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	s.i += 4
-	return r, true
 }
 
 // number consumes a JSON number and returns its text.
