@@ -698,6 +698,22 @@ func TestErrorLinesAreShort(t *testing.T) {
 	}
 }
 
+// TestErrorLinesAreShortForEveryKey: a huge value, whole or as one item of a
+// list, is cut in the error line of every key, so a pasted blob never fills a
+// log line (redact_fields and redact_detectors echoed the bad item whole).
+func TestErrorLinesAreShortForEveryKey(t *testing.T) {
+	huge := strings.Repeat("q", 100_000)
+	for _, k := range Keys {
+		for _, v := range []string{huge, huge + ",x", "none," + huge} {
+			_, err := parse(k.Name, v)
+			if err == nil {
+				continue // a key that takes any text (a prefix, a template) may accept it
+			}
+			checkErrorLine(t, k.Name, err)
+		}
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -220,7 +220,7 @@ func (p *parser) list(v string, def []string, special string, only *bool, check 
 }
 
 // member checks that name is one of names, suggesting the nearest.
-func (p *parser) member(v, name string, names []string, what string) error {
+func (p *parser) member(name string, names []string, what string) error {
 	if slices.Contains(names, name) {
 		return nil
 	}
@@ -234,5 +234,6 @@ func (p *parser) member(v, name string, names []string, what string) error {
 	if bestD <= max(2, len(name)/3) {
 		hint = " (did you mean " + strconv.Quote(best) + "?)"
 	}
-	return p.invalid(v, strconv.Quote(name)+" is not "+what+hint+": use "+orList(names))
+	// The bad item is what the line shows (cut like any value), not the list.
+	return p.invalid(name, "it is not "+what+hint+": use "+orList(names))
 }

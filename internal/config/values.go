@@ -325,14 +325,14 @@ func (p *parser) redactQueryParams(v string) (err error) {
 
 func (p *parser) redactFields(v string) (err error) {
 	p.c.RedactFields, err = p.list(v, nil, "", nil, func(name string) error {
-		return p.member(v, name, SchemaFields, "a field of the normalized schema")
+		return p.member(name, SchemaFields, "a field of the normalized schema")
 	})
 	return err
 }
 
 func (p *parser) redactDetectors(v string) error {
 	names, err := p.list(v, DefaultRedactDetectors, "", nil, func(name string) error {
-		return p.member(v, name, Detectors, "a detector")
+		return p.member(name, Detectors, "a detector")
 	})
 	p.c.RedactDetectors = nil
 	for _, n := range names {
@@ -416,7 +416,7 @@ func (p *parser) metricsNamespace(v string) error {
 
 func (p *parser) metricsDimensions(v string) error {
 	names, err := p.list(v, nil, "", nil, func(name string) error {
-		return p.member(v, name, emf.DimNames[:], "a metrics dimension")
+		return p.member(name, emf.DimNames[:], "a metrics dimension")
 	})
 	p.c.MetricsDimensions = nil
 	for _, n := range names {
