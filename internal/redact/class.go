@@ -77,7 +77,7 @@ const (
 	tJ                 // 'J': a JWT starts "eyJ"
 	tA                 // 'A': AKIA..., AIza...
 	tB                 // 'b', 'B': Bearer, Basic
-	tSep               // ' ', '\t', ':', '+': after an auth scheme
+	tSep               // spaces, controls, ':', '+': after an auth scheme (sepEnd)
 	tAt                // '@': e-mail, URL userinfo
 	tZ                 // 'z', 'Z': Authorization, AIza
 	tUs                // '_': ghp_, github_pat_, sk_live_
@@ -107,7 +107,12 @@ func init() {
 	set(tJ, "J")
 	set(tA, "A")
 	set(tB, "bB")
-	set(tSep, " \t:+")
+	// Every byte sepEnd may start a separator with: ASCII controls and
+	// space, ':', '+', DEL, and the lead bytes of the Unicode spaces.
+	for c := 0; c <= ' '; c++ {
+		trig[c] |= tSep
+	}
+	set(tSep, ":+\x7f\xc2\xe1\xe2\xe3\xef")
 	set(tAt, "@")
 	set(tZ, "zZ")
 	set(tUs, "_")

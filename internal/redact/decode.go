@@ -10,7 +10,7 @@ import "unicode/utf8"
 // therefore runs on the value as written and then on up to maxLevels
 // decodings of it, each decoding one layer of %XX, JSON (\", \\, \/, \b, \f,
 // \n, \r, \t, \uXXXX with surrogate pairs) and HTML (&amp; &lt; &gt; &quot;
-// &apos; &#N; &#xH;) escapes at once. A match in a decoding is mapped back to
+// &apos; &nbsp; &#N; &#xH;) escapes at once. A match in a decoding is mapped back to
 // the bytes it came from, widened to whole escapes, and only those are
 // replaced: the rest of the value keeps its encoding. '+' is not decoded
 // (it is a literal in paths and in tokens).
@@ -153,6 +153,8 @@ func entityAt(s []byte, i int) (out [4]byte, n int) {
 		out[0] = '"'
 	case foldEqual(name, "apos"):
 		out[0] = '\''
+	case foldEqual(name, "nbsp"):
+		utf8.EncodeRune(out[:], '\u00a0') // between a scheme and its token
 	default:
 		return out, 0
 	}

@@ -225,7 +225,7 @@ func isAWSKey(s []byte, st int) bool {
 // of prose unless "bearer" starts a header value.
 func scanBearer(sc *Scratch, s []byte) {
 	forWord(s, "bearer", func(st int) int {
-		t := runOf(s, st+6, isSchemeSep)
+		t := sepEnd(s, st+6)
 		if t == st+6 {
 			return 0
 		}
@@ -290,10 +290,51 @@ func forWord(s []byte, w string, match func(st int) int) {
 	}
 }
 
-// isSchemeSep reports whether c may separate an auth scheme from its
-// credentials: a space, a tab, a colon, or '+' (a space in a form-encoded
-// value: Bearer+token).
-func isSchemeSep(c byte) bool { return c == ' ' || c == '\t' || c == ':' || c == '+' }
+// sepEnd returns the end of the run of separators from p on that may part
+// an auth scheme from its credentials: spaces, tabs and every other ASCII
+// control character (NUL, CR, LF, ...), a colon, '+' (a space in a
+// form-encoded value: Bearer+token), and the Unicode spaces written in UTF-8
+// (no-break, en/em, ideographic, zero-width, line and paragraph separators,
+// BOM), which a header written by hand or copied from a page carries.
+func sepEnd(s []byte, p int) int {
+	for p < len(s) {
+		c := s[p]
+		switch {
+		case c <= ' ' || c == 0x7f || c == ':' || c == '+':
+			p++
+		case c >= 0xc2:
+			n := uniSpace(s[p:])
+			if n == 0 {
+				return p
+			}
+			p += n
+		default:
+			return p
+		}
+	}
+	return p
+}
+
+// uniSpace returns the length of the UTF-8 Unicode space that starts b, or 0:
+// U+0085, U+00A0, U+1680, U+180E, U+2000-U+200D, U+2028, U+2029, U+202F,
+// U+205F, U+2060, U+3000, U+FEFF.
+func uniSpace(b []byte) int {
+	switch {
+	case len(b) >= 2 && b[0] == 0xc2 && (b[1] == 0x85 || b[1] == 0xa0):
+		return 2
+	case len(b) < 3:
+		return 0
+	case b[0] == 0xe1 && (b[1] == 0x9a && b[2] == 0x80 || b[1] == 0xa0 && b[2] == 0x8e):
+		return 3
+	case b[0] == 0xe2 && b[1] == 0x80 && (b[2] <= 0x8d || b[2] == 0xa8 || b[2] == 0xa9 || b[2] == 0xaf):
+		return 3
+	case b[0] == 0xe2 && b[1] == 0x81 && (b[2] == 0x9f || b[2] == 0xa0):
+		return 3
+	case b[0] == 0xe3 && b[1] == 0x80 && b[2] == 0x80, b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf:
+		return 3
+	}
+	return 0
+}
 
 // isAuthParam reports whether name is an RFC 6750 challenge parameter,
 // which follows "Bearer " in WWW-Authenticate and is no token.

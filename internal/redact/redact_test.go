@@ -354,3 +354,48 @@ func TestDeferredCounts(t *testing.T) {
 		t.Fatalf("a second Commit counted again: %v", c)
 	}
 }
+
+// TestSchemeSeparators: an auth scheme is separated from its credentials by
+// any space or control character, Unicode spaces included, as written, in
+// JSON and in %XX escapes (a no-break space or a NUL left the token whole).
+func TestSchemeSeparators(t *testing.T) {
+	r := mustNew(t, Config{Detectors: DefaultDetectors()})
+	var sc Scratch
+	const tok = "abc123DEF456ghi789"
+	seps := []string{"\u00a0", "\x00", "\u2003", "\u202f", "\u3000", "\u200b", "\ufeff", "\u2028", "\f", "\v", "\r\n", "\u00a0\u00a0", " \u00a0"}
+	for _, sep := range seps {
+		for _, in := range []string{
+			"Bearer" + sep + tok,
+			"x Authorization: Bearer" + sep + tok,
+			"authorization=Token" + sep + tok,
+			"h: bearer" + sep + tok + " z",
+		} {
+			out := string(r.String(&sc, nil, []byte(in)))
+			if strings.Contains(out, tok[:6]) {
+				t.Errorf("String(%q) = %q: the token survives", in, out)
+			}
+		}
+		basic := "Basic" + sep + "dXNlcjpwYXNzd29yZA=="
+		if out := string(r.String(&sc, nil, []byte(basic))); strings.Contains(out, "dXNlcjpw") {
+			t.Errorf("String(%q) = %q: the credentials survive", basic, out)
+		}
+	}
+	for _, in := range []string{
+		`{"h":"Bearer\u00a0` + tok + `"}`,
+		`{"h":"Bearer\u0000` + tok + `"}`,
+		"/p?h=Bearer%C2%A0" + tok,
+		"/p?h=Bearer%00" + tok,
+		"Bearer&nbsp;" + tok,
+		"Bearer&#160;" + tok,
+	} {
+		if out := string(r.String(&sc, nil, []byte(in))); strings.Contains(out, tok[:6]) {
+			t.Errorf("String(%q) = %q: the token survives", in, out)
+		}
+	}
+	// Prose stays prose, whatever the space.
+	for _, in := range []string{"the bearer\u00a0of the card", "the bearer\x00of it"} {
+		if out := string(r.String(&sc, nil, []byte(in))); out != in {
+			t.Errorf("String(%q) = %q, want it unchanged", in, out)
+		}
+	}
+}

@@ -298,10 +298,10 @@ func scanAuthorization(sc *Scratch, s []byte, m uint32) {
 	}
 	if m&(tB|tSep) == tB|tSep {
 		forWord(s, "basic", func(st int) int {
-			if !isSchemeSep(s[st+5]) {
+			t := sepEnd(s, st+5)
+			if t == st+5 {
 				return 0
 			}
-			t := runOf(s, st+5, isSchemeSep)
 			e := runOf(s, t, isStdB64)
 			if e < len(s) && isAlnum(s[e]) {
 				return 0
@@ -356,8 +356,7 @@ func authCredentials(sc *Scratch, s []byte, v int) int {
 	if isNoValue(s[v:w]) || escaped(s, v) || w > v && escaped(s, w) {
 		return 0 // an escaped separator: the decoded view finds the credentials alone
 	}
-	if w > v && w < len(s) && isSchemeSep(s[w]) {
-		t := runOf(s, w, isSchemeSep)
+	if t := sepEnd(s, w); w > v && t > w {
 		if markerAt(s, t) {
 			return 0
 		}
