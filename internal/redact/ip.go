@@ -320,10 +320,14 @@ func ipv6Region(sc *Scratch, s []byte, a, b int) {
 // IP truncates the addresses of an address field for ip_anonymize truncate:
 // IPv4 to its /24 (a.b.c.0), IPv6 to its /48 (an IPv4-mapped IPv6 as IPv4),
 // written in canonical form. It handles "ip", "ip:port", "[v6]:port",
-// "v6%zone", "scheme://ip:port/..." and comma lists ("a, b" of
-// X-Forwarded-For), keeping ports, zones, separators and spaces. Anything
-// that is no address is appended unchanged, as is all of s when truncation
-// is off. dst must not overlap s.
+// "v6%zone", "scheme://ip:port/..." , comma lists ("a, b" of
+// X-Forwarded-For) and RFC 7239 Forwarded elements (for= and by= node
+// identifiers, quoted or not: for="[2001:db8::17]:4711";proto=https),
+// keeping ports, zones, separators and spaces. What is no address (a list
+// element, a Forwarded parameter, the path after an address) goes through
+// the text rules as String would, so an address field is covered like any
+// other string. All of s is appended unchanged when truncation is off. dst
+// must not overlap s.
 func (r *Redactor) IP(sc *Scratch, dst, s []byte) []byte {
 	if !r.ipTruncate {
 		return append(dst, s...)
@@ -350,18 +354,81 @@ func (r *Redactor) ipElem(sc *Scratch, dst, t []byte) []byte {
 	}
 	dst = append(dst, t[:x]...)
 	core := t[x:y]
+	if isForwarded(core) {
+		dst = r.forwarded(sc, dst, core)
+		return append(dst, t[y:]...)
+	}
 	// scheme://
+	scheme := 0
 	if k := bytes.Index(core, []byte("://")); k > 0 && isScheme(core[:k]) {
-		dst = append(dst, core[:k+3]...)
-		core = core[k+3:]
+		scheme = k + 3
 	}
-	host, rest := core, []byte(nil)
-	if k := bytes.IndexByte(core, '/'); k >= 0 {
-		host, rest = core[:k], core[k:]
+	host, rest := core[scheme:], []byte(nil)
+	if k := bytes.IndexByte(host, '/'); k >= 0 {
+		host, rest = host[:k], host[k:]
 	}
-	dst = r.ipHost(sc, dst, host)
-	dst = append(dst, rest...)
+	n := len(dst)
+	dst = append(dst, core[:scheme]...)
+	d, ok := r.ipHost(sc, dst, host)
+	if !ok {
+		dst = r.run(sc, dst[:n], core, false)
+	} else {
+		dst = r.run(sc, d, rest, true)
+	}
 	return append(dst, t[y:]...)
+}
+
+// isForwarded reports whether t is an RFC 7239 forwarded-element: its first
+// parameter is for=, by=, proto= or host=.
+func isForwarded(t []byte) bool {
+	k := bytes.IndexByte(t, '=')
+	if k < 0 {
+		return false
+	}
+	name := bytes.TrimRight(t[:k], " \t")
+	return foldEqual(name, "for") || foldEqual(name, "by") || foldEqual(name, "proto") || foldEqual(name, "host")
+}
+
+// forwarded truncates the node identifiers (for=, by=) of the forwarded
+// element t; its other parameters, and a node that is no address
+// ("unknown", "_hidden", anything else), go through the text rules.
+func (r *Redactor) forwarded(sc *Scratch, dst, t []byte) []byte {
+	for p := 0; ; {
+		e := bytes.IndexByte(t[p:], ';')
+		pair := t[p:]
+		if e >= 0 {
+			pair = t[p : p+e]
+		}
+		k := bytes.IndexByte(pair, '=')
+		name := []byte(nil)
+		if k >= 0 {
+			name = bytes.TrimSpace(pair[:k])
+		}
+		if foldEqual(name, "for") || foldEqual(name, "by") {
+			v := k + 1
+			for v < len(pair) && (pair[v] == ' ' || pair[v] == '\t') {
+				v++
+			}
+			node, q := pair[v:], 0
+			if len(node) >= 2 && node[0] == '"' && node[len(node)-1] == '"' {
+				node, q = node[1:len(node)-1], 1
+			}
+			n := len(dst)
+			d, ok := r.ipHost(sc, append(dst, pair[:v+q]...), node)
+			if ok {
+				dst = append(d, pair[len(pair)-q:]...)
+			} else {
+				dst = r.run(sc, dst[:n], pair, false)
+			}
+		} else {
+			dst = r.run(sc, dst, pair, false)
+		}
+		if e < 0 {
+			return dst
+		}
+		dst = append(dst, ';')
+		p += e + 1
+	}
 }
 
 func isScheme(b []byte) bool {
@@ -373,30 +440,32 @@ func isScheme(b []byte) bool {
 	return true
 }
 
-// ipHost truncates "ip", "ip:port", "[v6]:port" or "v6%zone".
-func (r *Redactor) ipHost(sc *Scratch, dst, h []byte) []byte {
+// ipHost appends the truncation of "ip", "ip:port", "[v6]:port" or
+// "v6%zone" and reports whether h was one; when not, dst comes back as it
+// was.
+func (r *Redactor) ipHost(sc *Scratch, dst, h []byte) ([]byte, bool) {
 	if len(h) > 0 && h[0] == '[' {
 		k := bytes.IndexByte(h, ']')
 		if k < 0 || !portOK(h[k+1:]) {
-			return append(dst, h...)
+			return dst, false
 		}
 		if d, ok := r.truncV6(sc, append(dst, '['), h[1:k]); ok {
-			return append(d, h[k:]...)
+			return append(d, h[k:]...), true
 		}
-		return append(dst, h...)
+		return dst, false
 	}
 	if ip, ok := parseIPv4(h, true); ok {
-		return r.truncV4(sc, dst, ip)
+		return r.truncV4(sc, dst, ip), true
 	}
 	if d, ok := r.truncV6(sc, dst, h); ok {
-		return d
+		return d, true
 	}
 	if k := bytes.LastIndexByte(h, ':'); k > 0 && portOK(h[k:]) {
 		if ip, ok := parseIPv4(h[:k], true); ok {
-			return append(r.truncV4(sc, dst, ip), h[k:]...)
+			return append(r.truncV4(sc, dst, ip), h[k:]...), true
 		}
 	}
-	return append(dst, h...)
+	return dst, false
 }
 
 // portOK reports whether b is empty or ":digits".

@@ -399,3 +399,29 @@ func TestSchemeSeparators(t *testing.T) {
 		}
 	}
 }
+
+// TestIPForwarded: ip_anonymize truncate reaches the node identifiers of an
+// RFC 7239 Forwarded value (for=, by=, quoted or not, with ports), and what
+// is no address in an address field still goes through the detectors.
+func TestIPForwarded(t *testing.T) {
+	r := mustNew(t, Config{IPTruncate: true, Detectors: DefaultDetectors(), QueryParams: DefaultQueryParams()})
+	var sc Scratch
+	for _, tc := range []struct{ in, want string }{
+		{"for=192.0.2.82;proto=https", "for=192.0.2.0;proto=https"},
+		{"for=192.0.2.43, for=198.51.100.17;by=203.0.113.60;proto=http;host=example.com",
+			"for=192.0.2.0, for=198.51.100.0;by=203.0.113.0;proto=http;host=example.com"},
+		{`For="[2001:db8:cafe::17]:4711"`, `For="[2001:db8:cafe::]:4711"`},
+		{`for="192.0.2.82:8080";proto=https`, `for="192.0.2.0:8080";proto=https`},
+		{`for="_hidden", for=unknown`, `for="_hidden", for=unknown`},
+		{"proto=https; for = 192.0.2.82", "proto=https; for = 192.0.2.0"},
+		// Not an address: the detectors still run.
+		{"AKIAIOSFODNN7EXAMPLE", Mask},
+		{"for=AKIAIOSFODNN7EXAMPLE;proto=https", "for=" + Mask + ";proto=https"},
+		{"10.0.0.1, Bearer abcdef0123456789", "10.0.0.0, Bearer " + Mask},
+		{"http://10.0.0.1/x?token=abc", "http://10.0.0.0/x?token=" + Mask},
+	} {
+		if got := string(r.IP(&sc, nil, []byte(tc.in))); got != tc.want {
+			t.Errorf("IP(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
