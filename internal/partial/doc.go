@@ -20,6 +20,12 @@
 //     keys), and counted. At exit every group still waiting is written that way. A
 //     piece without a partial_id or a usable ordinal is never held: the caller writes
 //     it as it is.
+//   - A piece written as it came may cut a secret in two, and its other half may never
+//     come. Its line was cut before it unless its ordinal is 1 and after it unless it
+//     says partial_last (Part.Cut); with redaction on, the caller masks what touches
+//     those cuts (redact.Piece, after the other rules) and writes MapLog's record, so
+//     neither half of a secret is written, whatever the reason the pieces were not
+//     joined.
 //   - Memory is bounded by MaxBytes (plus one line of MaxLineBytes), time by Timeout.
 //
 // # Durability (at-least-once)

@@ -116,20 +116,43 @@ func Join(dst []byte, parts []*Part, logKey string) ([]byte, chunk.Map, error) {
 	if len(parts) == 0 {
 		return dst, chunk.Map{}, errors.New("partial: empty group")
 	}
-	first, err := recordMap(parts[0].Record)
+	logs := make([][]byte, len(parts))
+	for i, p := range parts {
+		logs[i] = p.Log
+	}
+	return rewrite(dst, parts[0].Record, logKey, logs, true)
+}
+
+// Cut says where the line of a piece written as it came was cut: before it unless
+// it is the first piece, after it unless it says partial_last. A secret cut there
+// is half in this piece and half in a neighbour that may never come; the caller
+// masks what touches the cuts (redact.Piece) before the piece's other rules.
+func (p *Part) Cut() (before, after bool) { return p.Ordinal > 1, !p.Last }
+
+// MapLog appends the record of a part to be written as it came, with log (the
+// piece's log value once its cuts are masked) as its log value, to dst. It returns
+// the map, which aliases dst.
+func (p *Part) MapLog(dst, log []byte, logKey string) ([]byte, chunk.Map, error) {
+	return rewrite(dst, p.Record, logKey, [][]byte{log}, false)
+}
+
+// rewrite appends record rec with the logs joined as its log value (and without the
+// partial_* keys when drop is set) to dst.
+func rewrite(dst, rec []byte, logKey string, logs [][]byte, drop bool) ([]byte, chunk.Map, error) {
+	first, err := recordMap(rec)
 	if err != nil {
 		return dst, chunk.Map{}, err
 	}
 	n := 0
 	it := first.Iter()
 	for it.Next() {
-		if !dropKey(it.Key()) {
+		if !drop || !dropKey(it.Key()) {
 			n++
 		}
 	}
 	size := 0
-	for _, p := range parts {
-		size += len(p.Log)
+	for _, l := range logs {
+		size += len(l)
 	}
 	start := len(dst)
 	dst = chunk.AppendMapHeader(dst, n)
@@ -137,15 +160,15 @@ func Join(dst []byte, parts []*Part, logKey string) ([]byte, chunk.Map, error) {
 	it = first.Iter()
 	for it.Next() {
 		k := it.Key()
-		if dropKey(k) {
+		if drop && dropKey(k) {
 			continue
 		}
 		dst = append(dst, k.Raw()...)
 		if !logDone && (k.Kind() == chunk.KindStr || k.Kind() == chunk.KindBin) && string(k.Bytes()) == logKey {
 			logDone = true
 			dst = chunk.AppendStringHeader(dst, size)
-			for _, p := range parts {
-				dst = append(dst, p.Log...)
+			for _, l := range logs {
+				dst = append(dst, l...)
 			}
 			continue
 		}

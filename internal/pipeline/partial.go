@@ -7,6 +7,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/partial"
+	"github.com/envoy-s3/envoy_s3/internal/redact"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
 )
 
@@ -65,7 +66,7 @@ func (w *worker) replay(whole, asIs []*partial.Part) {
 		}
 	}
 	for _, pt := range asIs {
-		if m, err := pt.Map(); err == nil {
+		if m, err := w.pieceRecord(pt); err == nil {
 			w.replayOne(pt.Tag, chunk.Event{Time: pt.Time, Record: m})
 		}
 	}
@@ -73,6 +74,21 @@ func (w *worker) replay(whole, asIs []*partial.Part) {
 	w.ev = saved
 	w.tag = append(w.tag[:0], w.ftag...)
 	w.last = lastPart{}
+}
+
+// pieceRecord returns the record of a piece written as it came. With redaction on, its
+// log value, once redacted, also loses what touches its cuts (redact.Piece), so a
+// secret cut there leaves neither half.
+func (w *worker) pieceRecord(pt *partial.Part) (chunk.Map, error) {
+	p := w.p
+	if !p.textRules {
+		return pt.Map()
+	}
+	before, after := pt.Cut()
+	w.arena = w.redactText(w.arena[:0], pt.Log) // the rules first, on the whole piece
+	log := p.redactor.Piece(&w.sc, nil, w.arena, redact.Cut{Before: before, After: after})
+	_, m, err := pt.MapLog(nil, log, p.cfg.LogKey) // fresh: referenced until the flush ends
+	return m, err
 }
 
 func (w *worker) replayOne(tag string, ev chunk.Event) {

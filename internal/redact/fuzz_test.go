@@ -183,3 +183,29 @@ func FuzzDetector(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPiece: masking the cuts of a piece never panics, keeps valid UTF-8,
+// leaves a piece without cuts alone, and changes nothing the second time.
+func FuzzPiece(f *testing.F) {
+	addSeeds(f)
+	rs := fuzzRedactors(f)
+	f.Fuzz(func(t *testing.T, in []byte, hash bool) {
+		r := rs[0]
+		if hash {
+			r = rs[1]
+		}
+		var sc Scratch
+		if out := r.Piece(&sc, nil, in, Cut{}); !bytes.Equal(out, in) {
+			t.Fatalf("no cut but changed: %q -> %q", in, out)
+		}
+		for _, c := range []Cut{{Before: true}, {After: true}, {Before: true, After: true}} {
+			out := r.Piece(&sc, nil, in, c)
+			if utf8.Valid(in) && !utf8.Valid(out) {
+				t.Fatalf("%+v: invalid UTF-8: %q -> %q", c, in, out)
+			}
+			if again := r.Piece(&sc, nil, out, c); !bytes.Equal(again, out) {
+				t.Fatalf("%+v: not idempotent: %q -> %q -> %q", c, in, out, again)
+			}
+		}
+	})
+}

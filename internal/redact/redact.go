@@ -120,6 +120,7 @@ const (
 	RuleAWSSecretKey
 	RuleField
 	RuleIPTruncate
+	RulePieceEdge // what touches the cuts of a piece of a split line (Piece)
 	NumRules
 )
 
@@ -127,7 +128,7 @@ var ruleNames = [NumRules]string{
 	"query_param", "jwt", "aws_access_key", "bearer", "credit_card",
 	"email", "ipv4", "ipv6", "github", "gitlab", "slack", "stripe",
 	"google_api_key", "private_key", "url_password", "authorization",
-	"aws_secret_key", "field", "ip_truncate",
+	"aws_secret_key", "field", "ip_truncate", "piece_edge",
 }
 
 // String returns the rule's name as the stats line prints it.
