@@ -212,3 +212,29 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestPlain(t *testing.T) {
+	for _, tc := range []struct {
+		id   accesslog.FieldID
+		v    string
+		want bool
+	}{
+		{accesslog.Timestamp, "2025-11-11T07:40:46.216Z", true},
+		{accesslog.Kind, "http", true},
+		{accesslog.StreamID, "2703009730617671267", true},
+		{accesslog.StreamID, "18446744073709551615", true},
+		{accesslog.StreamID, "18446744073709551616", false}, // past uint64
+		{accesslog.StreamID, "4111111111111111", false},     // 16 digits: a card, not Envoy's
+		{accesslog.StreamID, "AKIAIOSFODNN7EXAMPLE", false},
+		{accesslog.StreamID, "27030097306176712x7", false},
+		{accesslog.GrpcStatus, "OK", false},
+		{accesslog.ResponseFlags, "UF,URX", false},
+		{accesslog.ContainerName, "app", false},
+		{accesslog.Source, "stdout", false},
+		{accesslog.Path, "/", false},
+	} {
+		if got := accesslog.Plain(tc.id, []byte(tc.v)); got != tc.want {
+			t.Errorf("Plain(%s, %q) = %v, want %v", tc.id.Name(), tc.v, got, tc.want)
+		}
+	}
+}

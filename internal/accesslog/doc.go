@@ -98,4 +98,10 @@
 // precision. kind is "http" or "tcp". Unset values ('-', "", null) are null.
 // A number that does not fit in int64, or is not a whole number, becomes null
 // while the line stays an access log: the shape decides, not one value.
+//
+// Recognition does not vouch for values: a TEXT gRPC status or response flag
+// can be an AWS key id made of letters, and a JSON line can put anything in
+// any key. Plain names the only strings that cannot hold client data (the
+// normalised timestamp, the kind, Envoy's 19-20 digit stream ids); every other
+// string is for the redactor.
 package accesslog

@@ -22,6 +22,14 @@
 //     a value of only dots becomes underscores, a value is cut to MaxValueLen
 //     bytes, and an empty value (or a $TAG[n] past the tag's end) renders as
 //     "unknown", never as an empty path segment.
+//   - Values are redacted before they are rendered (the caller, internal/pipeline,
+//     passes the tag and the metadata through the same detectors and query
+//     parameter rules as every string written): a secret in a tag or a container
+//     name must not reach S3 through a key. A normal name matches no rule and
+//     renders unchanged; a value holding a secret renders with its replacement made
+//     key-safe (ecs-AKIA...-firelens-1 becomes ecs-_REDACTED_-firelens-1, or
+//     ecs-_h_<16 hex>_-firelens-1 in hash mode, stable across records), so its
+//     records still share a prefix without the secret.
 //   - strftime applies to the template only, never to variable values, so a '%'
 //     in a tag cannot turn into a date.
 //   - Unknown variables, unknown % verbs, unsafe literal characters and empty

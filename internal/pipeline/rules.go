@@ -17,10 +17,10 @@ type fieldRules struct {
 
 // requestFields carry what a client sent (or addresses), so secrets can hide there.
 // connection_termination_details is written by Envoy but quotes what filters saw of
-// the connection, client data included. The others are written by Envoy or FireLens
-// themselves (timestamps, status codes, flags, stream ids, ECS metadata): running
-// detectors over them only finds false positives, such as a 19-digit stream id that
-// passes Luhn.
+// the connection, client data included. Every other string field goes through the
+// detectors too unless accesslog.Plain says Envoy wrote it (a timestamp, a 19-digit
+// stream id, which may pass Luhn): a customised format can put anything anywhere, and
+// ECS names are chosen by people.
 var requestFields = []accesslog.FieldID{
 	accesslog.Method, accesslog.Path, accesslog.Protocol, accesslog.ForwardedFor,
 	accesslog.UserAgent, accesslog.RequestID, accesslog.Authority, accesslog.UpstreamHost,

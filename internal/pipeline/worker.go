@@ -114,6 +114,7 @@ type worker struct {
 	rec     []byte
 	pkey    []byte
 	vars    keyformat.Vars
+	vbuf    []byte // redacted vars (redactVars)
 	parts   map[string]*part
 	touched []*part
 	f       fields
@@ -376,6 +377,7 @@ func (w *worker) place(stream batch.Stream) {
 			w.vars.Container = c
 		}
 	}
+	w.redactVars(&w.vars)
 	capVars(&w.vars)
 	w.pkey = append(w.pkey[:0], byte(stream))
 	if stream == batch.StreamCloudWatch {
@@ -506,7 +508,7 @@ func (w *worker) redactEntry() {
 	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
 		f := &e.Fields[id]
 		w.spans[id] = [2]int{-1, -1}
-		if f.Kind != accesslog.String || !(p.fields.detect[id] || p.fields.whole[id] || p.fields.ip[id]) {
+		if f.Kind != accesslog.String || !(p.fields.detect[id] || p.fields.whole[id] || p.fields.ip[id] || !accesslog.Plain(id, f.Str)) {
 			continue
 		}
 		start := len(w.arena)
