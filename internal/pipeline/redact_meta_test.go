@@ -93,3 +93,24 @@ func TestMetadataAndTagRedacted(t *testing.T) {
 		}
 	}
 }
+
+// Header-shaped secrets in the extra keys of a customised JSON format: a key named
+// after a header under a prefix (req_cookie), [name, value] pairs, {"name","value"}
+// objects in either order, and a header block in one string. Benign pairs stay.
+func TestExtraHeaderPairsRedacted(t *testing.T) {
+	line := `{"start_time":"2026-11-24T10:00:00.000Z","method":"GET","path":"/","response_code":200,` +
+		`"req_cookie":"sid=s3cr3t-c00k1e","hdrs":[["x-api-key","k3y-v4lue-1"],["accept","*/*"]],` +
+		`"har":[{"name":"X-Api-Key","value":"k3y-v4lue-2"},{"value":"k3y-v4lue-3","name":"authorization"},{"name":"page","value":"2"}],` +
+		`"raw":"x-api-key: k3y-v4lue-4\r\ncookie: sid=s3ss10n-5\r\naccept: text/html"}`
+	out := flushLines(t, map[string]string{"other_logs": "drop"}, logRecord(line))
+	for _, secret := range []string{"s3cr3t-c00k1e", "k3y-v4lue", "s3ss10n-5"} {
+		if bytes.Contains(out, []byte(secret)) {
+			t.Errorf("%q reached the object:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{`["accept","*/*"]`, `{"name":"page","value":"2"}`, `accept: text/html`, `"name":"authorization"`} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("object lacks %s:\n%s", want, out)
+		}
+	}
+}

@@ -582,7 +582,7 @@ func (w *worker) redactExtras() {
 			w.arena = p.redactor.Whole(&w.sc, w.arena, x.Val.Str)
 			keep(start, x.Val.Str, xspan{i: i})
 		case x.Val.Kind == accesslog.String:
-			w.arena = p.redactor.Value(&w.sc, w.arena, x.Key, x.Val.Str)
+			w.arena = p.redactor.Value(&w.sc, w.arena, x.Key, x.Val.Str, p.jsonKeys)
 			keep(start, x.Val.Str, xspan{i: i})
 		case x.Val.Kind == accesslog.Int:
 			// A number: checked as JSON (a card number sent as a number), and

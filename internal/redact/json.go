@@ -11,7 +11,12 @@ package redact
 //     a match becomes the replacement as a JSON string;
 //   - with keys, the whole value of a member whose key keys matches
 //     (password, token, ...) becomes the replacement as a JSON string,
-//     whatever its type; an empty string or null stays (nothing to hide).
+//     whatever its type; an empty string or null stays (nothing to hide);
+//   - with keys, name/value pairs are members too, as headers are logged:
+//     the second element of a two-element array whose first is a string
+//     keys matches ([["x-api-key","v"]]), and the "value" (or "values")
+//     member of an object whose "name", "key" or "header" member is such a
+//     string ([{"name":"x-api-key","value":"v"}], HAR's form).
 //
 // Text that is not valid JSON, or nested deeper than maxJSONDepth, is
 // redacted as one string (String) instead: never dropped, never a panic.
@@ -25,12 +30,12 @@ func (r *Redactor) JSON(sc *Scratch, dst, v []byte, keys *Names) []byte {
 }
 
 // Value redacts the string s that is the value of key (a JSON member, an
-// extra field) like String, with key as context: a card number without
-// separators under a key that names a card ("cc", "card_number") is found
-// without a card word in s.
-func (r *Redactor) Value(sc *Scratch, dst, key, s []byte) []byte {
+// extra field) like Text with keys (may be nil), with key as context: a card
+// number without separators under a key that names a card ("cc",
+// "card_number") is found without a card word in s.
+func (r *Redactor) Value(sc *Scratch, dst, key, s []byte, keys *Names) []byte {
 	sc.cardKey = cardKey(key)
-	dst = r.String(sc, dst, s)
+	dst = r.Text(sc, dst, s, keys)
 	sc.cardKey = false
 	return dst
 }
@@ -107,7 +112,7 @@ func (j *jsonRun) value(dst, key []byte, depth int) ([]byte, bool) {
 			return append(dst, j.s[a-1:b+1]...), true
 		}
 		dst = append(dst, '"')
-		dst = j.r.Value(j.sc, dst, key, j.s[a:b])
+		dst = j.r.Value(j.sc, dst, key, j.s[a:b], j.keys)
 		return append(dst, '"'), true
 	case c == '-' || isDigit(c):
 		a := j.p
@@ -144,7 +149,10 @@ func (j *jsonRun) str() (a, b int, ok bool) {
 }
 
 func (j *jsonRun) object(dst []byte, depth int) ([]byte, bool) {
-	return j.seq(dst, '}', func(dst []byte) ([]byte, bool) {
+	// A name/value pair: where the value member was written (to replace it
+	// when the name comes after it) and whether the name is secret.
+	valMark, valEnd, valA, named := -1, 0, 0, false
+	dst, ok := j.seq(dst, '}', func(dst []byte) ([]byte, bool) {
 		if j.p >= len(j.s) || j.s[j.p] != '"' {
 			return dst, false
 		}
@@ -166,15 +174,72 @@ func (j *jsonRun) object(dst []byte, depth int) ([]byte, bool) {
 		}
 		j.p++
 		dst = j.ws(append(dst, ':'))
-		if !j.dry && j.keys != nil && j.keys.Match(j.sc.memberName(key)) {
+		if j.dry || j.keys == nil {
+			return j.value(dst, key, depth+1)
+		}
+		name := j.sc.memberName(key)
+		if j.keys.Match(name) {
 			return j.whole(dst, depth)
+		}
+		switch {
+		case foldEqual(name, "value") || foldEqual(name, "values"):
+			if named {
+				return j.whole(dst, depth)
+			}
+			mark, a := len(dst), j.p
+			dst, ok := j.value(dst, key, depth+1)
+			valMark, valEnd, valA = mark, len(dst), a
+			return dst, ok
+		case foldEqual(name, "name") || foldEqual(name, "key") || foldEqual(name, "header"):
+			if j.p < len(j.s) && j.s[j.p] == '"' {
+				if b := stringEnd(j.s, j.p+1, '"'); b < len(j.s) && j.keys.Match(j.s[j.p+1:b]) {
+					named = true
+				}
+			}
 		}
 		return j.value(dst, key, depth+1)
 	})
+	if ok && named && valMark >= 0 {
+		// The value came before its name: replace what was written for it.
+		tail := append([]byte(nil), dst[valEnd:]...)
+		end := j.p
+		j.p, dst = valA, dst[:valMark]
+		dst, _ = j.whole(dst, depth)
+		j.p = end
+		dst = append(dst, tail...)
+	}
+	return dst, ok
 }
 
 func (j *jsonRun) array(dst []byte, depth int) ([]byte, bool) {
-	return j.seq(dst, ']', func(dst []byte) ([]byte, bool) { return j.value(dst, nil, depth+1) })
+	i, named := 0, false
+	return j.seq(dst, ']', func(dst []byte) ([]byte, bool) {
+		k := i
+		i++
+		if j.dry || j.keys == nil || k > 1 {
+			return j.value(dst, nil, depth+1)
+		}
+		if k == 1 && named && j.lastElem(depth) {
+			return j.whole(dst, depth) // [name, value]
+		}
+		if k == 0 && j.p < len(j.s) && j.s[j.p] == '"' {
+			if b := stringEnd(j.s, j.p+1, '"'); b < len(j.s) && j.keys.Match(j.s[j.p+1:b]) {
+				named = true
+			}
+		}
+		return j.value(dst, nil, depth+1)
+	})
+}
+
+// lastElem reports whether the value at j.p is valid and the last of its array.
+func (j *jsonRun) lastElem(depth int) bool {
+	p := j.p
+	j.dry = true
+	_, ok := j.value(nil, nil, depth+1)
+	j.dry = false
+	end := skipSpace(j.s, j.p)
+	j.p = p
+	return ok && end < len(j.s) && j.s[end] == ']'
 }
 
 // seq appends the object or array at j.p: its opening byte, members

@@ -139,3 +139,35 @@ func TestJSONNumbersAreStrict(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONHeaderPairs: name/value pairs and header blocks are members, with
+// the default keys, in JSON and in text that is not JSON.
+func TestJSONHeaderPairs(t *testing.T) {
+	keys, err := NewNames(DefaultJSONKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustNew(t, Config{Detectors: DefaultDetectors()})
+	var sc Scratch
+	for _, tc := range []struct{ in, want string }{
+		{`{"req_cookie":"a=1"}`, `{"req_cookie":"[REDACTED]"}`},
+		{`{"response_set_cookie":"a=1","request_id":"r1"}`, `{"response_set_cookie":"[REDACTED]","request_id":"r1"}`},
+		{`[["x-api-key","v1"],["accept","*/*"]]`, `[["x-api-key","[REDACTED]"],["accept","*/*"]]`},
+		{`[["x-api-key","v1","v2"]]`, `[["x-api-key","v1","v2"]]`}, // not a pair
+		{`[{"name":"x-api-key","value":"v1"}]`, `[{"name":"x-api-key","value":"[REDACTED]"}]`},
+		{`[{"value":["v1"],"n":1,"Name":"Cookie"}]`, `[{"value":"[REDACTED]","n":1,"Name":"Cookie"}]`},
+		{`{"key":"token","values":"v1"}`, `{"key":"token","values":"[REDACTED]"}`},
+		{`{"name":"page","value":"2"}`, `{"name":"page","value":"2"}`},
+		{`{"h":"x-api-key: v1\r\ncookie: sid=1\r\naccept: */*"}`, `{"h":"x-api-key: [REDACTED]\r\ncookie: [REDACTED]\r\naccept: */*"}`},
+		{`{"h":"x-api-key: v1"}`, `{"h":"x-api-key: [REDACTED]"}`},
+		{`{"h":"password: hunter2"}`, `{"h":"password: hunter2"}`}, // prose
+	} {
+		if got := string(r.JSON(&sc, nil, []byte(tc.in), keys)); got != tc.want {
+			t.Errorf("JSON(%s)\n got: %s\nwant: %s", tc.in, got, tc.want)
+		}
+	}
+	text := "GET / x-api-key: v1\nCookie: sid=1\nAccept: */*"
+	if got, want := string(r.Text(&sc, nil, []byte(text), keys)), "GET / x-api-key: v1\nCookie: [REDACTED]\nAccept: */*"; got != want {
+		t.Errorf("Text(%q) = %q, want %q", text, got, want)
+	}
+}

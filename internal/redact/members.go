@@ -145,3 +145,38 @@ func (sc *Scratch) memberName(name []byte) []byte {
 	sc.name, _ = decodeOnce(sc.name[:0], nil, name, false)
 	return sc.name
 }
+
+// scanHeaders adds the values of the header lines of v whose names keys
+// match: at the start of v or of a line (after a line feed, or its JSON
+// escape \n), a field name (letters, digits, '-', '_'), ':', spaces, then
+// the value up to the end of its line (CR, LF or their escapes): a header
+// block logged as one string ("x-api-key: v\r\ncookie: sid=1"), which
+// names no member in quotes. Alone on its line, a name without '-' is prose.
+func scanHeaders(sc *Scratch, v []byte) {
+	block := bytes.IndexByte(v, '\n') >= 0 || bytes.Contains(v, []byte(`\n`))
+	for st := 0; st < len(v); {
+		e := runOf(v, st, func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' })
+		// One line is a header when its name has a '-' (x-api-key: v); else
+		// "password: x" is prose, as an unquoted member is.
+		header := block || bytes.IndexByte(v[st:e], '-') >= 0
+		if e > st && e < len(v) && v[e] == ':' && header && sc.keys.Match(v[st:e]) {
+			a := runOf(v, e+1, func(c byte) bool { return c == ' ' || c == '\t' })
+			b := a
+			for b < len(v) && v[b] != '\r' && v[b] != '\n' && !(v[b] == '\\' && b+1 < len(v) && (v[b+1] == 'r' || v[b+1] == 'n')) {
+				b++
+			}
+			if b > a && !skipValue(v[a:b]) {
+				sc.add(a, b, RuleField)
+			}
+		}
+		nl := bytes.IndexByte(v[st:], '\n')
+		if k := bytes.Index(v[st:], []byte(`\n`)); k >= 0 && (nl < 0 || k < nl) {
+			st += k + 2
+			continue
+		}
+		if nl < 0 {
+			return
+		}
+		st += nl + 1
+	}
+}

@@ -14,7 +14,10 @@ import (
 // and session_id is sessionid. A list entry is either a name, matched
 // exactly in that form, or "*part*", matched when the normal form of a name
 // contains part: "*token*" covers private_token, oauth_token and
-// accessToken, while author, page and state stay.
+// accessToken, while author, page and state stay. A name that is a header
+// prefix (req, request, resp, response, header, hdr, http) then a listed
+// name matches as that name: req_cookie and response_set_cookie are the
+// cookie headers an access log format logged under its own key.
 
 // maxNameLen bounds a name's normal form; a longer name is judged on its
 // first maxNameLen bytes (parts only: it equals no listed name).
@@ -74,7 +77,26 @@ func (n *Names) Match(name []byte) bool {
 	}
 	var buf [maxNameLen]byte
 	k, long := normName(&buf, name)
-	return !long && n.exactMatch(buf[:k]) || n.partMatch(buf[:k])
+	return !long && (n.exactMatch(buf[:k]) || n.exactMatch(headerName(buf[:k]))) || n.partMatch(buf[:k])
+}
+
+// headerPrefixes are the normal forms of the prefixes under which access log
+// formats name a header they log: req_cookie, request_authorization,
+// resp_set_cookie, http_cookie.
+var headerPrefixes = [...]string{"request", "req", "response", "resp", "res", "headers", "header", "hdr", "http"}
+
+// headerName returns the header a name logs when it is a header prefix then
+// a name (cookie for reqcookie), or nil: such a name matches as that header.
+func headerName(norm []byte) []byte {
+	if len(norm) < 4 || norm[0] != 'r' && norm[0] != 'h' {
+		return nil
+	}
+	for _, p := range headerPrefixes {
+		if len(norm) > len(p) && string(norm[:len(p)]) == p {
+			return norm[len(p):]
+		}
+	}
+	return nil
 }
 
 // MatchPart reports whether the raw name contains one of the "*part*"

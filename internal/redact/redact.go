@@ -20,7 +20,8 @@
 //   - decode.go: every rule also sees through %XX, JSON and HTML escapes,
 //     and only the secret's bytes are replaced;
 //   - json.go: JSON text redacted value by value, staying valid JSON;
-//   - members.go: members with secret names in text that is not valid JSON.
+//   - members.go: members with secret names in text that is not valid JSON,
+//     and header lines with secret names (a header block in one string).
 //
 // A value pays one table lookup per byte (class.go's trigger bits) and then
 // only the scans its bytes call for; a value without secrets allocates
@@ -402,6 +403,9 @@ func (r *Redactor) scanView(sc *Scratch, v []byte, m uint32, path bool) {
 	}
 	if sc.keys != nil && m&(tQuote|tColon) == tQuote|tColon {
 		scanMembers(sc, v)
+	}
+	if sc.keys != nil && m&tColon != 0 {
+		scanHeaders(sc, v)
 	}
 }
 
