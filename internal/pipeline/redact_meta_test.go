@@ -114,3 +114,20 @@ func TestExtraHeaderPairsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// A card number where a count belongs (a JSON number in bytes_sent, digits in a TEXT
+// line's byte counts) is not written: the field becomes null. Real counts stay.
+func TestCardInIntegerFieldIsNull(t *testing.T) {
+	out := flushLines(t, map[string]string{"other_logs": "drop"},
+		logRecord(`{"start_time":"2026-11-24T10:00:00.000Z","method":"GET","path":"/","response_code":200,"bytes_sent":`+card+`,"bytes_received":1234567890123,"connection_id":"`+card+`"}`),
+		logRecord(`[2026-11-24T10:00:00.000Z] "GET / HTTP/1.1" 200 - `+card+` 7 1 1 "-" "curl/8" "req" "host" "10.0.0.1:80"`),
+	)
+	if bytes.Contains(out, []byte(card)) {
+		t.Errorf("the card reached the object:\n%s", out)
+	}
+	for _, want := range []string{`"bytes_sent":null,"duration_ms":null`, `"bytes_received":1234567890123`, `"bytes_received":null,"bytes_sent":7`} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("object lacks %s:\n%s", want, out)
+		}
+	}
+}
