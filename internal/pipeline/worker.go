@@ -529,6 +529,8 @@ func (w *worker) redactEntry() {
 			w.arena = p.redactor.IP(&w.sc, w.arena, f.Str)
 		case id == accesslog.Path:
 			w.arena = p.redactor.Path(&w.sc, w.arena, f.Str)
+		case p.redactor.Active() && id >= accesslog.EcsCluster:
+			w.arena = p.redactor.Repeated(&w.sc, w.arena, f.Str) // the task's metadata
 		case p.redactor.Active():
 			w.arena = p.redactor.String(&w.sc, w.arena, f.Str)
 		default:

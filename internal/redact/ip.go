@@ -370,10 +370,13 @@ func (r *Redactor) ipElem(sc *Scratch, dst, t []byte) []byte {
 	n := len(dst)
 	dst = append(dst, core[:scheme]...)
 	d, ok := r.ipHost(sc, dst, host)
-	if !ok {
+	switch {
+	case !ok:
 		dst = r.run(sc, dst[:n], core, false)
-	} else {
+	case len(rest) > 0:
 		dst = r.run(sc, d, rest, true)
+	default:
+		dst = d
 	}
 	return append(dst, t[y:]...)
 }

@@ -425,3 +425,24 @@ func TestIPForwarded(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeated: Repeated gives String's output, for values seen before too,
+// and counts every replacement; a clean value is remembered per Redactor.
+func TestRepeated(t *testing.T) {
+	r := mustNew(t, Config{Detectors: DefaultDetectors()})
+	r2 := mustNew(t, Config{Detectors: []Detector{Email}})
+	var sc Scratch
+	for round := 0; round < 3; round++ {
+		for _, v := range []string{"prod", "app-AKIAIOSFODNN7EXAMPLE", "arn:aws:ecs:us-east-1:123456789012:task/prod/0123", "a@example.com"} {
+			if got, want := string(r.Repeated(&sc, nil, []byte(v))), string(r.String(&sc, nil, []byte(v))); got != want {
+				t.Errorf("Repeated(%q) = %q, want %q", v, got, want)
+			}
+		}
+	}
+	if got := string(r2.Repeated(&sc, nil, []byte("a@example.com"))); got != Mask {
+		t.Errorf("another Redactor reused a value the first found clean: %q", got)
+	}
+	if c := r.Counts(); c[RuleAWSAccessKey] != 6 {
+		t.Errorf("aws_access_key counted %d times, want 6 (3 Repeated, 3 String)", c[RuleAWSAccessKey])
+	}
+}
