@@ -21,7 +21,9 @@
 //     and only the secret's bytes are replaced;
 //   - json.go: JSON text redacted value by value, staying valid JSON;
 //   - members.go: members with secret names in text that is not valid JSON,
-//     and header lines with secret names (a header block in one string).
+//     and header lines with secret names (a header block in one string);
+//   - cut.go: what touches the cuts of a piece of a split line written
+//     without its neighbours (Piece).
 //
 // A value pays one table lookup per byte (class.go's trigger bits) and then
 // only the scans its bytes call for; a value without secrets allocates
