@@ -223,6 +223,8 @@ func BenchmarkAdversarial(b *testing.B) {
 		"member-brackets":  rep(`"secret":{"a":[`),
 		"member-escaped":   rep(`{\"token\":\"`),
 		"member-long-name": rep(`"` + strings.Repeat("passwordx", 60) + `":1,`),
+		"header-lines":     rep("x-api-key:\n"),
+		"header-escapes":   rep(`cookie: a\r\n`),
 	}
 	r := mustNew(b, Config{QueryParams: DefaultQueryParams(), Detectors: allDetectors()})
 	keys, err := NewNames(DefaultJSONKeys())

@@ -154,6 +154,7 @@ func (sc *Scratch) memberName(name []byte) []byte {
 // names no member in quotes. Alone on its line, a name without '-' is prose.
 func scanHeaders(sc *Scratch, v []byte) {
 	block := bytes.IndexByte(v, '\n') >= 0 || bytes.Contains(v, []byte(`\n`))
+	nl, esc := -1, -1 // the next line feed and \n escape found, once looked for
 	for st := 0; st < len(v); {
 		e := runOf(v, st, func(c byte) bool { return isAlnum(c) || c == '-' || c == '_' })
 		// One line is a header when its name has a '-' (x-api-key: v); else
@@ -169,14 +170,29 @@ func scanHeaders(sc *Scratch, v []byte) {
 				sc.add(a, b, RuleField)
 			}
 		}
-		nl := bytes.IndexByte(v[st:], '\n')
-		if k := bytes.Index(v[st:], []byte(`\n`)); k >= 0 && (nl < 0 || k < nl) {
-			st += k + 2
-			continue
+		// The next line: after the next LF or \n escape, each looked for
+		// again only once passed, so the scan stays linear.
+		if nl < st {
+			if nl = bytes.IndexByte(v[st:], '\n'); nl >= 0 {
+				nl += st
+			} else {
+				nl = len(v)
+			}
 		}
-		if nl < 0 {
+		if esc < st {
+			if esc = bytes.Index(v[st:], []byte(`\n`)); esc >= 0 {
+				esc += st
+			} else {
+				esc = len(v)
+			}
+		}
+		switch {
+		case esc < nl:
+			st = esc + 2
+		case nl < len(v):
+			st = nl + 1
+		default:
 			return
 		}
-		st += nl + 1
 	}
 }
