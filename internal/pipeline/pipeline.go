@@ -26,6 +26,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/internal/cwsink"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/fieldredact"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
@@ -81,7 +82,7 @@ type Pipeline struct {
 	partials              *partial.Reassembler // Docker's split records
 	jsonKeys              *redact.Names        // redact_json_keys; nil when none
 	textRules             bool                 // a rule could change a string: redactor or jsonKeys
-	fields                fieldRules
+	fields                *fieldredact.Rules
 	store                 store
 	cw                    *cwsink.Sink     // other_logs cloudwatch; nil otherwise
 	metrics               *metricsink.Sink // metrics emf; nil when off
@@ -138,7 +139,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		}
 	}
 	p.textRules = p.redactor.Active() || !p.jsonKeys.Empty()
-	if p.fields, err = newFieldRules(cfg); err != nil {
+	if p.fields, err = fieldredact.New(cfg, p.redactor, p.jsonKeys); err != nil {
 		return nil, err
 	}
 	if cfg.OtherLogs == config.OtherCloudWatch {

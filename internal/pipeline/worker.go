@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,6 +14,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
+	"github.com/envoy-s3/envoy_s3/internal/fieldredact"
 	"github.com/envoy-s3/envoy_s3/internal/firelens"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/metricsink"
@@ -108,8 +108,7 @@ type worker struct {
 	sc      redact.Scratch
 	num     []byte // an integer's digits
 	arena   []byte
-	spans   [accesslog.NumFields][2]int
-	xspans  []xspan // rewritten extra keys and values in arena
+	fsc     fieldredact.Scratch
 	line    []byte
 	rec     []byte
 	pkey    []byte
@@ -299,7 +298,7 @@ func (w *worker) process(p *Pipeline) {
 	case access:
 		w.n.access++
 		w.metaFields()
-		w.redactEntry()
+		p.fields.Entry(&w.sc, &w.fsc, &w.entry)
 		w.line = w.entry.AppendJSON(w.line)
 	case p.cfg.OtherLogs == config.OtherDrop:
 		w.n.dropped++
@@ -495,127 +494,6 @@ const (
 	metaContainer
 	metaSource
 )
-
-// redactEntry rewrites every string field by its rule. New values go to w.arena and
-// are pointed at only after the last append, since appends may move the arena.
-func (w *worker) redactEntry() {
-	p := w.p
-	if !p.fields.any && !p.textRules {
-		return
-	}
-	w.arena = w.arena[:0]
-	e := &w.entry
-	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
-		f := &e.Fields[id]
-		w.spans[id] = [2]int{-1, -1}
-		if f.Kind == accesslog.Int && (f.Int >= 1e12 || f.Int <= -1e12) && p.redactor.Active() {
-			// 13 digits or more where a count belongs: a card number? Then null.
-			w.num = strconv.AppendInt(w.num[:0], f.Int, 10)
-			n := len(w.arena)
-			if w.arena = p.redactor.String(&w.sc, w.arena, w.num); !bytes.Equal(w.arena[n:], w.num) {
-				*f = accesslog.Field{}
-			}
-			w.arena = w.arena[:n]
-			continue
-		}
-		if f.Kind != accesslog.String || !(p.fields.detect[id] || p.fields.whole[id] || p.fields.ip[id] || !accesslog.Plain(id, f.Str)) {
-			continue
-		}
-		start := len(w.arena)
-		switch {
-		case p.fields.whole[id]:
-			w.arena = p.redactor.Whole(&w.sc, w.arena, f.Str)
-		case p.fields.ip[id]:
-			w.arena = p.redactor.IP(&w.sc, w.arena, f.Str)
-		case id == accesslog.Path:
-			w.arena = p.redactor.Path(&w.sc, w.arena, f.Str)
-		case p.redactor.Active() && id >= accesslog.EcsCluster:
-			w.arena = p.redactor.Repeated(&w.sc, w.arena, f.Str) // the task's metadata
-		case p.redactor.Active():
-			w.arena = p.redactor.String(&w.sc, w.arena, f.Str)
-		default:
-			w.arena = append(w.arena, f.Str...)
-		}
-		w.spans[id] = [2]int{start, len(w.arena)}
-	}
-	w.redactExtras()
-	for id := range w.spans {
-		if s := w.spans[id]; s[0] >= 0 {
-			e.Fields[id].Str = w.arena[s[0]:s[1]]
-		}
-	}
-	for _, x := range w.xspans {
-		switch xs := &e.Extra[x.i]; {
-		case x.key:
-			xs.Key = w.arena[x.start:x.end]
-		case x.raw:
-			xs.RawJSON, xs.Val = w.arena[x.start:x.end], accesslog.Field{}
-		default:
-			xs.Val = accesslog.Field{Kind: accesslog.String, Str: w.arena[x.start:x.end]}
-		}
-	}
-}
-
-// redactExtras rewrites the keys of a customised format that the schema lacks: they
-// are client data, so every string in them, keys included and at any depth, and every
-// integer (a card number sent as a number) goes through the rules, and the values of
-// secret-named keys are replaced. Only what changed gets a span in the arena.
-func (w *worker) redactExtras() {
-	p, e := w.p, &w.entry
-	w.xspans = w.xspans[:0]
-	if len(e.Extra) == 0 || !p.textRules {
-		return
-	}
-	// keep records the arena from start as x's new key or value when it differs
-	// from orig, and forgets it otherwise.
-	keep := func(start int, orig []byte, x xspan) {
-		if bytes.Equal(w.arena[start:], orig) {
-			w.arena = w.arena[:start]
-			return
-		}
-		x.start, x.end = start, len(w.arena)
-		w.xspans = append(w.xspans, x)
-	}
-	for i := range e.Extra {
-		x := &e.Extra[i]
-		secret := p.jsonKeys.Match(x.Key)
-		start := len(w.arena)
-		w.arena = p.redactor.String(&w.sc, w.arena, x.Key)
-		keep(start, x.Key, xspan{i: i, key: true})
-		start = len(w.arena)
-		switch {
-		case len(x.RawJSON) > 0 && secret:
-			w.arena = append(p.redactor.Whole(&w.sc, append(w.arena, '"'), x.RawJSON), '"')
-			keep(start, x.RawJSON, xspan{i: i, raw: true})
-		case len(x.RawJSON) > 0:
-			w.arena = p.redactor.JSONValue(&w.sc, w.arena, x.Key, x.RawJSON, p.jsonKeys)
-			keep(start, x.RawJSON, xspan{i: i, raw: true})
-		case x.Val.Kind == accesslog.String && secret:
-			w.arena = p.redactor.Whole(&w.sc, w.arena, x.Val.Str)
-			keep(start, x.Val.Str, xspan{i: i})
-		case x.Val.Kind == accesslog.String:
-			w.arena = p.redactor.Value(&w.sc, w.arena, x.Key, x.Val.Str, p.jsonKeys)
-			keep(start, x.Val.Str, xspan{i: i})
-		case x.Val.Kind == accesslog.Int:
-			// A number: checked as JSON (a card number sent as a number), and
-			// written as the replacement string when it matches.
-			w.num = strconv.AppendInt(w.num[:0], x.Val.Int, 10)
-			if secret {
-				w.arena = append(p.redactor.Whole(&w.sc, append(w.arena, '"'), w.num), '"')
-			} else {
-				w.arena = p.redactor.JSONValue(&w.sc, w.arena, x.Key, w.num, nil)
-			}
-			keep(start, w.num, xspan{i: i, raw: true})
-		}
-	}
-}
-
-// xspan locates a rewritten part of extra key i in the arena: its key, its RawJSON,
-// or its value (which becomes a string).
-type xspan struct {
-	i, start, end int
-	key, raw      bool
-}
 
 // setString stores b in *s, allocating only when the value changed.
 func setString(s *string, b []byte) {
