@@ -32,7 +32,7 @@ type Event struct {
 	Message []byte
 }
 
-// Batches calls fn with consecutive batches of events that PutLogEvents
+// batches calls fn with consecutive batches of events that PutLogEvents
 // accepts, in time order, and stops at fn's first error.
 //
 // It works in place, so pass a slice you own: it stable-sorts events by
@@ -48,15 +48,9 @@ type Event struct {
 // Each batch has at most MaxBatchEvents events and MaxBatchBytes bytes
 // (message + EventOverhead each), and its last event is less than MaxSpan
 // after its first. A batch is a subslice of events, valid only during fn.
-// Batches does not look at the clock: timestamps outside what the service
+// It does not look at the clock: timestamps outside what the service
 // accepts are the caller's concern (Client.Put clamps them).
-func Batches(events []Event, fn func(batch []Event) error) error {
-	_, _, err := batches(events, fn)
-	return err
-}
-
-// batches is Batches reporting how many messages it truncated and how many
-// empty ones it dropped.
+// It reports how many messages it truncated and how many empty ones it dropped.
 func batches(events []Event, fn func(batch []Event) error) (truncated, empty int, err error) {
 	// Compact: drop empty messages, fix invalid UTF-8, truncate.
 	n := 0

@@ -225,3 +225,9 @@ func BenchmarkBatches(b *testing.B) {
 		})
 	}
 }
+
+// Batches is batches without its counts, as the tests use it.
+func Batches(events []Event, fn func(batch []Event) error) error {
+	_, _, err := batches(events, fn)
+	return err
+}

@@ -13,15 +13,6 @@ import (
 // delivered before it.
 type Error = awsutil.Error
 
-// Classify returns err as a classified *Error; o supplies names for remedies
-// and may be nil. An *Error is returned as it is.
-func Classify(err error, o *Options) *Error {
-	if o == nil {
-		o = &Options{}
-	}
-	return awsutil.Classify(err, service(o, o.LogGroupName, ""))
-}
-
 func (c *Client) classify(err error, group, stream string) *Error {
 	s := service(&c.o, group, stream)
 	s.Endpoint = awsutil.EndpointHost(c.o.Endpoint, "logs", c.o.Region, "")

@@ -67,3 +67,12 @@ func TestClassify(t *testing.T) {
 		t.Errorf("re-classified: %+v", e)
 	}
 }
+
+// Classify (the tests' entry to the client's rules) returns err as a classified *Error; o supplies names for remedies
+// and may be nil. An *Error is returned as it is.
+func Classify(err error, o *Options) *Error {
+	if o == nil {
+		o = &Options{}
+	}
+	return awsutil.Classify(err, service(o, o.LogGroupName, ""))
+}

@@ -12,15 +12,6 @@ import (
 // begins with "s3sink: ".
 type Error = awsutil.Error
 
-// Classify returns err as a classified *Error. o supplies the names used in
-// remedies and may be nil. Errors already classified are returned as they are.
-func Classify(err error, o *Options) *Error {
-	if o == nil {
-		o = &Options{}
-	}
-	return awsutil.Classify(err, service(o))
-}
-
 // service is S3's part of the classification: its codes and remedies, which
 // name the keys of o.
 func service(o *Options) *awsutil.Service {

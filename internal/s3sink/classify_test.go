@@ -252,3 +252,12 @@ func TestClassifyEdges(t *testing.T) {
 		t.Errorf("long server message not shortened: %d bytes", len(e.Error()))
 	}
 }
+
+// Classify (the tests' entry to the client's rules) returns err as a classified *Error. o supplies the names used in
+// remedies and may be nil. Errors already classified are returned as they are.
+func Classify(err error, o *Options) *Error {
+	if o == nil {
+		o = &Options{}
+	}
+	return awsutil.Classify(err, service(o))
+}
