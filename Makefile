@@ -9,12 +9,26 @@ SO            := envoy_s3.so
 HOST          := $(BIN)/flb-host-stub
 PREVIEW       := $(BIN)/envoy_s3-preview
 DIST          := $(CURDIR)/dist
+CYCLONEDX_VERSION   := v1.10.0
+GOVULNCHECK_VERSION := v1.10.0
+CYCLONEDX           ?= $(BIN)/cyclonedx-gomod-$(CYCLONEDX_VERSION)/cyclonedx-gomod
+GOVULNCHECK         ?= $(BIN)/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
 # The version every build is stamped with (the Init log line, dist/SHA256SUMS): the tag, or
 # the commit, of this tree; "dev" outside a git checkout (docker/Dockerfile passes VERSION in).
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # One build for every .so (`make`, `make dist`, docker/Dockerfile), per architecture:
-# - -trimpath and stripped symbols keep it reproducible and small;
+# - reproducible: the same commit gives byte-identical files in any directory, for any user,
+#   at any time (`make repro-check`, part of `make test`, builds dist/ again elsewhere and
+#   compares). -trimpath keeps paths out of the Go code and the C objects, but not out of
+#   CGO_CFLAGS, which Go hashes into every cgo package's cache key and so into the build ID:
+#   CGO_CFLAGS therefore holds no path (the floor header is found by name through CPATH).
+#   -buildid= leaves out Go's build ID (a hash of how the go command saw the inputs, which
+#   also spells CC's name) and --build-id=sha1 makes the GNU build ID ld's hash of the
+#   file's contents. No -g: the symbols are stripped, so C debug info (and its paths) would
+#   never ship. The toolchain is go.mod's (GOTOOLCHAIN), VCS stamping is off (VERSION stamps
+#   the tree instead), the CPU baseline and the C flags are set here, not inherited;
+# - stripped symbols keep it small;
 # - netgo,osusergo: Go's own DNS resolver and user lookup instead of glibc's (getaddrinfo,
 #   res_search, getpwnam_r), so the .so imports only basic libc and pthread functions;
 # - plugin/glibc_floor.h is forced into every C compile unit, runtime/cgo's included, and binds
@@ -22,10 +36,13 @@ VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || ech
 #   build cache rebuilds runtime/cgo when it changes. libpthread.so.0 is linked as needed by
 #   name: on glibc < 2.34 those functions live there. The result needs glibc 2.17 at most
 #   (docker/glibc_test.go checks every file).
+GO_TOOLCHAIN  := go$(shell awk '$$1 == "go" { print $$2 }' $(CURDIR)/go.mod)
 GLIBC_FLOOR_H := $(CURDIR)/plugin/glibc_floor.h
-CGO_FLOOR     := CGO_CFLAGS="-O2 -g -include $(GLIBC_FLOOR_H) -DENVOY_S3_FLOOR_SUM=$(shell cksum < $(GLIBC_FLOOR_H) | cut -d' ' -f1)" \
+CGO_FLOOR     := CPATH=$(dir $(GLIBC_FLOOR_H)) CGO_CPPFLAGS= CGO_CXXFLAGS= \
+                 CGO_CFLAGS="-O2 -include $(notdir $(GLIBC_FLOOR_H)) -DENVOY_S3_FLOOR_SUM=$(shell cksum < $(GLIBC_FLOOR_H) | cut -d' ' -f1)" \
                  CGO_LDFLAGS="-Wl,--push-state,--no-as-needed,-l:libpthread.so.0,--pop-state"
-GOBUILD_SO    := CGO_ENABLED=1 $(CGO_FLOOR) $(GO) build -buildmode=c-shared -trimpath -tags netgo,osusergo -ldflags "-s -w -X github.com/envoy-s3/envoy_s3/internal/buildinfo.Version=$(VERSION)"
+GO_PINNED     := GOTOOLCHAIN=$(GO_TOOLCHAIN) GOFLAGS=-buildvcs=false GOEXPERIMENT= GOAMD64=v1 GOARM64=v8.0
+GOBUILD_SO    := CGO_ENABLED=1 $(GO_PINNED) $(CGO_FLOOR) $(GO) build -buildmode=c-shared -trimpath -tags netgo,osusergo -ldflags "-s -w -buildid= -extldflags=-Wl,--build-id=sha1 -X github.com/envoy-s3/envoy_s3/internal/buildinfo.Version=$(VERSION)"
 
 # Cross builds. The host's architecture is built with $(CC); the other one with Debian's cross
 # compiler, and its C host runs under qemu-user (`make test` runs the e2e tests on both).
@@ -42,6 +59,7 @@ CROSS_SYSROOT := /usr/$(GNU_$(CROSSARCH))-linux-gnu
 CROSS_QEMU    := qemu-$(GNU_$(CROSSARCH))-static
 CROSS_HOST    := $(BIN)/flb-host-stub-$(CROSSARCH)
 DIST_SOS      := $(foreach a,$(ARCHES),$(DIST)/envoy_s3-linux-$(a).so)
+DIST_SBOMS    := $(DIST_SOS:.so=.cdx.json)
 SOURCES       := go.mod go.sum $(GLIBC_FLOOR_H) $(shell find plugin internal -name '*.go' -o -name '*.c' -o -name '*.h' | grep -v _test.go)
 
 export ENVOY_S3_SO   := $(CURDIR)/$(SO)
@@ -55,13 +73,13 @@ export ENVOY_S3_CROSS_SO       := $(DIST)/envoy_s3-linux-$(CROSSARCH).so
 export ENVOY_S3_CROSS_HOST     := $(CROSS_HOST)
 export ENVOY_S3_CROSS_EMULATOR := $(CROSS_QEMU) -L $(CROSS_SYSROOT)
 
-.PHONY: all build host minio preview dist cross-cc cross-qemu cross-host test test-short bench fuzz lint demo image vet fmt-check clean FORCE
+.PHONY: all build host minio preview dist repro-check verify vulncheck cross-cc cross-qemu cross-host test test-short bench fuzz lint demo image vet fmt-check clean FORCE
 
 all: build
 
 build: $(SO) host $(PREVIEW)
 
-$(SO): $(SOURCES) $(BIN)/version
+$(SO): $(SOURCES) Makefile $(BIN)/version
 	$(GOBUILD_SO) -o $(SO) ./plugin
 	@rm -f envoy_s3.h
 
@@ -70,19 +88,39 @@ $(BIN)/version: FORCE
 	@mkdir -p $(BIN)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
 
-# dist/: one .so per architecture and SHA256SUMS, nothing else. The host's file is the very
-# $(SO) the tests load; the other is the same build cross-compiled.
+# dist/: per architecture the .so and its CycloneDX SBOM, and SHA256SUMS over them, nothing
+# else. The host's file is the very $(SO) the tests load; the other is the same build
+# cross-compiled. Every file is reproducible: `make verify SUMS=...` rebuilds and compares.
 dist: $(DIST)/SHA256SUMS
 
-$(DIST)/SHA256SUMS: $(DIST_SOS)
-	@find $(DIST) -mindepth 1 $(foreach f,$(DIST_SOS),! -path $(f)) -delete
-	cd $(DIST) && { echo '# envoy_s3 $(VERSION)'; sha256sum $(notdir $(DIST_SOS)); } > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+$(DIST)/SHA256SUMS: $(DIST_SOS) $(DIST_SBOMS)
+	@find $(DIST) -mindepth 1 $(foreach f,$(DIST_SOS) $(DIST_SBOMS),! -path $(f)) -delete
+	cd $(DIST) && { echo '# envoy_s3 $(VERSION)'; sha256sum $(notdir $(DIST_SOS) $(DIST_SBOMS)); } > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+
+# The SBOM of each .so: cyclonedx-gomod reads the build info Go wrote into it (every module
+# linked in, with version and go.sum hash, and the Go toolchain as the "std" component) and
+# detects each module's license from the module cache (GOPROXY=off: only the sources the build
+# used; our own module is not published, so its lookup fails and is skipped). No serial
+# number, no timestamp, and GOARCH set to the .so's (the tool writes `go env GOARCH` into every
+# package URL): the same .so gives the same SBOM on any machine. plugin/sbom then adds the C
+# libraries the .so needs on the host (DT_NEEDED, with the oldest glibc that satisfies it),
+# which the tool does not list, and drops the hashes of the tool's own executable.
+$(DIST)/%.cdx.json: $(DIST)/%.so Makefile internal/sbom/sbom.go plugin/sbom/main.go | $(CYCLONEDX)
+	GOPROXY=off GOOS=linux GOARCH=$(lastword $(subst -, ,$*)) $(CYCLONEDX) bin -json -std -licenses -noserial -notimestamp -version '$(VERSION)' $< > $@.tool 2> $@.log || { cat $@.log; exit 1; }
+	$(GO) run ./plugin/sbom $< < $@.tool > $@.tmp && mv $@.tmp $@
+	@rm -f $@.tool $@.log
+
+# Release tools at pinned versions, built from the Go module proxy once into ./bin.
+$(CYCLONEDX):
+	GOBIN=$(@D) CGO_ENABLED=0 $(GO) install -trimpath github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION)
+$(GOVULNCHECK):
+	GOBIN=$(@D) CGO_ENABLED=0 $(GO) install -trimpath golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
 $(DIST)/envoy_s3-linux-$(HOSTARCH).so: $(SO)
 	@mkdir -p $(DIST)
 	cp $(SO) $@
 
-$(DIST)/envoy_s3-linux-$(CROSSARCH).so: $(SOURCES) $(BIN)/version | cross-cc
+$(DIST)/envoy_s3-linux-$(CROSSARCH).so: $(SOURCES) Makefile $(BIN)/version | cross-cc
 	@mkdir -p $(DIST)
 	GOARCH=$(CROSSARCH) CC=$(CC_$(CROSSARCH)) $(GOBUILD_SO) -o $@ ./plugin
 	@rm -f $(@:.so=.h)
@@ -144,9 +182,61 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
 # test/sql is its own module (DuckDB, never linked into the .so): see test/sql/doc.go.
-test: build dist cross-host minio fmt-check vet
+test: build dist repro-check cross-host minio fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m ./...
 	cd test/sql && $(GO) test -count=1 -timeout 15m ./...
+
+# The reproducibility check: build dist/ again from a copy of this tree's files (tracked and
+# untracked, not ignored) in another directory, with the same VERSION and the same module and
+# build caches, and compare every file with dist/. The caches make it cheap (the two links
+# and the SBOMs); that they are shared does not hide a path in the build, because Go's cache
+# keys (and the build flags) would differ with it, and the copy would then build and link
+# anew. REPRO_SIDE_FLAGS passes make variables to the copy's build only (to show the check
+# failing).
+REPRO_SIDE_FLAGS ?=
+repro-check: dist
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/envoy_s3-repro.XXXXXX") && trap 'rm -rf "$$dir"' EXIT && \
+	start=$$(date +%s) && \
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$$dir" && \
+	$(MAKE) -s -C "$$dir" VERSION='$(VERSION)' CYCLONEDX='$(CYCLONEDX)' $(REPRO_SIDE_FLAGS) dist > "$$dir/.build.log" 2>&1 || { cat "$$dir/.build.log"; exit 1; }; \
+	if diff -r $(DIST) "$$dir/dist" >/dev/null; then \
+	  echo "repro-check: dist/ rebuilt in $$dir is byte-identical ($$(( $$(date +%s) - start )) s): $$(ls $(DIST) | tr '\n' ' ')"; \
+	else \
+	  echo "repro-check: FAILED: dist/ rebuilt from the same files in another directory differs:"; diff -r $(DIST) "$$dir/dist"; \
+	  for f in $$(ls $(DIST)); do cmp -s $(DIST)/$$f "$$dir/dist/$$f" || echo "  $$f: $$(cmp -l $(DIST)/$$f "$$dir/dist/$$f" 2>/dev/null | wc -l) bytes differ"; done; \
+	  echo "find each difference (readelf -n, cmp -l, strings) and remove its cause in GOBUILD_SO"; exit 1; \
+	fi
+
+# make verify SUMS=path/to/SHA256SUMS: rebuild dist/ from this checkout and compare it with a
+# published SHA256SUMS, file by file. Check out the release's tag first (the version is in the
+# first line of SHA256SUMS).
+verify: dist
+	@test -n '$(SUMS)' || { echo "make verify: set SUMS=path/to/SHA256SUMS, the file published with the release"; exit 2; }
+	@test -r '$(SUMS)' || { echo "make verify: cannot read SUMS=$(SUMS)"; exit 2; }
+	@want=$$(sed -n 's/^# envoy_s3 //p' '$(SUMS)'); \
+	if [ "$$want" != '$(VERSION)' ]; then \
+	  echo "make verify: $(SUMS) is for envoy_s3 $$want, this checkout builds $(VERSION): git checkout $$want (a clean tree), or pass VERSION=$$want for a source archive"; exit 1; fi
+	@grep -v '^#' '$(SUMS)' | awk '{print $$2}' | sort > $(BIN)/verify.want; (cd $(DIST) && ls | grep -vx SHA256SUMS | sort) > $(BIN)/verify.got; \
+	if ! cmp -s $(BIN)/verify.want $(BIN)/verify.got; then \
+	  echo "make verify: $(SUMS) lists other files than this build makes (< SUMS, > this build):"; diff $(BIN)/verify.want $(BIN)/verify.got; exit 1; fi
+	@grep -v '^#' '$(SUMS)' | (cd $(DIST) && sha256sum --strict -c -) && echo "make verify: every file of $(SUMS) is reproduced bit for bit by this checkout (envoy_s3 $(VERSION))"
+
+# Known vulnerabilities (golang.org/x/vuln) in the code the .so links, for both architectures,
+# from the Go vulnerability database (VULNDB). When the database cannot be reached this fails
+# and says so: it is not a pass. Not part of `make test` (it needs the network).
+VULNDB ?= https://vuln.go.dev
+vulncheck: $(GOVULNCHECK)
+	@for a in $(ARCHES); do \
+	  echo "== govulncheck $(GOVULNCHECK_VERSION), linux/$$a, ./plugin (tags netgo,osusergo), database $(VULNDB)"; \
+	  GOOS=linux GOARCH=$$a CGO_ENABLED=1 $(GOVULNCHECK) -db '$(VULNDB)' -tags netgo,osusergo ./plugin > $(BIN)/vulncheck.out 2>&1; rc=$$?; cat $(BIN)/vulncheck.out; \
+	  case $$rc in \
+	    0) ;; \
+	    3) echo "vulncheck: known vulnerabilities reach the linux/$$a .so (above)"; exit 3;; \
+	    *) if grep -q 'fetching vulnerabilities' $(BIN)/vulncheck.out; then \
+	         echo "vulncheck: NOT CHECKED: the vulnerability database $(VULNDB) is not reachable from here (no result, not a pass); set VULNDB to a mirror or a file:// copy"; \
+	       else echo "vulncheck: govulncheck failed (exit $$rc)"; fi; exit $$rc;; \
+	  esac; \
+	done
 
 # This machine's architecture only: no dist/, no emulated e2e.
 test-short: build
