@@ -17,8 +17,9 @@ var distArches = []string{"amd64", "arm64"}
 
 var elfMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 
-// TestDist checks what `make dist` wrote: exactly one .so per architecture, each an ELF object of
-// that architecture, and SHA256SUMS with the version in its header and each file's checksum.
+// TestDist checks what `make dist` wrote: exactly one .so and one SBOM per architecture, each .so
+// an ELF object of that architecture, and SHA256SUMS with the version in its header and each
+// file's checksum.
 func TestDist(t *testing.T) {
 	sos := distSOs(t)
 	dir := os.Getenv("ENVOY_S3_DIST")
@@ -31,7 +32,7 @@ func TestDist(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	for _, arch := range distArches {
-		want = append(want, filepath.Base(sos[arch]))
+		want = append(want, filepath.Base(sos[arch]), filepath.Base(sbomPath(sos[arch])))
 	}
 	want = append(want, "SHA256SUMS")
 	slices.Sort(names)
@@ -67,16 +68,28 @@ func TestDist(t *testing.T) {
 	if header != "envoy_s3 "+version {
 		t.Errorf("SHA256SUMS header %q; want %q (the version stamped into both .so)", header, "envoy_s3 "+version)
 	}
-	for _, arch := range distArches {
-		path := sos[arch]
-		name := filepath.Base(path)
-		b, err := os.ReadFile(path)
+	for _, name := range want {
+		if name == "SHA256SUMS" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(b)
 		if got := hex.EncodeToString(sum[:]); sums[name] != got {
 			t.Errorf("SHA256SUMS says %s is %q; it is %s", name, sums[name], got)
+		}
+	}
+	if len(sums) != len(want)-1 {
+		t.Errorf("SHA256SUMS has %d files; want %d (every file of dist/ but itself)", len(sums), len(want)-1)
+	}
+	for _, arch := range distArches {
+		path := sos[arch]
+		name := filepath.Base(path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
 		e, err := elf.Open(path)
 		if err != nil {
