@@ -202,7 +202,7 @@ repro-check: dist
 	if diff -r $(DIST) "$$dir/dist" >/dev/null; then \
 	  echo "repro-check: dist/ rebuilt in $$dir is byte-identical ($$(( $$(date +%s) - start )) s): $$(ls $(DIST) | tr '\n' ' ')"; \
 	else \
-	  echo "repro-check: FAILED: dist/ rebuilt from the same files in another directory differs:"; diff -r $(DIST) "$$dir/dist"; \
+	  echo "repro-check: FAILED: dist/ rebuilt from the same files in another directory differs:"; diff -rq $(DIST) "$$dir/dist"; \
 	  for f in $$(ls $(DIST)); do cmp -s $(DIST)/$$f "$$dir/dist/$$f" || echo "  $$f: $$(cmp -l $(DIST)/$$f "$$dir/dist/$$f" 2>/dev/null | wc -l) bytes differ"; done; \
 	  echo "find each difference (readelf -n, cmp -l, strings) and remove its cause in GOBUILD_SO"; exit 1; \
 	fi
