@@ -219,16 +219,18 @@ verify: dist
 	@grep -v '^#' '$(SUMS)' | awk '{print $$2}' | sort > $(BIN)/verify.want; (cd $(DIST) && ls | grep -vx SHA256SUMS | sort) > $(BIN)/verify.got; \
 	if ! cmp -s $(BIN)/verify.want $(BIN)/verify.got; then \
 	  echo "make verify: $(SUMS) lists other files than this build makes (< SUMS, > this build):"; diff $(BIN)/verify.want $(BIN)/verify.got; exit 1; fi
-	@grep -v '^#' '$(SUMS)' | (cd $(DIST) && sha256sum --strict -c -) && echo "make verify: every file of $(SUMS) is reproduced bit for bit by this checkout (envoy_s3 $(VERSION))"
+	@grep -v '^#' '$(SUMS)' | (cd $(DIST) && sha256sum --strict -c -) || { echo "make verify: FAILED: the files marked FAILED are not what this checkout builds"; exit 1; }
+	@echo "make verify: every file of $(SUMS) is reproduced bit for bit by this checkout (envoy_s3 $(VERSION))"
 
 # Known vulnerabilities (golang.org/x/vuln) in the code the .so links, for both architectures,
 # from the Go vulnerability database (VULNDB). When the database cannot be reached this fails
 # and says so: it is not a pass. Not part of `make test` (it needs the network).
 VULNDB ?= https://vuln.go.dev
-vulncheck: $(GOVULNCHECK)
+vulncheck: $(GOVULNCHECK) | cross-cc
 	@for a in $(ARCHES); do \
 	  echo "== govulncheck $(GOVULNCHECK_VERSION), linux/$$a, ./plugin (tags netgo,osusergo), database $(VULNDB)"; \
-	  GOOS=linux GOARCH=$$a CGO_ENABLED=1 $(GOVULNCHECK) -db '$(VULNDB)' -tags netgo,osusergo ./plugin > $(BIN)/vulncheck.out 2>&1; rc=$$?; cat $(BIN)/vulncheck.out; \
+	  cc=$(CC); [ $$a = $(HOSTARCH) ] || cc=$(CC_$(CROSSARCH)); \
+	  GOOS=linux GOARCH=$$a CGO_ENABLED=1 CC=$$cc $(GOVULNCHECK) -db '$(VULNDB)' -tags netgo,osusergo ./plugin > $(BIN)/vulncheck.out 2>&1; rc=$$?; cat $(BIN)/vulncheck.out; \
 	  case $$rc in \
 	    0) ;; \
 	    3) echo "vulncheck: known vulnerabilities reach the linux/$$a .so (above)"; exit 3;; \
