@@ -280,4 +280,4 @@ image:
 
 clean:
 	rm -f $(SO) envoy_s3.h
-	rm -rf $(BIN)/flb-host-stub $(CROSS_HOST) $(BIN)/version $(DIST)
+	rm -rf $(BIN)/flb-host-stub $(CROSS_HOST) $(BIN)/version $(BIN)/verify.want $(BIN)/verify.got $(BIN)/vulncheck.out $(DIST)
