@@ -189,12 +189,15 @@ test: build dist repro-check cross-host minio fmt-check vet
 # The reproducibility check: build dist/ again from a copy of this tree's files (tracked and
 # untracked, not ignored) in another directory, with the same VERSION and the same module and
 # build caches, and compare every file with dist/. The caches make it cheap (the two links
-# and the SBOMs); that they are shared does not hide a path in the build, because Go's cache
-# keys (and the build flags) would differ with it, and the copy would then build and link
-# anew. REPRO_SIDE_FLAGS passes make variables to the copy's build only (to show the check
-# failing).
+# and the SBOMs, about a minute): whatever puts the directory into a cache key (the build
+# flags, CGO_CFLAGS) makes the copy compile and link anew and differ. A path that reached a
+# compiled object without reaching its key would be reused from the cache and not seen here;
+# for that, run it once with an empty cache: `GOCACHE=$(mktemp -d) make repro-check`.
+# REPRO_SIDE_FLAGS passes make variables to the copy's build only, e.g. to show the check
+# failing: REPRO_SIDE_FLAGS="'GO_PINNED=GOAMD64=v3'".
 REPRO_SIDE_FLAGS ?=
 repro-check: dist
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "repro-check: needs a git checkout (it copies the files git knows of)"; exit 1; }
 	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/envoy_s3-repro.XXXXXX") && trap 'rm -rf "$$dir"' EXIT && \
 	start=$$(date +%s) && \
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$$dir" && \
