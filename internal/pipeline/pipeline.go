@@ -5,6 +5,19 @@
 // Flush does no network I/O, so Fluent Bit's engine thread is never stalled; its cost
 // per record is decode + recognise + normalise + redact + encode, with per-worker
 // scratch reused across flushes so steady state allocates nothing per record.
+//
+// It is the hub, and only orchestrates: what a piece of the path does is in the
+// package named for it. Here, worker.go is the flush path (one record at a time,
+// with internal/fieldredact for the per-field rules and redactvars.go for the
+// names a record gives its keys), partial.go joins Docker's split lines through
+// internal/partial, store.go and spoolstore.go are the two stores batches wait in
+// (memory with store_dir off, internal/spool otherwise), and the destinations are
+// sinks: objects through internal/object to internal/s3sink, other records through
+// internal/cwsink (cloudwatch.go), route metrics through internal/metricsink
+// (metrics.go). adopt.go drains the spool directories internal/adopt finds, and
+// inspect.go is the preview's view of the same path. A new output format is an
+// encoder in internal/object; a new destination is a sink and a stream
+// (batch.Stream) routed in worker.go and the stores.
 package pipeline
 
 import (
