@@ -106,7 +106,6 @@ type worker struct {
 	json    chunk.JSONEncoder // redacting
 	plain   chunk.JSONEncoder // verbatim, for the parser
 	sc      redact.Scratch
-	num     []byte // an integer's digits
 	arena   []byte
 	fsc     fieldredact.Scratch
 	line    []byte
