@@ -13,9 +13,21 @@ CYCLONEDX_VERSION   := v1.10.0
 GOVULNCHECK_VERSION := v1.10.0
 CYCLONEDX           ?= $(BIN)/cyclonedx-gomod-$(CYCLONEDX_VERSION)/cyclonedx-gomod
 GOVULNCHECK         ?= $(BIN)/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
-# The version every build is stamped with (the Init log line, dist/SHA256SUMS): the tag, or
-# the commit, of this tree; "dev" outside a git checkout (docker/Dockerfile passes VERSION in).
-VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The version every build is stamped with (the .so's Init log line, envoy_s3-preview -version,
+# dist/SHA256SUMS, the SBOMs, the image's labels), from the VERSION file (X.Y.Z):
+# - v$(RELEASE): a clean tree at the tag vX.Y.Z, the release;
+# - v$(RELEASE)-dev+g<commit>: any other commit, with .dirty when the tree has changes;
+# - v$(RELEASE)-dev: outside a git checkout (docker/Dockerfile's default; `make image` passes
+#   the full version in).
+# `make -s version` prints it. repro-check and verify pass it to their builds explicitly.
+RELEASE       := $(shell cat $(CURDIR)/VERSION)
+ifndef VERSION
+override VERSION := $(shell v=v$(RELEASE); \
+  if c=$$(git rev-parse --short=12 HEAD 2>/dev/null); then \
+    d=; [ -z "$$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || d=.dirty; \
+    [ -z "$$d" ] && [ "$$(git rev-parse -q --verify "refs/tags/$$v^{commit}" 2>/dev/null)" = "$$(git rev-parse HEAD)" ] || v=$$v-dev+g$$c$$d; \
+  else v=$$v-dev; fi; echo $$v)
+endif
 
 # One build for every .so (`make`, `make dist`, docker/Dockerfile), per architecture:
 # - reproducible: the same commit gives byte-identical files in any directory, for any user,
@@ -73,7 +85,7 @@ export ENVOY_S3_CROSS_SO       := $(DIST)/envoy_s3-linux-$(CROSSARCH).so
 export ENVOY_S3_CROSS_HOST     := $(CROSS_HOST)
 export ENVOY_S3_CROSS_EMULATOR := $(CROSS_QEMU) -L $(CROSS_SYSROOT)
 
-.PHONY: all build host minio preview dist repro-check verify vulncheck cross-cc cross-qemu cross-host test test-short bench fuzz lint demo image vet fmt-check clean FORCE
+.PHONY: all build version host minio preview dist repro-check verify vulncheck cross-cc cross-qemu cross-host test test-short bench fuzz lint demo image vet fmt-check clean FORCE
 
 all: build
 
@@ -82,6 +94,9 @@ build: $(SO) host $(PREVIEW)
 $(SO): $(SOURCES) Makefile $(BIN)/version
 	$(GOBUILD_SO) -o $(SO) ./plugin
 	@rm -f envoy_s3.h
+
+version:
+	@echo '$(VERSION)'
 
 # Rewritten only when VERSION changes, so a new commit re-stamps the .so and nothing else does.
 $(BIN)/version: FORCE
@@ -147,9 +162,9 @@ host: $(HOST)
 
 # envoy_s3-preview: the plugin's pipeline over lines you have; writes nothing anywhere.
 #   make preview FILE=proxy.log OPTS="-o compression=zstd -daily-gb 5"
-$(PREVIEW): $(SOURCES)
+$(PREVIEW): $(SOURCES) $(BIN)/version
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $@ ./plugin/preview
+	$(GO) build -trimpath -ldflags "-X github.com/envoy-s3/envoy_s3/internal/buildinfo.Version=$(VERSION)" -o $@ ./plugin/preview
 
 preview: $(PREVIEW)
 	$(PREVIEW) $(OPTS) $(FILE)
@@ -278,7 +293,7 @@ PLATFORMS          ?= linux/amd64,linux/arm64
 AWS_FOR_FLUENT_BIT ?= 3
 BUILDX_FLAGS       ?=
 image:
-	docker buildx build --platform $(PLATFORMS) --build-arg VERSION=$(VERSION) \
+	docker buildx build --platform $(PLATFORMS) --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null) \
 	  --build-arg AWS_FOR_FLUENT_BIT=$(AWS_FOR_FLUENT_BIT) $(BUILDX_FLAGS) -f docker/Dockerfile -t $(IMAGE) .
 
 clean:

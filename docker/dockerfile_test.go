@@ -33,6 +33,9 @@ func instructions(text string) []string {
 	return out
 }
 
+// reLabel is one key="value" pair of a LABEL instruction.
+var reLabel = regexp.MustCompile(`([a-z0-9.-]+)="((?:[^"\\]|\\.)*)"`)
+
 var reJSONString = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 
 // The aws-for-fluent-bit releases the image is built on; the docs, the Makefile and the
@@ -47,21 +50,30 @@ type dockerfile struct {
 	args                       map[string]string
 	froms, runs, copies, stage []string // stage: the ARG names declared after the last FROM
 	cmd                        string
+	labels                     map[string]string // the LABELs of the last stage
 }
 
 func parseDockerfile(t *testing.T) dockerfile {
 	t.Helper()
-	d := dockerfile{args: map[string]string{}}
+	d := dockerfile{args: map[string]string{}, labels: map[string]string{}}
 	for _, in := range instructions(readFile(t, filepath.Join(repoRoot(t), "docker", "Dockerfile"))) {
 		op, rest, _ := strings.Cut(in, " ")
 		switch strings.ToUpper(op) {
 		case "ARG":
-			k, v, _ := strings.Cut(rest, "=")
-			d.args[k] = v
+			// A bare `ARG NAME` in a stage takes the global default: keep it.
+			k, v, hasDefault := strings.Cut(rest, "=")
+			if _, seen := d.args[k]; hasDefault || !seen {
+				d.args[k] = v
+			}
 			d.stage = append(d.stage, k)
+		case "LABEL":
+			for _, m := range reLabel.FindAllStringSubmatch(rest, -1) {
+				d.labels[m[1]] = m[2]
+			}
 		case "FROM":
 			d.froms = append(d.froms, rest)
 			d.stage = nil
+			d.labels = map[string]string{}
 		case "RUN":
 			d.runs = append(d.runs, rest)
 		case "COPY":
@@ -223,5 +235,51 @@ func TestImageDocsAgree(t *testing.T) {
 	}
 	if !seen["arm64"] {
 		t.Error("no example runs on ARM64 (Graviton), the architecture emulation alone proves here")
+	}
+}
+
+// TestDockerfileLabels checks the image's OCI labels: the final stage names its title, source,
+// license and commit, and its version label is the VERSION build argument, the one the .so is
+// stamped with (make dist VERSION=${VERSION}). Built without the argument, the image says the
+// VERSION file's version with -dev, as the Makefile names a build outside a git checkout.
+func TestDockerfileLabels(t *testing.T) {
+	root := repoRoot(t)
+	d := parseDockerfile(t)
+	want := map[string]string{
+		"org.opencontainers.image.version":  "${VERSION}",
+		"org.opencontainers.image.revision": "${REVISION}",
+		"org.opencontainers.image.source":   "https://github.com/envoy-s3/envoy_s3",
+		"org.opencontainers.image.licenses": "Apache-2.0",
+	}
+	for k, v := range want {
+		if d.labels[k] != v {
+			t.Errorf("final stage LABEL %s=%q; want %q", k, d.labels[k], v)
+		}
+	}
+	if d.labels["org.opencontainers.image.title"] == "" {
+		t.Error("final stage has no LABEL org.opencontainers.image.title")
+	}
+	for _, arg := range []string{"VERSION", "REVISION"} {
+		if !slices.Contains(d.stage, arg) {
+			t.Errorf("the final stage does not declare ARG %s, so its label would be empty", arg)
+		}
+	}
+	if !strings.Contains(readFile(t, filepath.Join(root, "LICENSE")), "Apache License") || !strings.Contains(readFile(t, filepath.Join(root, "LICENSE")), "Version 2.0") {
+		t.Error("LICENSE is not the Apache License 2.0 the licenses label names")
+	}
+	mod := regexp.MustCompile(`(?m)^module (\S+)$`).FindStringSubmatch(readFile(t, filepath.Join(root, "go.mod")))
+	if mod == nil || "https://"+mod[1] != want["org.opencontainers.image.source"] {
+		t.Errorf("go.mod's module %v is not the source label's repository", mod)
+	}
+	release := releaseVersion(t)
+	if got := d.args["VERSION"]; got != "v"+release+"-dev" {
+		t.Errorf("Dockerfile ARG VERSION=%q; want v%s-dev (the VERSION file's, as the Makefile names a build without git)", got, release)
+	}
+	if !regexp.MustCompile(`(?m)^COPY Makefile VERSION \./$`).MatchString(readFile(t, filepath.Join(root, "docker", "Dockerfile"))) ||
+		!strings.Contains(readFile(t, filepath.Join(root, "docker", "Dockerfile.dockerignore")), "\n!VERSION\n") {
+		t.Error("the builder does not get the VERSION file (COPY Makefile VERSION ./ and !VERSION in Dockerfile.dockerignore)")
+	}
+	if !regexp.MustCompile(`(?m)^\s+docker buildx build .*--build-arg VERSION=\$\(VERSION\) --build-arg REVISION=`).MatchString(readFile(t, filepath.Join(root, "Makefile"))) {
+		t.Error("Makefile: `make image` does not pass VERSION and REVISION to the build")
 	}
 }

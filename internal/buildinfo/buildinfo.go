@@ -8,7 +8,8 @@ import (
 	"runtime"
 )
 
-// Version is `git describe --tags --always --dirty` of the tree the Makefile built, set with
+// Version is the Makefile's VERSION (`make -s version`): v<VERSION file> for a clean tree at
+// that release's tag, v<VERSION file>-dev+g<commit>[.dirty] otherwise. It is set with
 //
 //	-ldflags "-X github.com/envoy-s3/envoy_s3/internal/buildinfo.Version=..."
 //

@@ -4,6 +4,7 @@
 // writes nothing to AWS or to disk.
 //
 //	envoy_s3-preview [-o key=value]... [-daily-gb N] [-q] [-json] [file]
+//	envoy_s3-preview -version
 //
 // The input (a file, or standard input) may be raw Service Connect lines (TEXT or
 // JSON), FireLens / Fluent Bit records as JSON lines, or the output of
@@ -17,6 +18,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/envoy-s3/envoy_s3/internal/buildinfo"
 	"github.com/envoy-s3/envoy_s3/internal/preview"
 )
 
@@ -38,12 +40,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "print the summary only")
 	asJSON := fs.Bool("json", false, "print each record's result as a JSON line")
 	tag := fs.String("tag", "", "Fluent Bit tag of the records (default: a Service Connect proxy's)")
+	version := fs.Bool("version", false, "print which build this is (the version of the envoy_s3.so built with it) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: envoy_s3-preview [-o key=value]... [-daily-gb N] [-q] [-json] [file]")
+		fmt.Fprintln(stderr, "usage: envoy_s3-preview [-o key=value]... [-daily-gb N] [-q] [-json] [file]\n       envoy_s3-preview -version")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *version {
+		fmt.Fprintln(stdout, buildinfo.String())
+		return 0
 	}
 	if fs.NArg() > 1 {
 		fs.Usage()

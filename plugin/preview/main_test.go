@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -49,5 +51,33 @@ func TestCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(lines); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVersionFlag builds the command stamped as the Makefile stamps it and checks that
+// -version prints that version, the Go toolchain and the platform, and nothing else.
+func TestVersionFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	const stamp = "v9.8.7-dev+g0123456789ab"
+	bin := filepath.Join(t.TempDir(), "envoy_s3-preview")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X github.com/envoy-s3/envoy_s3/internal/buildinfo.Version="+stamp, "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "-version").Output()
+	if err != nil {
+		t.Fatalf("-version: %v", err)
+	}
+	want := "envoy_s3 " + stamp + " (" + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"
+	if string(out) != want {
+		t.Errorf("-version printed %q; want %q", out, want)
+	}
+
+	// Unstamped (go run, go test): "dev".
+	var stdout, stderr bytes.Buffer
+	if rc := run([]string{"-version"}, strings.NewReader(""), &stdout, &stderr); rc != 0 || !strings.HasPrefix(stdout.String(), "envoy_s3 dev (") || stderr.Len() != 0 {
+		t.Errorf("run -version: exit %d, stdout %q, stderr %q", rc, stdout.String(), stderr.String())
 	}
 }
