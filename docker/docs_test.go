@@ -16,7 +16,7 @@ import (
 )
 
 // userDocs are the documents a user reads: the manual, deployment, tests and measurements.
-var userDocs = []string{"README.md", "docker/README.md", "test/README.md"}
+var userDocs = []string{"README.md", "docker/README.md", "test/README.md", "CHANGELOG.md"}
 
 func readDocs(t *testing.T, root string) map[string]string {
 	t.Helper()
