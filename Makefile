@@ -233,7 +233,8 @@ verify: dist
 	@test -r '$(SUMS)' || { echo "make verify: cannot read SUMS=$(SUMS)"; exit 2; }
 	@want=$$(sed -n 's/^# envoy_s3 //p' '$(SUMS)'); \
 	if [ "$$want" != '$(VERSION)' ]; then \
-	  echo "make verify: $(SUMS) is for envoy_s3 $$want, this checkout builds $(VERSION): git checkout $$want (a clean tree), or pass VERSION=$$want for a source archive"; exit 1; fi
+	  ref=$$(echo "$$want" | sed -n 's/^v[^+]*-dev+g\([0-9a-f]*\).*/\1/p'); [ -n "$$ref" ] || ref=$$want; \
+	  echo "make verify: $(SUMS) is for envoy_s3 $$want, this checkout builds $(VERSION): git checkout $$ref (a clean tree), or pass VERSION=$$want for a source archive"; exit 1; fi
 	@grep -v '^#' '$(SUMS)' | awk '{print $$2}' | sort > $(BIN)/verify.want; (cd $(DIST) && ls | grep -vx SHA256SUMS | sort) > $(BIN)/verify.got; \
 	if ! cmp -s $(BIN)/verify.want $(BIN)/verify.got; then \
 	  echo "make verify: $(SUMS) lists other files than this build makes (< SUMS, > this build):"; diff $(BIN)/verify.want $(BIN)/verify.got; exit 1; fi
