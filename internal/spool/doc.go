@@ -86,7 +86,9 @@
 // from the SEAL's copy; when all copies are damaged the batch is still delivered, with
 // Meta.Unknown set (the caller names such batches by its fallback rule) and an error
 // line. A damaged header is rewritten; a file whose header checks out with a newer
-// version is left untouched, counted in Size, for a newer envoy_s3.
+// version is left untouched for a newer envoy_s3, reported at error level at each
+// Open, and not counted in Size: this version never uploads it, so it must not hold
+// back flushes once store_dir_limit_size is reached.
 //
 // What cannot be reported: a file truncated exactly at a segment boundary looks like a
 // batch that received fewer appends, and a cut through a segment's header leaves no

@@ -363,8 +363,8 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 	defer func() { s.scanBuf = sc.buf[:0] }()
 	r, err := s.scanFile(&sc)
 	if err == errVersion {
-		s.opt.Logf("spool: %s has an unknown format version; left in place for a newer envoy_s3", path)
-		s.size.Add(st.Size()) // it still occupies store_dir
+		// This version will never upload it, so it must not hold back flushes.
+		s.opt.Errorf("spool: %s (%d bytes) was written by a newer envoy_s3 (a rollback after a backlog leaves such files); this version cannot upload it, leaves it in place and does not count it in store_dir_limit_size: run the newer envoy_s3 on this store_dir to upload it, or move it out of store_dir", path, st.Size())
 		return nil, nil
 	}
 	if err != nil {
