@@ -1,6 +1,9 @@
 package fsutil
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -61,4 +64,52 @@ func Flock(f *os.File, how int) error {
 			return err
 		}
 	}
+}
+
+// ReadRegular returns the contents of the regular file path, at most limit bytes
+// (more is an error). It opens with O_NONBLOCK|O_NOFOLLOW and checks the type
+// before reading, so a FIFO, socket, device, directory or symlink planted where a
+// small metadata file is expected gives an error at once instead of hanging or
+// being followed.
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, &os.PathError{Op: "open", Path: path, Err: errors.New("is a symlink, not a regular file")}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("is a %s, not a regular file", kind(fi.Mode()))}
+	}
+	if fi.Size() > limit {
+		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("holds %d bytes, more than the %d expected", fi.Size(), limit)}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("holds more than the %d bytes expected", limit)}
+	}
+	return b, err
+}
+
+// kind names a file type the way a user would.
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeSymlink != 0:
+		return "symlink"
+	}
+	return "special file"
 }

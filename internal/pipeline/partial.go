@@ -26,7 +26,15 @@ func (p *Pipeline) newPartials(dir string, opt Options) error {
 	}
 	r, err := partial.New(o)
 	if err != nil {
-		return fmt.Errorf("envoy_s3: store_dir %q: %w", p.cfg.StoreDir, err)
+		// A full or failing disk at start must not stop the instance whose uploads
+		// would free it: split records are written as their pieces instead, and
+		// the journal's files stay for the next start.
+		p.log.Errorf("cannot open the journal of split records in store_dir (%v): until the next start, pieces of split records are stored as they came, not joined; free space in store_dir or fix the disk", err)
+		p.unjoined = true
+		o.Dir = ""
+		if r, err = partial.New(o); err != nil {
+			return fmt.Errorf("envoy_s3: %w", err)
+		}
 	}
 	if n := r.Recovered(); n > 0 {
 		p.log.Infof("found %d piece(s) of split records in store_dir from an earlier run: waiting for the rest, then writing them", n)
@@ -39,6 +47,9 @@ func (p *Pipeline) newPartials(dir string, opt Options) error {
 // completes or releases. It reports false for a piece that cannot be grouped, which
 // the caller writes as it is.
 func (w *worker) hold(p *Pipeline) bool {
+	if p.unjoined {
+		return false
+	}
 	pt, ok := partial.Parse(w.ev.Record, w.ev.Time, w.ftag, p.cfg.LogKey)
 	if !ok {
 		return false

@@ -93,6 +93,7 @@ type Pipeline struct {
 	format                accesslog.Format
 	redactor              *redact.Redactor
 	partials              *partial.Reassembler // Docker's split records
+	unjoined              bool                 // the journal could not be opened: pieces are stored as they came
 	jsonKeys              *redact.Names        // redact_json_keys; nil when none
 	textRules             bool                 // a rule could change a string: redactor or jsonKeys
 	fields                *fieldredact.Rules

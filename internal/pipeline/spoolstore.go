@@ -21,10 +21,13 @@ import (
 // spoolStore keeps records in store_dir: a flush is acknowledged only once its lines
 // are fsynced there, and an object's file is removed only after S3 accepted it.
 type spoolStore struct {
-	p     *Pipeline
-	sp    *spool.Spool
-	mu    sync.Mutex
-	ioErr bool // an I/O error is being reported; logged once per episode
+	p        *Pipeline
+	sp       *spool.Spool
+	mu       sync.Mutex
+	ioErr    bool      // the last write to store_dir failed
+	ioLogged bool      // an episode of failed writes was logged and has not been declared over
+	ioLast   time.Time // the last failed write
+	ioFails  int       // flushes refused since the episode was logged
 
 	recheckAt time.Time       // next retry of batch files recovery could not use (ticker goroutine only)
 	adopted   bool            // stranded directories looked for (ticker goroutine only)
@@ -155,22 +158,41 @@ func (s *spoolStore) add(parts []*part) error {
 	return nil
 }
 
-// report logs the first I/O error of an episode and its end.
+// ioQuiet is how long writes to store_dir must succeed before an episode of failed
+// writes is declared over: a disk that is nearly full fails and succeeds in turn as
+// uploads free room, and that is said once, not at every turn.
+const ioQuiet = time.Minute
+
+// report logs the first failed write of an episode; endIO logs its end.
 func (s *spoolStore) report(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case err != nil && !s.ioErr:
-		s.ioErr = true
+	s.ioErr = err != nil
+	if err == nil {
+		return
+	}
+	s.ioLast = s.p.now()
+	s.ioFails++
+	if !s.ioLogged {
+		s.ioLogged, s.ioFails = true, 1
 		s.p.log.Errorf("writing to store_dir failed, answering RETRY so Fluent Bit keeps the data: %v", err)
-	case err == nil && s.ioErr:
-		s.ioErr = false
-		s.p.log.Infof("store_dir writable again")
+	}
+}
+
+// endIO declares an episode of failed writes over once writes have succeeded for
+// ioQuiet (ticker goroutine).
+func (s *spoolStore) endIO(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ioLogged && !s.ioErr && now.Sub(s.ioLast) >= ioQuiet {
+		s.ioLogged = false
+		s.p.log.Infof("store_dir writable again (%d flush(es) were answered RETRY since the failure was logged)", s.ioFails)
 	}
 }
 
 func (s *spoolStore) tick() {
 	now := s.p.now()
+	s.endIO(now)
 	if now.After(s.recheckAt) {
 		s.recheckAt = now.Add(recheckEvery)
 		s.submit(s.sp.Recheck())

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -88,18 +89,47 @@ func open(root, identity string, opt Options, fault func(string) error) (*Spool,
 	if s.maxOpen <= 0 {
 		s.maxOpen = defaultMaxOpen()
 	}
-	fail := func(err error) (*Spool, error) {
-		s.Close()
-		return nil, err
-	}
-	if opt.Record != nil {
-		if err := fsutil.WriteFileAtomic(filepath.Join(dir, RecordFile), opt.Record); err != nil {
-			return fail(fmt.Errorf("spool: %w", err))
-		}
-	}
+	s.recordDue = opt.Record != nil
+	s.writeRecord()
 	s.adoptSiblings(root, id, mine, refused)
 	s.recover()
 	return s, nil
+}
+
+// maxRecord bounds what is read back of a destination record.
+const maxRecord = 64 << 10
+
+// writeRecord makes <dir>/destination hold Options.Record, unless it already does.
+// Only another process adopting this directory needs it, so a failure (a full disk,
+// EIO, a read-only file system) never fails Open and never stops uploads: it is
+// logged once and retried by Recheck. A full disk at start must not stop the
+// instance whose uploads would free it.
+func (s *Spool) writeRecord() {
+	if !s.recordDue {
+		return
+	}
+	path := filepath.Join(s.dir, RecordFile)
+	if cur, err := fsutil.ReadRegular(path, maxRecord); err == nil && bytes.Equal(cur, s.opt.Record) {
+		s.recordDue = false
+		return
+	}
+	var err error
+	if s.fault != nil {
+		err = s.fault("record")
+	}
+	if err == nil {
+		err = fsutil.WriteFileAtomic(path, s.opt.Record)
+	}
+	switch {
+	case err == nil:
+		s.recordDue = false
+		if s.recordFailed {
+			s.opt.Logf("spool: %s written: the directory's destination is recorded again", path)
+		}
+	case !s.recordFailed:
+		s.recordFailed = true
+		s.opt.Errorf("spool: cannot record where the batches of %s go (%v); this instance still uploads them and keeps retrying the record, but if it stops first another envoy_s3 cannot adopt them: free space in store_dir, or fix the disk", s.dir, err)
+	}
 }
 
 // subdirs makes sure open/ and sealed/ of dir are safe directories.

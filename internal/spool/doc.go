@@ -94,6 +94,12 @@
 // batch that received fewer appends, and a cut through a segment's header leaves no
 // record count (its complete lines are counted instead).
 //
+// Writes at Open that only help another process (the destination record) never fail
+// Open: a full disk at start must not stop the instance whose uploads free it. A
+// failure is logged once and retried by Recheck; a record already right is not
+// rewritten. Open fails only when the directory cannot be owned: store_dir cannot
+// be created or is unsafe, or no lock file can be opened (a read-only file system).
+//
 // A file that cannot be opened, read or rewritten (EACCES, EIO, an immutable file) never
 // fails Open and never stops the other files: it is logged once with the remedy, left in
 // place, and retried by Recheck until it works.

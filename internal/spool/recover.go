@@ -72,7 +72,11 @@ func (s *Spool) recover() {
 func (s *Spool) Recheck() []*Sealed {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || len(s.failed) == 0 {
+	if s.closed {
+		return nil
+	}
+	s.writeRecord()
+	if len(s.failed) == 0 {
 		return nil
 	}
 	var out []*Sealed

@@ -104,20 +104,22 @@ type Spool struct {
 
 	size atomic.Int64
 
-	mu        sync.Mutex
-	open      map[string]*batch
-	touched   []*batch
-	buf       []byte
-	seq       uint64
-	closed    bool
-	recovered []*Sealed
-	pending   []*Sealed // sealed outside SealWhere (open-file cap, Recheck): returned by the next SealWhere
-	useSeq    uint64
-	scanBuf   []byte
-	winBuf    []byte
-	copyBuf   []byte          // moves staged pieces into batches (Append)
-	failed    map[string]bool // path -> logged: files recovery could not use, retried by Recheck
-	lost      Loss
+	mu           sync.Mutex
+	open         map[string]*batch
+	touched      []*batch
+	buf          []byte
+	seq          uint64
+	closed       bool
+	recovered    []*Sealed
+	pending      []*Sealed // sealed outside SealWhere (open-file cap, Recheck): returned by the next SealWhere
+	useSeq       uint64
+	scanBuf      []byte
+	winBuf       []byte
+	copyBuf      []byte          // moves staged pieces into batches (Append)
+	failed       map[string]bool // path -> logged: files recovery could not use, retried by Recheck
+	recordDue    bool            // Options.Record is not on disk yet: retried by Recheck
+	recordFailed bool            // writing it failed, and was logged
+	lost         Loss
 
 	fault func(op string) error // test hook: fails the operation when it returns an error
 }
