@@ -66,30 +66,55 @@ func Flock(f *os.File, how int) error {
 	}
 }
 
-// ReadRegular returns the contents of the regular file path, at most limit bytes
-// (more is an error). It opens with O_NONBLOCK|O_NOFOLLOW and checks the type
-// before reading, so a FIFO, socket, device, directory or symlink planted where a
-// small metadata file is expected gives an error at once instead of hanging or
-// being followed.
-func ReadRegular(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, &os.PathError{Op: "open", Path: path, Err: errors.New("is a symlink, not a regular file")}
+// OpenRegular opens path, which must be a regular file, with flag (plus O_NONBLOCK,
+// O_NOFOLLOW and O_CLOEXEC) and perm. The type is checked on the open file, so a
+// FIFO, socket, device, directory or symlink planted where a file of the program is
+// expected gives an error saying what it is at once, instead of an open or read that
+// waits forever for a writer, or a path that is followed. O_NONBLOCK changes nothing
+// for a regular file.
+func OpenRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+	if err != nil {
+		// A symlink (ELOOP), socket (ENXIO) or directory (EISDIR, opened for
+		// writing) fails the open itself: say what it is.
+		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EISDIR) {
+			if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+				return nil, notRegular(path, fi.Mode())
+			}
+		}
+		return nil, err
 	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = notRegular(path, fi.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// NotRegularError is OpenRegular's error for a path that is no regular file.
+type NotRegularError struct {
+	Path string
+	Kind string // "FIFO", "socket", "directory", "symlink", "device"
+}
+
+func (e *NotRegularError) Error() string {
+	return e.Path + " is a " + e.Kind + ", not a regular file"
+}
+
+func notRegular(path string, m os.FileMode) error { return &NotRegularError{path, kind(m)} }
+
+// ReadRegular returns the contents of the regular file path, at most limit bytes
+// (more is an error), opened by OpenRegular.
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	f, err := OpenRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("is a %s, not a regular file", kind(fi.Mode()))}
-	}
-	if fi.Size() > limit {
-		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("holds %d bytes, more than the %d expected", fi.Size(), limit)}
-	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err == nil && int64(len(b)) > limit {
 		err = &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("holds more than the %d bytes expected", limit)}

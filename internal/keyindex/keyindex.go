@@ -51,9 +51,9 @@ func OpenFile(dir, name string) (*File, error) {
 		return nil, err
 	}
 	f := &File{path: filepath.Join(dir, name)}
-	lock, err := os.OpenFile(f.path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	lock, err := fsutil.OpenRegular(f.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, planted(err)
 	}
 	f.lock = lock
 	// Check the file now, so a damaged one fails Init with what to do.
@@ -104,18 +104,27 @@ func (f *File) locked(update func(uint64) uint64) (uint64, error) {
 // read returns the stored value; a counter not written yet starts after the
 // largest per-instance counter of earlier versions (<identity>.index), if any.
 func (f *File) read() (uint64, error) {
-	b, err := os.ReadFile(f.path)
+	b, err := fsutil.ReadRegular(f.path, 64)
 	if errors.Is(err, os.ErrNotExist) {
 		return legacyIndex(filepath.Dir(f.path))
 	}
 	if err != nil {
-		return 0, err
+		return 0, planted(err)
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%s holds %q, not a number: stop every instance using this store_dir and delete the file to count $INDEX from 0 again (keys may then repeat)", f.path, b)
 	}
 	return n, nil
+}
+
+// planted adds the remedy to the error of a file that is no regular file.
+func planted(err error) error {
+	var nr *fsutil.NotRegularError
+	if errors.As(err, &nr) {
+		return fmt.Errorf("%w: stop every instance using this store_dir and remove it ($INDEX then counts from 0 again, so keys may repeat)", err)
+	}
+	return err
 }
 
 func (f *File) write(n uint64) error {
@@ -138,9 +147,9 @@ func legacyIndex(dir string) (uint64, error) {
 	}
 	var max uint64
 	for _, name := range names {
-		b, err := os.ReadFile(name)
+		b, err := fsutil.ReadRegular(name, 64)
 		if err != nil {
-			continue
+			continue // holds no value: nothing to count after
 		}
 		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && n > max {
 			max = n

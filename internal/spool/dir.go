@@ -161,9 +161,11 @@ func lockDir(dir string, create bool) (*os.File, error) {
 	if err := secureDir(dir, create); err != nil {
 		return nil, err
 	}
-	lf, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, &UnsafeError{filepath.Join(dir, "lock"), "is a symlink; the spool never follows one: remove it"}
+	lf, err := fsutil.OpenRegular(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	var nr *fsutil.NotRegularError
+	if errors.As(err, &nr) {
+		// A symlink is never followed; a FIFO or socket would hang or fail.
+		return nil, &UnsafeError{nr.Path, "is a " + nr.Kind + ", not a regular file; the spool never uses one: remove it"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)

@@ -338,7 +338,7 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 			return nil, err
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	f, err := fsutil.OpenRegular(path, os.O_RDWR, 0)
 	if err == nil && s.fault != nil {
 		if ferr := s.fault("openrw " + name); ferr != nil {
 			f.Close()
@@ -348,7 +348,7 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 	writable := err == nil
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
 		// Readable is enough: the batch is rewritten into a new file.
-		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		f, err = fsutil.OpenRegular(path, os.O_RDONLY, 0)
 	}
 	if err != nil {
 		return nil, err
@@ -627,7 +627,7 @@ func Orphans(root string, skip func(identity string) bool) ([]Orphan, error) {
 				}
 			}
 		}
-		if rec, err := os.ReadFile(filepath.Join(d, RecordFile)); err == nil {
+		if rec, err := fsutil.ReadRegular(filepath.Join(d, RecordFile), maxRecord); err == nil {
 			o.Record = rec
 		}
 		lf.Close()

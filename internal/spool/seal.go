@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
+	"github.com/envoy-s3/envoy_s3/internal/fsutil"
 )
 
 // SealWhere seals the open batches pick chooses (given their Meta and raw byte count)
@@ -104,7 +104,7 @@ var bufPool = freelist.List[*[]byte]{New: func() *[]byte { b := make([]byte, 0, 
 // ReadSealed streams the payload of each DATA segment of b, in order, after checking
 // its CRC. The slice passed to fn is reused after fn returns.
 func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
-	f, err := os.OpenFile(b.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := fsutil.OpenRegular(b.path, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
