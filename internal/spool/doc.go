@@ -22,7 +22,8 @@
 // n is the first index whose lock can be taken, so instances and processes never share a
 // directory. Unlocked siblings of the same identity are adopted at Open; directories of
 // other identities are listed by Orphans for the caller to deliver with their recorded
-// destination.
+// destination. A directory without its lock file (copied, restored) is still one when
+// it has open/ or sealed/: the lock is created when it is taken.
 //
 // # Rules on the directories (store_dir hardening)
 //
@@ -77,7 +78,9 @@
 // intact, else its line count: META and SEAL payloads hold no newline, so a DATA segment
 // whose type byte now reads META or SEAL still counts its records) at error level; a torn last segment of an open batch,
 // which a crash during an unacknowledged write leaves, is reported at warning level.
-// Bytes after a SEAL are damage too.
+// Bytes after a SEAL are damage too. When the batch has a SEAL, its record count
+// makes the loss exact: bytes that are no part of the batch (appended after its end)
+// are cut and kept, at warning level, but lose no record.
 //
 // A damaged file is rewritten (to a temporary name, fsynced, renamed over the original)
 // holding only the segments that checked out, then sealed. It keeps its SEAL key when

@@ -447,6 +447,11 @@ func (s *Spool) report(path string, r *scanResult, meta Meta, sb *Sealed) {
 			lostBytes += b.end - b.off
 		}
 	}
+	if r.seal != nil && r.seal.Records >= r.records {
+		// The SEAL counts the batch's records: the loss is exact, and bytes
+		// that are no part of the batch (appended after its end) lose none.
+		lostRecs = int64(r.seal.Records - r.records)
+	}
 	s.lost.Records += lostRecs + tornRecs
 	s.lost.Bytes += lostBytes + tornBytes
 	s.lost.Ranges += len(r.bad)
@@ -455,7 +460,9 @@ func (s *Spool) report(path string, r *scanResult, meta Meta, sb *Sealed) {
 	if sb != nil {
 		kept += " for upload as " + sb.Key
 	}
-	if lostBytes > 0 {
+	if lostBytes > 0 && lostRecs == 0 && r.seal != nil {
+		s.opt.Logf("spool: %s: cut %d byte(s) in %d range(s) that hold no record of the batch (its SEAL accounts for all %d), such as bytes appended after its end; %s; the cut bytes are kept in %s", path, lostBytes, len(r.bad), r.seal.Records, kept, q)
+	} else if lostBytes > 0 {
 		s.opt.Errorf("spool: %s: %d damaged byte(s) in %d range(s) failed their checksum, losing about %d record(s); %s; the damaged bytes are kept in %s", path, lostBytes, len(r.bad), lostRecs, kept, q)
 	}
 	if tornBytes > 0 {
@@ -586,6 +593,18 @@ type Orphan struct {
 	Bytes    int64
 }
 
+// isSpoolDir reports whether d looks like a spool directory: it has a lock file, or
+// open/ or sealed/ (a directory copied or restored without its lock is one too; its
+// lock is created when it is taken).
+func isSpoolDir(d string) bool {
+	for _, name := range []string{"lock", "open", "sealed"} {
+		if _, err := os.Lstat(filepath.Join(d, name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Orphans lists the unlocked spool directories under root whose identity skip does
 // not reject, with at least one batch file. Unsafe directories are left out.
 func Orphans(root string, skip func(identity string) bool) ([]Orphan, error) {
@@ -610,8 +629,8 @@ func Orphans(root string, skip func(identity string) bool) ([]Orphan, error) {
 			continue
 		}
 		d := filepath.Join(root, e.Name())
-		if _, err := os.Lstat(filepath.Join(d, "lock")); err != nil {
-			continue // not a spool directory
+		if !isSpoolDir(d) {
+			continue
 		}
 		lf, err := lockDir(d, false)
 		if err != nil {
