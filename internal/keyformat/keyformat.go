@@ -144,11 +144,12 @@ type part struct {
 // Template is a compiled s3_key_format. It is immutable and safe for
 // concurrent use.
 type Template struct {
-	src      string
-	parts    []part
-	hasUUID  bool
-	hasIndex bool
-	hasTime  bool
+	src       string
+	parts     []part
+	hasUUID   bool
+	hasIndex  bool
+	hasTaskID bool
+	hasTime   bool
 }
 
 // Vars are the per-record values of the template's variables. Empty means
@@ -213,6 +214,7 @@ func Compile(tmpl string) (*Template, error) {
 					t.parts = append(t.parts, part{op: v.op})
 					t.hasUUID = t.hasUUID || v.op == opUUID
 					t.hasIndex = t.hasIndex || v.op == opIndex
+					t.hasTaskID = t.hasTaskID || v.op == opTaskID
 					i += 1 + len(v.name)
 					found = true
 					break
@@ -376,6 +378,9 @@ func (t *Template) HasIndex() bool { return t.hasIndex }
 // HasUUID reports whether keys use $UUID (always true when the template has
 // no $INDEX, since Compile then appends one).
 func (t *Template) HasUUID() bool { return t.hasUUID }
+
+// HasTaskID reports whether keys use $TASK_ID.
+func (t *Template) HasTaskID() bool { return t.hasTaskID }
 
 // AppendKey appends the object key (without extension) for a batch whose
 // first record has vars v and time ts. uuid is the object's random ID

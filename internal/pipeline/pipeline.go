@@ -201,10 +201,10 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !opt.drain {
+		p.warnIndex()
+	}
 	if cfg.StoreDirOff {
-		if (p.access.HasIndex() && !p.access.HasUUID()) || (p.other.HasIndex() && !p.other.HasUUID()) {
-			p.log.Warnf("a key format uses $INDEX without $UUID and store_dir is off: $INDEX restarts at 0 with each process and may overwrite earlier objects; add $UUID or keep store_dir on")
-		}
 		p.index, _ = keyindex.Open("", cfg.Endpoint, cfg.Bucket)
 		p.store = newMemStore(p, enc, opt.Now)
 	} else if p.index, err = keyindex.Open(cfg.StoreDir, cfg.Endpoint, cfg.Bucket); err != nil {
@@ -345,6 +345,27 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 		return string(append(key, parquetenc.Ext...))
 	}
 	return string(append(key, p.codec.Ext()...))
+}
+
+// warnIndex says, once per key format, when $INDEX can give two writers one key: it
+// counts per store_dir, so another task (or a replacement task, whose store_dir
+// starts empty) counts from 0 too, and with store_dir off each start of the router
+// does. Such a key format is not refused: one writer on a store_dir that outlives
+// its tasks (a host volume) is safe.
+func (p *Pipeline) warnIndex() {
+	for _, k := range []struct {
+		name string
+		t    *keyformat.Template
+		text string
+	}{{"s3_key_format", p.access, p.cfg.S3KeyFormat}, {"other_key_format", p.other, p.cfg.OtherKeyFormat}} {
+		switch {
+		case !k.t.HasIndex() || k.t.HasUUID():
+		case p.cfg.StoreDirOff:
+			p.log.Errorf("%s %q uses $INDEX without $UUID and store_dir is off: $INDEX restarts at 0 with each start of the router, which then overwrites the objects written earlier under the same keys; add $UUID to %s, or keep store_dir on", k.name, k.text, k.name)
+		case !k.t.HasTaskID():
+			p.log.Errorf("%s %q uses $INDEX without $TASK_ID or $UUID: $INDEX counts per store_dir, so another task writing to this bucket, or a replacement task (its store_dir starts empty), counts from 0 too and overwrites objects under the same keys; add $TASK_ID (or $UUID) to %s, unless every writer of this bucket shares one store_dir that outlives its tasks", k.name, k.text, k.name)
+		}
+	}
 }
 
 // nextIndex is the next $INDEX: reserved in store_dir, shared by every instance and
