@@ -4,7 +4,11 @@
 // Every failed upload is retried with exponential backoff and full jitter for as long
 // as the object is held. Errors the user must fix (a denied or missing bucket) are
 // logged once per episode with the remedy and then retried slowly, so fixing the
-// bucket policy heals the pipeline without a restart.
+// bucket policy heals the pipeline without a restart. A job refused that way waits in
+// the queue, not in its worker, so a permanent error on some objects (a denied
+// prefix, a sporadic 403) never stalls the others; only when Workers attempts in a
+// row are refused with no upload between does the pool hold, probing one object
+// every SlowRetry/16.
 //
 // # Episodes
 //
@@ -103,8 +107,10 @@ type Job struct {
 	// Send, when set, delivers the body instead of Putter.Put (CloudWatch Logs batches).
 	Send func(ctx context.Context, body Body) error
 
-	hit     string // the episode this job's last failure belonged to
-	counted int64  // bytes added to Pool.pending at Submit
+	hit       string    // the episode this job's last failure belonged to
+	counted   int64     // bytes added to Pool.pending at Submit
+	notBefore time.Time // a permanent error: not tried again before this
+	probe     bool      // tried during a hold of the pool
 }
 
 func (j *Job) size() int64 {
@@ -160,6 +166,20 @@ type Pool struct {
 
 	inflightLeft []*Job // jobs abandoned mid-retry at Close
 
+	// Permanent errors: the refused job waits in the queue (notBefore), and its
+	// worker takes the next one. Only when Workers attempts in a row were refused
+	// with no upload between (a missing bucket) does the pool hold: then one job
+	// that was never refused is tried every SlowRetry/16 (objects of a denied
+	// prefix may have come first), and an upload ends the hold. An endpoint
+	// that refuses everything gets about 20 attempts per SlowRetry, not one per
+	// queued object.
+	streak    int       // permanent failures since the last upload
+	holdUntil time.Time // no attempt but probes starts before this
+	probing   bool      // a probe is under way
+	probeAt   time.Time // the next probe of a hold
+	timer     *time.Timer
+	timerAt   time.Time
+
 	epMu     sync.Mutex
 	episodes map[string]*episode // ongoing, by key (a remedy, or transientEpisode)
 	ended    map[string]uint64   // sequence number of the end of the last episode of a key
@@ -198,6 +218,7 @@ func New(opt Options) *Pool {
 	p := &Pool{opt: opt, episodes: map[string]*episode{}, ended: map[string]uint64{}}
 	p.cond = sync.NewCond(&p.mu)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	context.AfterFunc(p.ctx, p.broadcast)
 	for i := 0; i < opt.Workers; i++ {
 		p.wg.Add(1)
 		go p.work()
@@ -250,20 +271,78 @@ func (p *Pool) Close(ctx context.Context) []*Job {
 	return append(left, p.inflightLeft...)
 }
 
+func (p *Pool) broadcast() {
+	p.mu.Lock()
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// next returns the first job that may be tried now, waiting for one; nil when the
+// pool is closed and empty, or cancelled.
 func (p *Pool) next() *Job {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.queue) == 0 && !p.closed {
+	for {
+		if p.ctx.Err() != nil || len(p.queue) == 0 && p.closed {
+			return nil
+		}
+		now := time.Now()
+		var wake time.Time
+		if now.Before(p.holdUntil) {
+			wake = p.holdUntil
+			if !p.probing && !now.Before(p.probeAt) {
+				for i, j := range p.queue {
+					if j.notBefore.IsZero() {
+						p.queue = append(p.queue[:i], p.queue[i+1:]...)
+						p.probing, j.probe = true, true
+						return j
+					}
+				}
+			} else if !p.probing && p.probeAt.Before(wake) {
+				wake = p.probeAt
+			}
+		} else {
+			for i, j := range p.queue {
+				if !now.Before(j.notBefore) {
+					p.queue = append(p.queue[:i], p.queue[i+1:]...)
+					return j
+				}
+				if wake.IsZero() || j.notBefore.Before(wake) {
+					wake = j.notBefore
+				}
+			}
+		}
+		p.wakeAt(wake)
 		p.cond.Wait()
 	}
-	if len(p.queue) == 0 || p.ctx.Err() != nil {
-		return nil
-	}
-	j := p.queue[0]
-	p.queue[0] = nil
-	p.queue = p.queue[1:]
-	return j
 }
+
+// wakeAt makes sure waiting workers are woken at t (zero: no need); p.mu is held.
+func (p *Pool) wakeAt(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	now := time.Now()
+	if p.timer != nil && p.timerAt.After(now) && !p.timerAt.After(t) {
+		return // an earlier wake is already set
+	}
+	p.timerAt = t
+	if p.timer == nil {
+		p.timer = time.AfterFunc(t.Sub(now), p.broadcast)
+	} else {
+		p.timer.Reset(t.Sub(now))
+	}
+}
+
+// probeGap is the time between probes during a hold.
+func (p *Pool) probeGap() time.Duration { return p.opt.SlowRetry / 16 }
+
+// outcome of upload.
+const (
+	uploaded = iota
+	deferred // refused with a permanent error: back in the queue until notBefore
+	cancelled
+)
 
 func (p *Pool) work() {
 	defer p.wg.Done()
@@ -272,16 +351,33 @@ func (p *Pool) work() {
 		if j == nil {
 			return
 		}
-		if !p.upload(j) {
+		r := p.upload(j)
+		if j.probe {
+			p.mu.Lock()
+			j.probe, p.probing = false, false
+			p.probeAt = time.Now().Add(p.probeGap())
+			p.mu.Unlock()
+		}
+		switch r {
+		case cancelled:
 			j.release()
 			p.mu.Lock()
 			p.inflightLeft = append(p.inflightLeft, j)
 			p.mu.Unlock()
 			return
+		case deferred:
+			j.release() // a body file is written again for the next attempt
+			p.mu.Lock()
+			p.queue = append(p.queue, j)
+			p.cond.Signal()
+			p.mu.Unlock()
+			continue
 		}
 		p.mu.Lock()
 		p.pending -= j.counted
 		p.jobs--
+		p.streak, p.holdUntil = 0, time.Time{}
+		p.cond.Broadcast() // a hold has ended
 		p.mu.Unlock()
 		j.release()
 		if j.Done != nil {
@@ -290,8 +386,9 @@ func (p *Pool) work() {
 	}
 }
 
-// upload tries j until it succeeds (true) or the pool is cancelled (false).
-func (p *Pool) upload(j *Job) bool {
+// upload tries j until it succeeds, a permanent error defers it, or the pool is
+// cancelled.
+func (p *Pool) upload(j *Job) int {
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
 		began := p.begin()
@@ -317,10 +414,10 @@ func (p *Pool) upload(j *Job) bool {
 			if p.opt.Uploaded != nil {
 				p.opt.Uploaded(j, time.Since(start))
 			}
-			return true
+			return uploaded
 		}
 		if p.ctx.Err() != nil {
-			return false
+			return cancelled
 		}
 		if p.opt.Failed != nil {
 			p.opt.Failed(j, err)
@@ -332,10 +429,22 @@ func (p *Pool) upload(j *Job) bool {
 		}
 		if v.Permanent {
 			wait = p.opt.SlowRetry/2 + rand.N(p.opt.SlowRetry/2+1)
+			p.failed(j, began, v, err, wait)
+			now := time.Now()
+			j.notBefore = now.Add(wait)
+			p.mu.Lock()
+			if p.streak++; p.streak >= p.opt.Workers {
+				if !now.Before(p.holdUntil) {
+					p.probeAt = now.Add(p.probeGap())
+				}
+				p.holdUntil = j.notBefore
+			}
+			p.mu.Unlock()
+			return deferred
 		}
 		p.failed(j, began, v, err, wait)
 		if !Sleep(p.ctx, wait) {
-			return false
+			return cancelled
 		}
 	}
 }
