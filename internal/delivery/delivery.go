@@ -111,7 +111,12 @@ type Job struct {
 	counted   int64     // bytes added to Pool.pending at Submit
 	notBefore time.Time // a permanent error: not tried again before this
 	probe     bool      // tried during a hold of the pool
+	lastErr   error     // why the last attempt failed, or was cut by Close
 }
+
+// Err says why j's last attempt failed: its error, or, for an attempt Close cut
+// short, how long it had waited for an answer. nil when j was never tried.
+func (j *Job) Err() error { return j.lastErr }
 
 func (j *Job) size() int64 {
 	if j.Size > 0 || j.Body == nil {
@@ -143,6 +148,7 @@ type Options struct {
 	MaxBackoff time.Duration                    // default 30s
 	SlowRetry  time.Duration                    // wait between tries of a permanent error; default 60s
 	Timeout    time.Duration                    // per attempt; default 60s
+	Target     string                           // where uploads go, for messages (an endpoint and bucket)
 	Logf       func(string, ...any)             // warnings (may be nil)
 	Errorf     func(string, ...any)             // errors the user must fix (nil: Logf)
 	Remind     time.Duration                    // least time between reminders of an ongoing episode; default 60s
@@ -334,6 +340,14 @@ func (p *Pool) wakeAt(t time.Time) {
 	}
 }
 
+// target is ", <Options.Target>" or "".
+func (p *Pool) target() string {
+	if p.opt.Target == "" {
+		return ""
+	}
+	return ", " + p.opt.Target
+}
+
 // probeGap is the time between probes during a hold.
 func (p *Pool) probeGap() time.Duration { return p.opt.SlowRetry / 16 }
 
@@ -407,6 +421,10 @@ func (p *Pool) upload(j *Job) int {
 			} else {
 				err = p.opt.Put.Put(ctx, j.Key, j.Body)
 			}
+			if err != nil && p.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// A stalled endpoint: say so, and where.
+				err = fmt.Errorf("no answer within the %s attempt timeout%s: %w", p.opt.Timeout, p.target(), err)
+			}
 			cancel()
 		}
 		if err == nil {
@@ -417,8 +435,12 @@ func (p *Pool) upload(j *Job) int {
 			return uploaded
 		}
 		if p.ctx.Err() != nil {
+			if err != nil && j.Body != nil {
+				j.lastErr = fmt.Errorf("the attempt under way had no answer after %s (attempt timeout %s%s)", time.Since(start).Round(time.Millisecond), p.opt.Timeout, p.target())
+			}
 			return cancelled
 		}
+		j.lastErr = err
 		if p.opt.Failed != nil {
 			p.opt.Failed(j, err)
 		}

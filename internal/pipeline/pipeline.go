@@ -183,6 +183,7 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		Put:       put,
 		Classify:  delivery.ByRemedy,
 		Timeout:   opt.AttemptTimeout,
+		Target:    uploadTarget(cfg),
 		SlowRetry: opt.SlowRetry,
 		Logf:      p.log.Warnf,
 		Errorf:    p.log.Errorf,
@@ -347,6 +348,14 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 	return string(append(key, p.codec.Ext()...))
 }
 
+// uploadTarget names where an instance's objects go, for messages about uploads.
+func uploadTarget(cfg *config.Config) string {
+	if cfg.Endpoint != "" {
+		return fmt.Sprintf("bucket %s at %s", cfg.Bucket, cfg.Endpoint)
+	}
+	return fmt.Sprintf("bucket %s in %s", cfg.Bucket, cfg.Region)
+}
+
 // warnIndex says, once per key format, when $INDEX can give two writers one key: it
 // counts per store_dir, so another task (or a replacement task, whose store_dir
 // starts empty) counts from 0 too, and with store_dir off each start of the router
@@ -476,13 +485,20 @@ func (p *Pipeline) Close(ctx context.Context) {
 	p.index.Close()
 	if len(left) > 0 {
 		records := 0
+		why := ""
 		for _, j := range left {
 			records += j.Records
+			if err := j.Err(); err != nil && why == "" {
+				why = "; why: " + err.Error()
+			}
+		}
+		if why == "" {
+			why = "; why: the shutdown timeout (ENVOY_S3_SHUTDOWN_TIMEOUT, 10 s by default) ended before they were tried"
 		}
 		if p.cfg.StoreDirOff {
-			p.log.Errorf("%d object(s) holding %d records could not be uploaded before shutdown and are lost (store_dir off)", len(left), records)
+			p.log.Errorf("%d object(s) holding %d records could not be uploaded before shutdown and are lost (store_dir off)%s", len(left), records, why)
 		} else {
-			p.log.Warnf("%d object(s) holding %d records could not be uploaded before shutdown; they stay in store_dir %s for the next start", len(left), records, p.cfg.StoreDir)
+			p.log.Warnf("%d object(s) holding %d records could not be uploaded before shutdown; they stay in store_dir %s for the next start%s", len(left), records, p.cfg.StoreDir, why)
 		}
 	}
 	if !p.opt.drain {
