@@ -389,6 +389,18 @@ func (h *Host) Flush(instance int, file, tag string) int {
 	}
 }
 
+// StartFlush asks the host to flush file to instance with tag and returns at once,
+// without waiting for the return code (a test that kills the host mid-flush). The
+// code is in Kill's result, if the flush ended first.
+func (h *Host) StartFlush(instance int, file, tag string) {
+	h.t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, err := fmt.Fprintf(h.stdin, "flush %d %s %s\n", instance, file, tag); err != nil {
+		h.t.Fatalf("host stdin: %v; stderr:\n%s", err, h.stderr.String())
+	}
+}
+
 // Stderr returns what the host and the plugin have written to stderr so far.
 func (h *Host) Stderr() string { return h.stderr.String() }
 
