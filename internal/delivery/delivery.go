@@ -106,6 +106,8 @@ type Job struct {
 	Done    func()
 	// Send, when set, delivers the body instead of Putter.Put (CloudWatch Logs batches).
 	Send func(ctx context.Context, body Body) error
+	// Target names where this job goes, for messages; "" means Options.Target.
+	Target string
 
 	hit       string    // the episode this job's last failure belonged to
 	counted   int64     // bytes added to Pool.pending at Submit
@@ -340,12 +342,16 @@ func (p *Pool) wakeAt(t time.Time) {
 	}
 }
 
-// target is ", <Options.Target>" or "".
-func (p *Pool) target() string {
-	if p.opt.Target == "" {
+// target is ", <where j goes>" or "".
+func (p *Pool) target(j *Job) string {
+	t := j.Target
+	if t == "" {
+		t = p.opt.Target
+	}
+	if t == "" {
 		return ""
 	}
-	return ", " + p.opt.Target
+	return ", " + t
 }
 
 // probeGap is the time between probes during a hold.
@@ -423,7 +429,7 @@ func (p *Pool) upload(j *Job) int {
 			}
 			if err != nil && p.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				// A stalled endpoint: say so, and where.
-				err = fmt.Errorf("no answer within the %s attempt timeout%s: %w", p.opt.Timeout, p.target(), err)
+				err = fmt.Errorf("no answer within the %s attempt timeout%s: %w", p.opt.Timeout, p.target(j), err)
 			}
 			cancel()
 		}
@@ -436,7 +442,7 @@ func (p *Pool) upload(j *Job) int {
 		}
 		if p.ctx.Err() != nil {
 			if err != nil && j.Body != nil {
-				j.lastErr = fmt.Errorf("the attempt under way had no answer after %s (attempt timeout %s%s)", time.Since(start).Round(time.Millisecond), p.opt.Timeout, p.target())
+				j.lastErr = fmt.Errorf("the attempt under way had no answer after %s (attempt timeout %s%s)", time.Since(start).Round(time.Millisecond), p.opt.Timeout, p.target(j))
 			}
 			return cancelled
 		}

@@ -113,3 +113,26 @@ func TestPermanentErrorEverywhereIsRetriedSlowly(t *testing.T) {
 		t.Errorf("%d bodies prepared for %d attempts", prepared.Load(), tries)
 	}
 }
+
+// A job's own Target names where it goes in the timeout message (a CloudWatch Logs
+// batch in an S3 instance's pool).
+func TestTimeoutNamesTheJobsTarget(t *testing.T) {
+	var l logs
+	p := New(Options{Workers: 1, Put: nil, Timeout: 20 * time.Millisecond, MinBackoff: time.Hour, Target: "bucket b at http://x", Logf: l.logf})
+	p.Submit(&Job{Key: "k", Body: Bytes("x"), Target: "CloudWatch Logs group g stream s",
+		Send: func(ctx context.Context, _ Body) error { <-ctx.Done(); return ctx.Err() }})
+	deadline := time.Now().Add(5 * time.Second)
+	for len(l.snapshot()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	left := p.Close(ctx)
+	got := strings.Join(l.snapshot(), "\n")
+	if !strings.Contains(got, "no answer within the 20ms attempt timeout, CloudWatch Logs group g stream s") {
+		t.Errorf("the timeout line does not name the job's target:\n%s", got)
+	}
+	if len(left) != 1 || left[0].Err() == nil {
+		t.Errorf("Close returned %d jobs; want the job, with why it failed", len(left))
+	}
+}

@@ -39,3 +39,8 @@ func (p *Pipeline) sendCloudWatch(ctx context.Context, c *cwlogs.Client, group, 
 		p.log.Errorf("skipping a damaged CloudWatch line in the store (%d bytes): %v", len(line), err)
 	})
 }
+
+// cwTarget names a CloudWatch Logs destination in messages about its uploads.
+func cwTarget(group, stream string) string {
+	return "CloudWatch Logs group " + group + " stream " + stream
+}

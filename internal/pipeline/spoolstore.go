@@ -244,6 +244,7 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 		if b.Meta.Stream.IsCloudWatch() {
 			c, group, stream := s.p.cwDest(batchMeta(&b.Meta))
 			j.Prepare = func() (delivery.Body, error) { return s.raw(b) }
+			j.Target = cwTarget(group, stream)
 			j.Send = func(ctx context.Context, body delivery.Body) error {
 				return s.p.sendCloudWatch(ctx, c, group, stream, body.(delivery.Bytes))
 			}

@@ -115,6 +115,7 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	}
 	if s.Meta.Stream.IsCloudWatch() {
 		c, group, stream := m.p.cwDest(&s.Meta)
+		j.Target = cwTarget(group, stream)
 		j.Send = func(ctx context.Context, b delivery.Body) error {
 			return m.p.sendCloudWatch(ctx, c, group, stream, b.(delivery.Bytes))
 		}
