@@ -210,8 +210,8 @@ func (b *Batcher) limits(m *Meta) (int64, time.Duration) {
 // SealAll seals every open batch, as at shutdown.
 func (b *Batcher) SealAll() { b.sealWhere(func(*open, time.Time) bool { return true }) }
 
-// Open reports the number of open batches and the uncompressed bytes they hold.
-func (b *Batcher) Open() (batches int, raw int64) {
+// OpenBatches reports the number of open batches and the uncompressed bytes they hold.
+func (b *Batcher) OpenBatches() (batches int, raw int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, o := range b.open {

@@ -77,7 +77,7 @@ func TestSealOnAgeAndPartitions(t *testing.T) {
 	if len(c.got) != 1 || c.got[0].Meta.Family != "a" || c.got[0].Records != 2 {
 		t.Fatalf("want partition a sealed with 2 records and its first meta, got %+v", c.got)
 	}
-	if n, raw := b.Open(); n != 1 || raw != int64(len(line(2))) {
+	if n, raw := b.OpenBatches(); n != 1 || raw != int64(len(line(2))) {
 		t.Fatalf("Open() = %d, %d", n, raw)
 	}
 	now = now.Add(3 * time.Second)

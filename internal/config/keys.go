@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
@@ -34,17 +35,8 @@ var (
 	// DefaultRedactJSONKeys are the built-in secret key names of redact_json_keys.
 	DefaultRedactJSONKeys = redact.DefaultJSONKeys()
 
-	// SchemaFields are the normalised field names (SPEC "What lands in S3"),
-	// the names redact_fields accepts.
-	SchemaFields = []string{
-		"timestamp", "kind", "method", "path", "protocol", "response_code",
-		"grpc_status", "response_flags", "bytes_received", "bytes_sent",
-		"duration_ms", "upstream_service_time_ms", "forwarded_for", "user_agent",
-		"request_id", "authority", "upstream_host", "stream_id",
-		"downstream_remote_address", "downstream_remote_port",
-		"connection_termination_details", "connection_id", "ecs_cluster",
-		"ecs_task_arn", "ecs_task_definition", "container_name", "source",
-	}
+	// SchemaFields are the normalised field names, the names redact_fields accepts.
+	SchemaFields = accesslog.FieldNames()
 
 	// LogRetentionDays are the values CloudWatch Logs' PutRetentionPolicy accepts.
 	LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}

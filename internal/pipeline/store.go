@@ -86,13 +86,13 @@ func (m *memStore) add(parts []*part) error {
 // held is what memory holds for upload: open batches and queued objects.
 func (m *memStore) held() int64 {
 	_, queued := m.p.pool.Pending()
-	_, open := m.batcher.Open()
+	_, open := m.batcher.OpenBatches()
 	return queued + open
 }
 
 func (m *memStore) depth() (int, int64) {
 	jobs, queued := m.p.pool.Pending()
-	open, raw := m.batcher.Open()
+	open, raw := m.batcher.OpenBatches()
 	return open + jobs, raw + queued
 }
 
