@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Reservations through several handles, from several goroutines, hand out every
@@ -146,9 +147,11 @@ func indexHelper(t *testing.T, dir string) {
 
 // A Counter without store_dir counts in memory, one count per endpoint and bucket.
 func TestMemoryCounter(t *testing.T) {
-	a, _ := Open("", "", "mem-a")
-	b, _ := Open("", "", "mem-a")
-	c, _ := Open("", "", "mem-c")
+	// The counters live as long as the process: names of their own for each run.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	a, _ := Open("", "", "mem-a-"+run)
+	b, _ := Open("", "", "mem-a-"+run)
+	c, _ := Open("", "", "mem-c-"+run)
 	for want := uint64(0); want < 4; want += 2 {
 		if n, _ := a.Next(); n != want {
 			t.Fatalf("a: %d, want %d", n, want)
