@@ -207,7 +207,14 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	}
 	cfg, err := config.Parse(g, keys, os.Getenv)
 	if err != nil {
-		log.Errorf("%v", err)
+		// Every mistake at once, one line each: two misspelt keys cost one deploy, not two.
+		all := config.All(err)
+		for _, e := range all {
+			log.Errorf("%v", e)
+		}
+		if all == nil {
+			log.Errorf("%v", err)
+		}
 		return flbError
 	}
 	p, err := pipeline.New(cfg, pipeline.Options{

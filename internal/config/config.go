@@ -165,26 +165,31 @@ type Config struct {
 
 // parser carries one Parse call's state.
 type parser struct {
-	c   *Config
-	env func(string) string
-	key *Key            // the key being parsed
-	set map[string]bool // keys the user gave a value
+	c      *Config
+	env    func(string) string
+	key    *Key            // the key being parsed
+	set    map[string]bool // keys the user gave a value
+	failed map[string]bool // keys an error blames
+	errs   Errors
 }
 
 // Parse reads every key of Keys through g and validates the result.
 // setKeys lists the keys the user wrote (nil when the host cannot list them);
 // any of them not in Keys and not a Fluent Bit core key is an error. env reads
-// the environment (nil = os.Getenv). The first error found is returned.
+// the environment (nil = os.Getenv). Every error found is returned at once, as
+// Errors (one line each; All lists them): unknown keys first, then bad values in
+// the order of Keys, then rules across keys. A rule is not checked against a key
+// whose value was refused, so one mistake is one error.
 func Parse(g Getter, setKeys []string, env func(string) string) (*Config, error) {
 	if env == nil {
 		env = os.Getenv
 	}
+	p := &parser{c: &Config{}, env: env, set: map[string]bool{}, failed: map[string]bool{}}
 	for _, k := range setKeys {
 		if err := checkKnown(k); err != nil {
-			return nil, err
+			p.fail(err)
 		}
 	}
-	p := &parser{c: &Config{}, env: env, set: map[string]bool{}}
 	for i := range Keys {
 		k := &Keys[i]
 		p.key = k
@@ -198,13 +203,58 @@ func Parse(g Getter, setKeys []string, env func(string) string) (*Config, error)
 			continue
 		}
 		if err := k.parse(p, v); err != nil {
-			return nil, err
+			p.fail(err)
 		}
 	}
-	if err := p.crossCheck(); err != nil {
-		return nil, err
+	p.crossCheck()
+	if len(p.errs) > 0 {
+		return nil, p.errs
 	}
 	return p.c, nil
+}
+
+// Errors is every configuration error of one Parse, in order; each is one line.
+type Errors []*Error
+
+// Error is the errors one per line.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.Is and errors.As look at each error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// All lists the configuration errors in err, one per line to log; nil when there is none.
+func All(err error) []*Error {
+	var es Errors
+	if errors.As(err, &es) {
+		return es
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return []*Error{e}
+	}
+	return nil
+}
+
+// fail records err against the key it blames.
+func (p *parser) fail(err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Key: p.key.Name, err: ErrInvalidValue, msg: err.Error()}
+	}
+	p.errs = append(p.errs, e)
+	p.failed[e.Key] = true
 }
 
 func checkKnown(k string) error {

@@ -481,15 +481,25 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// checkErrorLine checks every configuration error in err: one prefixed line each, no secret.
 func checkErrorLine(t *testing.T, name string, err error) {
 	t.Helper()
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "envoy_s3: ") || strings.ContainsAny(msg, "\n\r") || len(msg) > 600 {
-		t.Errorf("%s: error is not one prefixed line: %q", name, msg)
+	all := All(err)
+	if len(all) == 0 {
+		t.Errorf("%s: %v is no configuration error", name, err)
 	}
-	for _, secret := range []string{hashKey, extID, "s3cr3t", "pw@"} {
-		if strings.Contains(msg, secret) {
-			t.Errorf("%s: error %q shows a secret", name, msg)
+	if n := strings.Count(err.Error(), "\n") + 1; n != len(all) {
+		t.Errorf("%s: %d lines for %d errors: %q", name, n, len(all), err)
+	}
+	for _, e := range all {
+		msg := e.Error()
+		if !strings.HasPrefix(msg, "envoy_s3: ") || strings.ContainsAny(msg, "\n\r") || len(msg) > 600 {
+			t.Errorf("%s: error is not one prefixed line: %q", name, msg)
+		}
+		for _, secret := range []string{hashKey, extID, "s3cr3t", "pw@"} {
+			if strings.Contains(msg, secret) {
+				t.Errorf("%s: error %q shows a secret", name, msg)
+			}
 		}
 	}
 }
@@ -871,8 +881,11 @@ func FuzzParse(f *testing.F) {
 	f.Add("bukcet", "x")
 	f.Fuzz(func(t *testing.T, key, val string) {
 		_, err := Parse(mapGetter{"bucket": "acme-logs", "region": "us-east-1", key: val}, []string{key}, noEnv)
-		if err != nil {
-			msg := err.Error()
+		if err != nil && len(All(err)) == 0 {
+			t.Fatalf("%v is no configuration error", err)
+		}
+		for _, e := range All(err) {
+			msg := e.Error()
 			if !strings.HasPrefix(msg, "envoy_s3: ") || strings.ContainsAny(msg, "\n\r") {
 				t.Fatalf("bad error line %q", msg)
 			}

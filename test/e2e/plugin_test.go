@@ -20,7 +20,7 @@ func TestMisspeltKeyFailsInit(t *testing.T) {
 	so, host := artifacts(t)
 	for _, mode := range []string{"current", "1.9"} {
 		t.Run(mode, func(t *testing.T) {
-			r := hosttest.Run(t, host, so, "--exit", mode, "--instance", "bucket=b", "region=us-east-1", "bukcet_typo=x", "compression=zstd")
+			r := hosttest.Run(t, host, so, "--exit", mode, "--instance", "bucket=my-bucket", "region=us-east-1", "bukcet_typo=x", "compression=zstd")
 			if r.InitRC(0) != hosttest.FLBError {
 				t.Fatalf("init rc %d, want FLB_ERROR\n%s", r.InitRC(0), r.Stderr)
 			}
@@ -45,6 +45,31 @@ func TestBadValueFailsInitWithOneLine(t *testing.T) {
 	for _, want := range []string{"compression", "lz4", "gzip"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("error line lacks %q: %s", want, line)
+		}
+	}
+}
+
+// Every configuration mistake is logged at Init, one error line each, so one deploy shows them
+// all: two misspelt keys, a bad value and a missing key.
+func TestInitLogsEveryConfigError(t *testing.T) {
+	so, host := artifacts(t)
+	r := hosttest.Run(t, host, so, "--instance", "region=us-east-1", "bukcet=my-bucket", "compresion=zstd", "upload_timeout=5 minutes")
+	if r.InitRC(0) != hosttest.FLBError {
+		t.Fatalf("init rc %d, want FLB_ERROR\n%s", r.InitRC(0), r.Stderr)
+	}
+	var lines []string
+	for _, l := range strings.Split(r.Stderr, "\n") {
+		if strings.Contains(l, "[error] [output:envoy_s3") {
+			lines = append(lines, l)
+		}
+	}
+	want := []string{`"bukcet" (did you mean "bucket"?)`, `"compresion" (did you mean "compression"?)`, `upload_timeout "5 minutes" is not valid`, "bucket is required"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d error lines, want %d:\n%s", len(lines), len(want), r.Stderr)
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("error line %d %q; want it to contain %q", i, lines[i], w)
 		}
 	}
 }
