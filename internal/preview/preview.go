@@ -131,6 +131,8 @@ func Run(in io.Reader, opt Options) (*Summary, error) {
 	var enc chunk.Encoder
 	var buf []byte
 	rep := reporter{w: opt.Records, json: opt.JSON}
+	ex := &exampler{settings: opt.Settings, env: opt.Env, tag: opt.Tag, now: opt.Now}
+	defer ex.close()
 	for _, r := range recs {
 		buf, err = enc.AppendEvent(buf[:0], r.Time, nil, r.Fields)
 		if err != nil {
@@ -162,7 +164,9 @@ func Run(in io.Reader, opt Options) (*Summary, error) {
 		case pipeline.DestDropped:
 			s.Dropped++
 		}
-		s.example(redBefore, redAfter, placed.Line)
+		if err := ex.example(s, buf, redBefore, redAfter, placed.Line); err != nil {
+			return nil, err
+		}
 		if placed.Dest == pipeline.DestAccess || placed.Dest == pipeline.DestOther {
 			key := placed.Dest + "\x00" + string(placed.Partition)
 			pt := written[key]
@@ -267,55 +271,6 @@ func where(cfg *config.Config, pl pipeline.Placed) string {
 		return "cloudwatch " + group + " " + stream
 	}
 	return ""
-}
-
-// example keeps the first record in which exactly one rule replaced something, for
-// each rule: markers in the line become ‹rule›, so the secret itself never shows.
-func (s *Summary) example(was, now redact.Counts, line []byte) {
-	fired := -1
-	for i := range now {
-		if now[i] > was[i] {
-			if fired >= 0 {
-				return
-			}
-			fired = i
-		}
-	}
-	if fired < 0 || s.Examples[fired] != nil {
-		return
-	}
-	rule := redact.Rule(fired)
-	if rule == redact.RuleIPTruncate {
-		s.Examples[fired] = &Example{After: string(line)}
-		return
-	}
-	label := "‹" + rule.String() + "›"
-	before := redact.ReplaceMarkers(nil, line, label)
-	// Show the neighbourhood of the first replacement, the same bytes of both lines.
-	at := bytes.Index(before, []byte(label))
-	if at < 0 {
-		return // counted without a replacement in the line: no example rather than a crash
-	}
-	from := max(0, at-exampleContext)
-	s.Examples[fired] = &Example{
-		Before: excerpt(before, from, at+len(label)+exampleContext),
-		After:  excerpt(line, from, at+redact.MarkerLen(line[at:])+exampleContext),
-	}
-}
-
-// exampleContext is how many bytes of a line an example shows around the secret.
-const exampleContext = 60
-
-func excerpt(b []byte, from, to int) string {
-	to = min(to, len(b))
-	out := string(b[from:to])
-	if from > 0 {
-		out = "…" + out
-	}
-	if to < len(b) {
-		out += "…"
-	}
-	return out
 }
 
 // formatSizes batches the sample's lines as the upload workers would, in every

@@ -47,7 +47,7 @@ func (s *Summary) Write(w io.Writer) error {
 			if ex == nil {
 				continue
 			}
-			fmt.Fprintf(&b, "  %s\n", redact.Rule(i))
+			fmt.Fprintf(&b, "  %s (%s)\n", redact.Rule(i), ruleSource(redact.Rule(i)))
 			if ex.Before != "" {
 				fmt.Fprintf(&b, "    before %s\n", ex.Before)
 			}
