@@ -1,6 +1,6 @@
 // Package accesslog decides whether one raw log line is an Envoy / ECS Service
 // Connect access log and, when it is, normalises it into the schema of
-// SPEC.md "What lands in S3".
+// the README's "What lands in S3".
 //
 // Why a hand-written recogniser: the proxy container writes its access logs and
 // its own operational lines to the same stream, FireLens' `source` key does not

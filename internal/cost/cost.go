@@ -2,7 +2,7 @@
 // line reports: what CloudWatch Logs would have charged to ingest the same log lines,
 // against what the S3 objects cost to PUT and to keep for a month.
 //
-// Prices are list prices (USD) for a few regions, from shared/REFERENCE.md §4; any
+// Prices are AWS list prices (USD) for a few regions; any
 // other region uses us-east-1's, and cloudwatch_price_per_gb overrides the ingestion
 // price. They are estimates for a log line, not a bill.
 package cost

@@ -10,7 +10,7 @@
 //
 // # Access schema (Access)
 //
-// The columns of SPEC.md "What lands in S3", in its order, then extra:
+// The columns of the README's "What lands in S3", in its order, then extra:
 //
 //	timestamp                      INT64 TIMESTAMP(MILLIS, UTC), required, DELTA_BINARY_PACKED
 //	response_code,

@@ -14,7 +14,7 @@ import (
 type Schema uint8
 
 const (
-	// Access is the normalised access-log schema of SPEC.md plus extra.
+	// Access is the normalised access-log schema of the README's "What lands in S3" plus extra.
 	Access Schema = iota
 	// Other is the small schema of records that are not access logs.
 	Other

@@ -128,7 +128,7 @@ func strandedDirs(t *testing.T, root string) []string {
 	return out
 }
 
-// The newcomer's case of issue 12: 1,000 records acknowledged for a misspelt bucket,
+// A newcomer's case: 1,000 records acknowledged for a misspelt bucket,
 // then the name fixed. The old directory is adopted, its bucket refuses, this process
 // has one instance, so the records go to the fixed bucket; one line says so.
 func TestStrandedSpoolRedirectedWhenAlone(t *testing.T) {

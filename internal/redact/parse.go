@@ -1,6 +1,6 @@
 package redact
 
-// defaultQueryParams is the built-in redact_query_params list: SPEC.md's
+// defaultQueryParams is the built-in redact_query_params list: the usual credential
 // names, the names services use for tokens, assertions and one-time codes,
 // and "*part*" entries for any name containing a word that says secret.
 // Names are matched in normal form (see names.go), so hyphen, underscore and

@@ -11,7 +11,7 @@ import (
 
 // Recall and false-positive rate of each detector, measured on generated
 // corpora: positives are secrets of the detector's class in random
-// surroundings and in every encoding of issue 13 (percent-encoded after %3D,
+// surroundings and in every encoding (percent-encoded after %3D,
 // %20, %2C, %2F, twice percent-encoded, JSON-escaped, HTML-escaped, as a
 // query, ;parameter or #fragment value); negatives are the look-alikes that
 // class meets in real logs (identifiers, versions, words, near-miss

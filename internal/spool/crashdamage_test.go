@@ -97,7 +97,7 @@ func damage(t *testing.T, rng *rand.Rand, dir string) (lost []int, what []string
 	return lost, what
 }
 
-// The crash test of issue 12: a writer is killed at random, and between kills bytes
+// The crash test: a writer is killed at random, and between kills bytes
 // of the spool files are flipped, cut off or appended, over many seeds. Every
 // acknowledged record in a segment left intact arrives; every record of a damaged
 // segment is reported lost.

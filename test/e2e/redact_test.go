@@ -48,7 +48,7 @@ const (
 	b64   = alnum + "+/"
 )
 
-// The credential shapes of issue 13 item 4, each unique.
+// The credential shapes the detectors know, each unique.
 func (p planter) github() string { return "ghp_" + p.pick(alnum, 36) }
 func (p planter) gitlab() string { return "glpat-" + p.pick(alnum, 20) }
 func (p planter) slack() string {
@@ -90,7 +90,7 @@ func (p planter) card() string {
 }
 
 // plantedRecords builds n rounds of FireLens records carrying unique secrets of every
-// class, encoding and nesting of issue 13, as flushes: access lines (TEXT, with
+// class, encoding and nesting, as flushes: access lines (TEXT, with
 // percent-encoded, ;parameter and #fragment secrets; customised JSON with nested
 // extras, integer cards and secret-named keys; TCP JSON with termination details),
 // the proxy's own lines, an app's JSON log line, a record parsed upstream, and every

@@ -34,7 +34,7 @@ func spoolRun(t *testing.T, so, host string, kv map[string]string, files []strin
 	return r.Stderr
 }
 
-// The newcomer's case of issue 12 through the real .so: 1,000 records acknowledged for
+// A newcomer's case through the real .so: 1,000 records acknowledged for
 // a misspelt bucket, the name fixed, the router restarted. The old spool directory is
 // adopted with one line, its bucket does not exist, the process has one instance, so
 // the 1,000 records arrive in the fixed bucket.

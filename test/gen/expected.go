@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// FieldNames is the normalised schema (SPEC.md "What lands in S3") in output
+// FieldNames is the normalised schema (the README's "What lands in S3") in output
 // order. It is written out here on purpose, independently of the parser, so
 // that tests compare the parser against a second opinion.
 var FieldNames = [...]string{
