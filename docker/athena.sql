@@ -7,7 +7,8 @@
 -- Partition projection computes the partitions from the query, so there is no crawler, no
 -- MSCK REPAIR TABLE and no ALTER TABLE ADD PARTITION, and a new hour is queryable at once.
 --
--- Replace BUCKET (twice per table). Athena reads .gz and .zst objects by their extension.
+-- Replace <BUCKET> (twice per table), or run the walkthrough's sed (docker/README.md).
+-- Athena reads .gz and .zst objects by their extension.
 --
 -- cluster and family are `injected`: every query names them (cluster = '...' AND family = '...'),
 -- so a new service needs no change to the table and a query scans one service's prefix only.
@@ -59,7 +60,7 @@ PARTITIONED BY (
   `hour` int
 )
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-LOCATION 's3://BUCKET/envoy-access-logs/'
+LOCATION 's3://<BUCKET>/envoy-access-logs/'
 TBLPROPERTIES (
   'projection.enabled'='true',
   'projection.cluster.type'='injected',
@@ -72,7 +73,7 @@ TBLPROPERTIES (
   'projection.hour.type'='integer',
   'projection.hour.range'='0,23',
   'projection.hour.digits'='2',
-  'storage.location.template'='s3://BUCKET/envoy-access-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
+  'storage.location.template'='s3://<BUCKET>/envoy-access-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
 );
 
 -- The same objects written with `format parquet` (key extension .parquet). Parquet files carry
@@ -123,7 +124,7 @@ PARTITIONED BY (
   `hour` int
 )
 STORED AS PARQUET
-LOCATION 's3://BUCKET/envoy-access-logs/'
+LOCATION 's3://<BUCKET>/envoy-access-logs/'
 TBLPROPERTIES (
   'projection.enabled'='true',
   'projection.cluster.type'='injected',
@@ -136,7 +137,7 @@ TBLPROPERTIES (
   'projection.hour.type'='integer',
   'projection.hour.range'='0,23',
   'projection.hour.digits'='2',
-  'storage.location.template'='s3://BUCKET/envoy-access-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
+  'storage.location.template'='s3://<BUCKET>/envoy-access-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
 );
 
 -- Other records (`other_logs s3`: the proxy's own lines, pieces of split lines whose other
@@ -161,7 +162,7 @@ PARTITIONED BY (
   `hour` int
 )
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-LOCATION 's3://BUCKET/envoy-other-logs/'
+LOCATION 's3://<BUCKET>/envoy-other-logs/'
 TBLPROPERTIES (
   'projection.enabled'='true',
   'projection.cluster.type'='injected',
@@ -174,7 +175,7 @@ TBLPROPERTIES (
   'projection.hour.type'='integer',
   'projection.hour.range'='0,23',
   'projection.hour.digits'='2',
-  'storage.location.template'='s3://BUCKET/envoy-other-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
+  'storage.location.template'='s3://<BUCKET>/envoy-other-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
 );
 
 -- Other records written with `format parquet` (internal/parquetenc/doc.go "Other records"):
@@ -199,7 +200,7 @@ PARTITIONED BY (
   `hour` int
 )
 STORED AS PARQUET
-LOCATION 's3://BUCKET/envoy-other-logs/'
+LOCATION 's3://<BUCKET>/envoy-other-logs/'
 TBLPROPERTIES (
   'projection.enabled'='true',
   'projection.cluster.type'='injected',
@@ -212,7 +213,7 @@ TBLPROPERTIES (
   'projection.hour.type'='integer',
   'projection.hour.range'='0,23',
   'projection.hour.digits'='2',
-  'storage.location.template'='s3://BUCKET/envoy-other-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
+  'storage.location.template'='s3://<BUCKET>/envoy-other-logs/cluster=${cluster}/family=${family}/dt=${dt}/hour=${hour}/'
 );
 
 -- The queries below run on either format's table: name envoy_access_logs_parquet instead of

@@ -198,7 +198,7 @@ func TestAthenaLayoutMatchesKeyFormat(t *testing.T) {
 		t.Run(tb.name, func(t *testing.T) {
 			stmt := statement(t, ddl, tb.name)
 			dir := tb.keyFormat[:strings.LastIndex(tb.keyFormat, "/")+1]
-			want := "s3://BUCKET/" + strings.NewReplacer(
+			want := "s3://<BUCKET>/" + strings.NewReplacer(
 				"$CLUSTER", "${cluster}", "$FAMILY", "${family}", "%Y-%m-%d", "${dt}", "%H", "${hour}",
 			).Replace(dir)
 			if strings.ContainsAny(strings.NewReplacer("${", "").Replace(want), "$%") {
@@ -207,7 +207,7 @@ func TestAthenaLayoutMatchesKeyFormat(t *testing.T) {
 			if !strings.Contains(stmt, "'storage.location.template'='"+want+"'") {
 				t.Errorf("want 'storage.location.template'='%s'", want)
 			}
-			loc := "s3://BUCKET/" + keyPrefix(tb.keyFormat) + "/"
+			loc := "s3://<BUCKET>/" + keyPrefix(tb.keyFormat) + "/"
 			if !strings.Contains(stmt, "LOCATION '"+loc+"'") {
 				t.Errorf("want LOCATION '%s'", loc)
 			}
@@ -225,7 +225,7 @@ func TestAthenaLayoutMatchesKeyFormat(t *testing.T) {
 				t.Errorf("partitions %q; want cluster, family, dt, hour", names)
 			}
 			layout := stmt[strings.Index(stmt, "PARTITIONED BY ("):]
-			layout = strings.ReplaceAll(layout, "s3://BUCKET/"+keyPrefix(tb.keyFormat)+"/", "s3://BUCKET/PREFIX/")
+			layout = strings.ReplaceAll(layout, "s3://<BUCKET>/"+keyPrefix(tb.keyFormat)+"/", "s3://BUCKET/PREFIX/")
 			for _, s := range []string{"STORED AS PARQUET\n", "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"} {
 				layout = strings.Replace(layout, s, "", 1)
 			}

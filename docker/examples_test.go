@@ -57,12 +57,18 @@ const secretPlaceholder = "placeholder-secret-0123456789abcdef"
 // FLBPluginInit would see them: every option but Name is a set key, every secretOptions name
 // too (FireLens passes it as ${NAME_IDX}, expanded by Fluent Bit).
 func parseOptions(o firelensOutput) error {
+	_, err := parseFireLens(o)
+	return err
+}
+
+// parseFireLens is parseOptions returning the Config, defaults applied.
+func parseFireLens(o firelensOutput) (*config.Config, error) {
 	g := mapGetter{}
 	var set []string
 	for k, v := range o.options {
 		s, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("option %q is %T; FireLens options are strings", k, v)
+			return nil, fmt.Errorf("option %q is %T; FireLens options are strings", k, v)
 		}
 		g[strings.ToLower(k)] = s
 		if !strings.EqualFold(k, "name") {
@@ -74,18 +80,17 @@ func parseOptions(o firelensOutput) error {
 		name, _ := m["name"].(string)
 		from, _ := m["valueFrom"].(string)
 		if name == "" || !strings.HasPrefix(from, "arn:aws:") {
-			return fmt.Errorf("secretOptions entry %v: want name and a valueFrom ARN (SSM parameter or Secrets Manager)", s)
+			return nil, fmt.Errorf("secretOptions entry %v: want name and a valueFrom ARN (SSM parameter or Secrets Manager)", s)
 		}
 		if _, dup := g[strings.ToLower(name)]; dup {
-			return fmt.Errorf("%q is both an option and a secretOption", name)
+			return nil, fmt.Errorf("%q is both an option and a secretOption", name)
 		}
 		g[strings.ToLower(name)] = secretPlaceholder
 		set = append(set, name)
 	}
 	sort.Strings(set)
 	// No AWS_REGION in this environment: examples must say their region.
-	_, err := config.Parse(g, set, func(string) string { return "" })
-	return err
+	return config.Parse(g, set, func(string) string { return "" })
 }
 
 func TestParseOptionsRejects(t *testing.T) {
@@ -107,12 +112,13 @@ func TestParseOptionsRejects(t *testing.T) {
 	}
 }
 
-// TestExamples validates every envoy_s3 output in docker/examples against the code's own
-// configuration schema, so an example with an unknown key or a bad value fails here, not in a
-// user's task.
+// TestExamples validates every envoy_s3 output in docker/examples, as the walkthrough's sed
+// leaves them, against the code's own configuration schema, so an example with an unknown key
+// or a bad value fails here, not in a user's task.
 func TestExamples(t *testing.T) {
 	root := repoRoot(t)
-	files, err := filepath.Glob(filepath.Join(root, "docker", "examples", "*.json"))
+	deployed, _ := deployedCopy(t)
+	files, err := filepath.Glob(filepath.Join(deployed, "docker", "examples", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples found: %v", err)
 	}

@@ -2,6 +2,7 @@ package docker_test
 
 import (
 	"encoding/json"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -73,67 +74,80 @@ func keyPrefix(format string) string {
 	return p
 }
 
-// TestTaskRolePolicy checks docker/iam-policy.json: least privilege, and S3 access exactly to
-// the prefixes of the default key formats.
+// TestTaskRolePolicy checks the task role's policies for least privilege: docker/iam-policy.json
+// grants s3:PutObject on exactly the key prefixes the examples write (TestExamplesArePermitted
+// checks that it is enough) and nothing else; iam-policy-kms.json kms:GenerateDataKey on the
+// logs key only, only through S3; iam-policy-cloudwatch.json the logs actions on its groups only.
 func TestTaskRolePolicy(t *testing.T) {
 	p := loadPolicy(t, "iam-policy.json")
-	actions := map[string][]string{} // action -> resources
+	var put []string
 	for _, s := range p.Statement {
 		for _, a := range stringList(s["Action"]) {
-			actions[a] = append(actions[a], stringList(s["Resource"])...)
-		}
-		if slices.Contains(stringList(s["Action"]), "kms:GenerateDataKey") {
-			cond, _ := s["Condition"].(map[string]any)
-			eq, _ := cond["StringEquals"].(map[string]any)
-			if eq["kms:ViaService"] != "s3.REGION.amazonaws.com" {
-				t.Errorf("kms:GenerateDataKey: want Condition StringEquals kms:ViaService s3.REGION.amazonaws.com, got %v", s["Condition"])
+			if a != "s3:PutObject" {
+				t.Errorf("iam-policy.json: %s: the examples need s3:PutObject only (add s3:PutObjectAcl for canned_acl)", a)
 			}
 		}
+		put = append(put, stringList(s["Resource"])...)
 	}
-	wantS3 := []string{
-		"arn:aws:s3:::BUCKET/" + keyPrefix(config.DefaultS3KeyFormat) + "/*",
-		"arn:aws:s3:::BUCKET/" + keyPrefix(config.DefaultOtherKeyFormat) + "/*",
-	}
-	if got := actions["s3:PutObject"]; !slices.Equal(got, wantS3) {
-		t.Errorf("s3:PutObject on %q; want %q (the default key formats' prefixes)", got, wantS3)
-	}
-	for a, res := range actions {
-		switch {
-		case strings.HasPrefix(a, "s3:") && a != "s3:PutObject":
-			t.Errorf("%s: envoy_s3 only calls PutObject", a)
-		case strings.HasPrefix(a, "logs:"):
-			for _, r := range res {
-				if !strings.HasPrefix(r, "arn:aws:logs:REGION:ACCOUNT_ID:log-group:LOG_GROUP_NAME") &&
-					!strings.HasPrefix(r, "arn:aws:logs:REGION:ACCOUNT_ID:log-group:METRICS_LOG_GROUP_NAME") {
-					t.Errorf("%s on %q: scope it to the other-logs or metrics group", a, r)
-				}
-			}
-		case strings.HasPrefix(a, "kms:"):
-			if a != "kms:GenerateDataKey" {
-				t.Errorf("%s: a single PutObject with SSE-KMS needs kms:GenerateDataKey only", a)
-			}
-			for _, r := range res {
-				if !strings.HasPrefix(r, "arn:aws:kms:REGION:ACCOUNT_ID:key/") {
-					t.Errorf("%s on %q: scope it to the bucket's key", a, r)
-				}
+	dir, vals := deployedCopy(t)
+	want := map[string]bool{}
+	for _, o := range exampleOutputs(t, filepath.Join(dir, "docker", "examples")) {
+		for _, n := range outputNeeds(t, o, vals["<ACCOUNT_ID>"]) {
+			if n.action == "s3:PutObject" {
+				prefix := strings.TrimPrefix(n.resource, "arn:aws:s3:::"+vals["<BUCKET>"]+"/")
+				want["arn:aws:s3:::<BUCKET>/"+keyPrefix(prefix)+"/*"] = true
 			}
 		}
 	}
-	for _, a := range []string{"kms:GenerateDataKey", "logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:PutRetentionPolicy"} {
-		if _, ok := actions[a]; !ok {
-			t.Errorf("no %s", a)
+	slices.Sort(put)
+	wantList := slices.Sorted(maps.Keys(want))
+	if !slices.Equal(put, wantList) {
+		t.Errorf("iam-policy.json: s3:PutObject on %q; want exactly the examples' prefixes %q", put, wantList)
+	}
+	if keyPrefix(config.DefaultS3KeyFormat) != "envoy-access-logs" || !want["arn:aws:s3:::<BUCKET>/"+keyPrefix(config.DefaultOtherKeyFormat)+"/*"] {
+		t.Errorf("the examples no longer write under the default prefixes %s and %s", keyPrefix(config.DefaultS3KeyFormat), keyPrefix(config.DefaultOtherKeyFormat))
+	}
+
+	kms := loadPolicy(t, "iam-policy-kms.json")
+	for _, s := range kms.Statement {
+		if a := stringList(s["Action"]); !slices.Equal(a, []string{"kms:GenerateDataKey"}) {
+			t.Errorf("iam-policy-kms.json: %v: a single PutObject with SSE-KMS needs kms:GenerateDataKey only", a)
+		}
+		if r := stringList(s["Resource"]); !slices.Equal(r, []string{"arn:aws:kms:<REGION>:<ACCOUNT_ID>:key/*"}) {
+			t.Errorf("iam-policy-kms.json: Resource %v; want the account's keys, narrowed by alias", r)
+		}
+		cond, _ := s["Condition"].(map[string]any)
+		eq, _ := cond["StringEquals"].(map[string]any)
+		anyOf, _ := cond["ForAnyValue:StringEquals"].(map[string]any)
+		if eq["kms:ViaService"] != "s3.<REGION>.amazonaws.com" || len(stringList(anyOf["kms:ResourceAliases"])) != 1 {
+			t.Errorf("iam-policy-kms.json: Condition %v; want kms:ViaService s3.<REGION>.amazonaws.com and one kms:ResourceAliases", s["Condition"])
+		}
+	}
+
+	cw := loadPolicy(t, "iam-policy-cloudwatch.json")
+	for _, s := range cw.Statement {
+		for _, a := range stringList(s["Action"]) {
+			if !slices.Contains([]string{"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream", "logs:PutLogEvents"}, a) {
+				t.Errorf("iam-policy-cloudwatch.json: %s: envoy_s3 does not call it", a)
+			}
+		}
+		for _, r := range stringList(s["Resource"]) {
+			if !strings.HasPrefix(r, "arn:aws:logs:<REGION>:<ACCOUNT_ID>:log-group:/ecs/backend/proxy") &&
+				!strings.HasPrefix(r, "arn:aws:logs:<REGION>:<ACCOUNT_ID>:log-group:/ecs/backend/metrics") {
+				t.Errorf("iam-policy-cloudwatch.json: %q: scope it to the other-logs or metrics group", r)
+			}
 		}
 	}
 }
 
 // TestExecutionRolePolicy checks docker/iam-execution-policy.json, which lets ECS fetch the
-// secretOptions of the examples.
+// secretOptions of the examples and create their awslogs groups.
 func TestExecutionRolePolicy(t *testing.T) {
 	p := loadPolicy(t, "iam-execution-policy.json")
 	for _, s := range p.Statement {
 		for _, a := range stringList(s["Action"]) {
-			if a != "ssm:GetParameters" {
-				t.Errorf("%s: the execution role needs only ssm:GetParameters for secretOptions", a)
+			if a != "ssm:GetParameters" && a != "logs:CreateLogGroup" {
+				t.Errorf("%s: the execution role needs only ssm:GetParameters for secretOptions and logs:CreateLogGroup for awslogs-create-group", a)
 			}
 		}
 	}

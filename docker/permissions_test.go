@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 // must hold it. prefix marks a resource that stands for every key under it (an S3 key
 // template's fixed start): a policy grants it only with a resource that covers all of them.
 type need struct {
+	policy   string // the file of docker/ that must grant it
 	role     string // "task" or "execution"
 	action   string
 	resource string
@@ -24,27 +24,11 @@ type need struct {
 	why      string
 }
 
-// parseConfig runs the plugin's parser over one FireLens output, as parseOptions does, and
-// returns the Config: defaults applied, so the test sees every prefix the plugin will write.
+// parseConfig is parseFireLens for a test: the Config the plugin would run with, defaults
+// applied, so the test sees every prefix the plugin will write.
 func parseConfig(t *testing.T, o firelensOutput) *config.Config {
 	t.Helper()
-	g := mapGetter{}
-	var set []string
-	for k, v := range o.options {
-		s, _ := v.(string)
-		g[strings.ToLower(k)] = s
-		if !strings.EqualFold(k, "name") {
-			set = append(set, k)
-		}
-	}
-	for _, s := range o.secrets {
-		m, _ := s.(map[string]any)
-		name, _ := m["name"].(string)
-		g[strings.ToLower(name)] = secretPlaceholder
-		set = append(set, name)
-	}
-	sort.Strings(set)
-	cfg, err := config.Parse(g, set, func(string) string { return "" })
+	cfg, err := parseFireLens(o)
 	if err != nil {
 		t.Fatalf("%s: %v", o.where, err)
 	}
@@ -66,14 +50,14 @@ func outputNeeds(t *testing.T, o firelensOutput, account string) []need {
 	cfg := parseConfig(t, o)
 	if cfg.RoleARN != "" {
 		// Every call is made by the assumed role; the task role only assumes it.
-		return []need{{role: "task", action: "sts:AssumeRole", resource: cfg.RoleARN, why: o.where + " role_arn"}}
+		return []need{{policy: "iam-policy.json", role: "task", action: "sts:AssumeRole", resource: cfg.RoleARN, why: o.where + " role_arn"}}
 	}
 	bucket := "arn:aws:s3:::" + cfg.Bucket + "/"
 	var out []need
 	put := func(tmpl, why string) {
-		out = append(out, need{role: "task", action: "s3:PutObject", resource: bucket + fixedStart(tmpl), prefix: true, why: o.where + " " + why + " " + tmpl})
+		out = append(out, need{policy: "iam-policy.json", role: "task", action: "s3:PutObject", resource: bucket + fixedStart(tmpl), prefix: true, why: o.where + " " + why + " " + tmpl})
 		if cfg.CannedACL != "" {
-			out = append(out, need{role: "task", action: "s3:PutObjectAcl", resource: bucket + fixedStart(tmpl), prefix: true, why: o.where + " canned_acl"})
+			out = append(out, need{policy: "iam-policy.json", role: "task", action: "s3:PutObjectAcl", resource: bucket + fixedStart(tmpl), prefix: true, why: o.where + " canned_acl"})
 		}
 	}
 	put(cfg.S3KeyFormat, "s3_key_format")
@@ -81,7 +65,7 @@ func outputNeeds(t *testing.T, o firelensOutput, account string) []need {
 		put(cfg.OtherKeyFormat, "other_logs s3, other_key_format")
 	}
 	if strings.HasPrefix(cfg.ServerSideEncryption, "aws:kms") && cfg.SSEKMSKeyID != "" {
-		n := need{role: "task", action: "kms:GenerateDataKey", why: o.where + " sse_kms_key_id " + cfg.SSEKMSKeyID}
+		n := need{policy: "iam-policy-kms.json", role: "task", action: "kms:GenerateDataKey", why: o.where + " sse_kms_key_id " + cfg.SSEKMSKeyID}
 		id := cfg.SSEKMSKeyID
 		switch {
 		case strings.Contains(id, ":alias/"):
@@ -99,12 +83,12 @@ func outputNeeds(t *testing.T, o firelensOutput, account string) []need {
 	groups := func(name string) {
 		arn := "arn:aws:logs:" + cfg.Region + ":" + account + ":log-group:" + name
 		for _, a := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
-			out = append(out, need{role: "task", action: a, resource: arn + ":log-stream:x", why: o.where + " log group " + name})
+			out = append(out, need{policy: "iam-policy-cloudwatch.json", role: "task", action: a, resource: arn + ":log-stream:x", why: o.where + " log group " + name})
 		}
 		if cfg.AutoCreateGroup {
-			out = append(out, need{role: "task", action: "logs:CreateLogGroup", resource: arn, why: o.where + " auto_create_group"})
+			out = append(out, need{policy: "iam-policy-cloudwatch.json", role: "task", action: "logs:CreateLogGroup", resource: arn, why: o.where + " auto_create_group"})
 			if cfg.LogRetentionDays > 0 {
-				out = append(out, need{role: "task", action: "logs:PutRetentionPolicy", resource: arn, why: o.where + " log_retention_days"})
+				out = append(out, need{policy: "iam-policy-cloudwatch.json", role: "task", action: "logs:PutRetentionPolicy", resource: arn, why: o.where + " log_retention_days"})
 			}
 		}
 	}
@@ -121,7 +105,7 @@ func outputNeeds(t *testing.T, o firelensOutput, account string) []need {
 		if strings.Contains(from, ":secretsmanager:") {
 			action = "secretsmanager:GetSecretValue"
 		}
-		out = append(out, need{role: "execution", action: action, resource: from, why: o.where + " secretOptions"})
+		out = append(out, need{policy: "iam-execution-policy.json", role: "execution", action: action, resource: from, why: o.where + " secretOptions"})
 	}
 	return out
 }
@@ -213,40 +197,89 @@ func exampleOutputs(t *testing.T, dir string) []firelensOutput {
 	return outs
 }
 
-// policyWith reads a policy of docker/ with its placeholders replaced.
-func policyWith(t *testing.T, name string, r *strings.Replacer) policyDoc {
+// taskDefinitionNeeds derives what ECS itself does with the execution role for a task
+// definition: create the awslogs groups the containers ask it to create. (Pulling the image and
+// writing to awslogs streams come with AWS's managed execution policy, which the walkthrough
+// attaches.)
+func taskDefinitionNeeds(name string, doc map[string]any, account string) []need {
+	var out []need
+	containers, _ := doc["containerDefinitions"].([]any)
+	for _, c := range containers {
+		c, _ := c.(map[string]any)
+		lc, _ := c["logConfiguration"].(map[string]any)
+		if lc["logDriver"] != "awslogs" {
+			continue
+		}
+		o, _ := lc["options"].(map[string]any)
+		if o["awslogs-create-group"] == "true" {
+			group, _ := o["awslogs-group"].(string)
+			region, _ := o["awslogs-region"].(string)
+			out = append(out, need{policy: "iam-execution-policy.json", role: "execution", action: "logs:CreateLogGroup",
+				resource: "arn:aws:logs:" + region + ":" + account + ":log-group:" + group, why: fmt.Sprintf("%s container %v awslogs-create-group", name, c["name"])})
+		}
+	}
+	return out
+}
+
+// deployedPolicy reads a policy of the deployed copy.
+func deployedPolicy(t *testing.T, dir, name string) policyDoc {
 	t.Helper()
 	var p policyDoc
-	if err := json.Unmarshal([]byte(r.Replace(readFile(t, filepath.Join(repoRoot(t), "docker", name)))), &p); err != nil {
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "docker", name))), &p); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return p
 }
 
-// TestExamplesArePermitted derives, from every envoy_s3 output of docker/examples, each S3 key
-// prefix, KMS key, log group and secret the plugin and ECS will use, and checks that the
-// policies of docker/ grant each one: an example the policy does not cover would pile its data
-// up in store_dir behind AccessDenied.
+// cloudWatchOptions are the options docker/iam-policy-cloudwatch.json is for: other records and
+// route metrics to the groups docker/README.md names. No example uses them, so they are checked
+// here as an output of their own.
+func cloudWatchOptions(bucket, region string) firelensOutput {
+	return firelensOutput{where: "docker/README.md's CloudWatch options", options: map[string]any{
+		"Name": "envoy_s3", "bucket": bucket, "region": region, "other_logs": "cloudwatch", "log_group_name": "/ecs/backend/proxy",
+		"auto_create_group": "true", "log_retention_days": "30", "metrics": "emf", "metrics_log_group_name": "/ecs/backend/metrics",
+	}}
+}
+
+// TestExamplesArePermitted derives, from every envoy_s3 output and task definition of
+// docker/examples as the walkthrough's sed leaves them, each S3 key prefix, KMS key, log group
+// and secret the plugin and ECS will use, and checks that the policy file of docker/ meant for
+// it grants each one: an example the policy does not cover would pile its data up in store_dir
+// behind AccessDenied.
 func TestExamplesArePermitted(t *testing.T) {
-	const account, region = "123456789012", "ap-northeast-1"
-	outs := exampleOutputs(t, filepath.Join(repoRoot(t), "docker", "examples"))
-	policies := map[string]policyDoc{}
-	for role, name := range map[string]string{"task": "iam-policy.json", "execution": "iam-execution-policy.json"} {
-		policies[role] = policyWith(t, name, strings.NewReplacer("ACCOUNT_ID", account, "REGION", region, "BUCKET", "acme-access-logs", "KMS_KEY_ID", "1234abcd-12ab-34cd-56ef-1234567890ab"))
-	}
-	checked := 0
+	dir, vals := deployedCopy(t)
+	account, region := vals["<ACCOUNT_ID>"], vals["<REGION>"]
+	outs := exampleOutputs(t, filepath.Join(dir, "docker", "examples"))
+	outs = append(outs, cloudWatchOptions(vals["<BUCKET>"], region))
+	var needs []need
 	for _, o := range outs {
-		for _, n := range outputNeeds(t, o, account) {
-			checked++
-			if _, ok := allows(policies[n.role], n); !ok {
-				t.Errorf("%s: the %s role's policy does not allow %s on %s", n.why, n.role, n.action, n.resource)
-			}
+		needs = append(needs, outputNeeds(t, o, account)...)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "docker", "examples", "*.json"))
+	for _, f := range files {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(readFile(t, f)), &doc); err != nil {
+			t.Fatal(err)
+		}
+		needs = append(needs, taskDefinitionNeeds(filepath.Base(f), doc, account)...)
+	}
+	policies := map[string]policyDoc{}
+	used := map[string]bool{}
+	for _, n := range needs {
+		if _, ok := policies[n.policy]; !ok {
+			policies[n.policy] = deployedPolicy(t, dir, n.policy)
+		}
+		used[n.policy] = true
+		if _, ok := allows(policies[n.policy], n); !ok {
+			t.Errorf("%s: %s (the %s role's) does not allow %s on %s", n.why, n.policy, n.role, n.action, n.resource)
 		}
 	}
-	if checked == 0 {
-		t.Fatal("the examples need no permission at all: the derivation is broken")
+	for _, f := range []string{"iam-policy.json", "iam-policy-kms.json", "iam-policy-cloudwatch.json", "iam-execution-policy.json"} {
+		if !used[f] {
+			t.Errorf("no example needs anything of %s: the derivation misses it, or the file is not needed", f)
+		}
 	}
-	t.Logf("%d outputs, %d permissions checked", len(outs), checked)
+	t.Logf("%d outputs, %d permissions checked", len(outs), len(needs))
 }
 
 // The derivation and the matcher refuse what they must: a prefix the policy does not name, a
