@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/envoy-s3/envoy_s3/internal/cost"
 )
 
 // deployFiles are the files the walkthrough's sed fills in, as globs under the repository root.
@@ -101,11 +103,21 @@ func TestOnePlaceholderSet(t *testing.T) {
 			texts[filepath.ToSlash(rel)] = readFile(t, f)
 		}
 	}
-	// Literal values the examples once carried, and placeholders without their <>.
-	literal := regexp.MustCompile(`123456789012|ap-northeast-1|acme-access-logs|(?:^|[^<A-Z_])(ACCOUNT_ID|REGION|BUCKET|KMS_KEY_ID|LOG_GROUP_NAME|METRICS_LOG_GROUP_NAME)(?:[^>A-Z_]|$)`)
+	// Placeholders without their <> anywhere; the literal values the examples once carried in
+	// the files and the commands (prose may name a region).
+	bare := regexp.MustCompile(`(?:^|[^<A-Z_])(ACCOUNT_ID|REGION|BUCKET|KMS_KEY_ID|LOG_GROUP_NAME|METRICS_LOG_GROUP_NAME)(?:[^>A-Z_]|$)`)
+	literal := regexp.MustCompile(`123456789012|ap-northeast-1|acme-access-logs`)
+	cmdRE := regexp.MustCompile(`(?m)^\s*(?:aws|make|docker|sed|for|"|\{)[^\n]*`)
 	for name, text := range texts {
-		if m := literal.FindString(text); m != "" {
-			t.Errorf("%s: %q: use the placeholders <ACCOUNT_ID>, <REGION>, <BUCKET>", name, strings.TrimSpace(m))
+		if m := bare.FindString(text); m != "" {
+			t.Errorf("%s: %q: write placeholders as <ACCOUNT_ID>, <REGION>, <BUCKET>", name, strings.TrimSpace(m))
+		}
+		checked := text
+		if name == "README.md (Deploy)" || name == "docker/README.md" {
+			checked = strings.Join(cmdRE.FindAllString(text, -1), "\n")
+		}
+		if m := literal.FindString(checked); m != "" {
+			t.Errorf("%s: %q: use the placeholders <ACCOUNT_ID>, <REGION>, <BUCKET>", name, m)
 		}
 		for _, p := range placeholderRE.FindAllString(text, -1) {
 			if _, ok := vals[p]; !ok && !strings.HasPrefix(name, "README") && name != "docker/README.md" {
@@ -114,7 +126,6 @@ func TestOnePlaceholderSet(t *testing.T) {
 		}
 	}
 	// The commands may use only the placeholders the sed knows.
-	cmdRE := regexp.MustCompile(`(?m)^(?:aws|make|docker|sed|for|  aws)[^\n]*`)
 	for _, name := range []string{"README.md (Deploy)", "docker/README.md"} {
 		for _, c := range cmdRE.FindAllString(texts[name], -1) {
 			for _, p := range placeholderRE.FindAllString(c, -1) {
@@ -210,5 +221,38 @@ func TestWalkthroughSteps(t *testing.T) {
 	}
 	if len(trust.Statement) != 1 || trust.Statement[0].Effect != "Allow" || trust.Statement[0].Principal.Service != "ecs-tasks.amazonaws.com" || trust.Statement[0].Action != "sts:AssumeRole" {
 		t.Errorf("trust-policy-ecs-tasks.json: %+v; want ecs-tasks.amazonaws.com allowed sts:AssumeRole", trust)
+	}
+}
+
+// TestLifecycleMatchesTheCost checks that docker/lifecycle.json expires the objects of every
+// prefix the examples write after the days the cost figures assume (cost.LifecycleDays).
+func TestLifecycleMatchesTheCost(t *testing.T) {
+	var lc struct {
+		Rules []struct {
+			Status     string
+			Filter     struct{ Prefix string }
+			Expiration struct{ Days int }
+		}
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(repoRoot(t), "docker", "lifecycle.json"))), &lc); err != nil {
+		t.Fatal(err)
+	}
+	days := map[string]int{}
+	for _, r := range lc.Rules {
+		if r.Status == "Enabled" {
+			days[r.Filter.Prefix] = r.Expiration.Days
+		}
+	}
+	dir, vals := deployedCopy(t)
+	for _, o := range exampleOutputs(t, filepath.Join(dir, "docker", "examples")) {
+		for _, n := range outputNeeds(t, o, vals["<ACCOUNT_ID>"]) {
+			if n.action != "s3:PutObject" {
+				continue
+			}
+			prefix := keyPrefix(strings.TrimPrefix(n.resource, "arn:aws:s3:::"+vals["<BUCKET>"]+"/")) + "/"
+			if days[prefix] != cost.LifecycleDays {
+				t.Errorf("%s: lifecycle.json expires %s after %d days; the cost figures assume %d", n.why, prefix, days[prefix], cost.LifecycleDays)
+			}
+		}
 	}
 }

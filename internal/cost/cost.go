@@ -1,10 +1,12 @@
 // Package cost turns an instance's byte and request counts into the money the stats
 // line reports: what CloudWatch Logs would have charged to ingest the same log lines,
-// against what the S3 objects cost to PUT and to keep for a month.
+// against what the S3 objects cost to PUT and to keep until the recommended lifecycle
+// rule expires them (LifecycleDays).
 //
-// Prices are AWS list prices (USD) for a few regions; any
-// other region uses us-east-1's, and cloudwatch_price_per_gb overrides the ingestion
-// price. They are estimates for a log line, not a bill.
+// Prices are PriceTable's: AWS list prices (USD) for a few regions; any other region
+// uses us-east-1's, and cloudwatch_price_per_gb overrides the ingestion price. They are
+// estimates for a log line, not a bill: CloudWatch Logs' own storage charge is not
+// counted on its side, so the saving shown is the smaller one.
 package cost
 
 import (
@@ -19,6 +21,15 @@ type Prices struct {
 	S3StoragePerGBMonth     float64 // S3 Standard
 	S3PutPer1000            float64
 }
+
+// PriceTable names the prices of byRegion: what they are and the date they were read.
+const PriceTable = "AWS list prices of 2026-11-24 (CloudWatch Logs Standard ingestion, S3 Standard storage and PUT requests)"
+
+// LifecycleDays is how long the recommended lifecycle rule (docker/lifecycle.json) keeps an
+// object. Storage is priced for that long: the steady state of a bucket whose objects expire,
+// where each month's new objects replace the ones that expire. Without a rule, storage
+// grows by a month's objects every month.
+const LifecycleDays = 30
 
 // byRegion holds the regions whose prices we know; others fall back to us-east-1.
 var byRegion = map[string]Prices{
@@ -44,7 +55,7 @@ const gb = 1 << 30
 type Estimate struct {
 	CloudWatch float64 // ingesting the accepted log lines into CloudWatch Logs (Standard)
 	Stored     float64 // ingesting the part of them now stored in S3
-	S3Storage  float64 // one month of S3 Standard for the objects
+	S3Storage  float64 // S3 Standard for the objects, for the LifecycleDays they are kept
 	S3Puts     float64 // the PUT requests
 }
 
@@ -62,7 +73,7 @@ func Compute(p Prices, pricePerGB float64, events, logBytes, storedEvents, store
 	}
 	e := Estimate{
 		CloudWatch: ingest(events, float64(logBytes)),
-		S3Storage:  float64(storedBytes) / gb * p.S3StoragePerGBMonth,
+		S3Storage:  float64(storedBytes) / gb * p.S3StoragePerGBMonth * LifecycleDays / DaysPerMonth,
 		S3Puts:     float64(puts) / 1000 * p.S3PutPer1000,
 	}
 	if events > 0 {
@@ -74,13 +85,16 @@ func Compute(p Prices, pricePerGB float64, events, logBytes, storedEvents, store
 // S3 is the S3 side of the estimate.
 func (e Estimate) S3() float64 { return e.S3Storage + e.S3Puts }
 
-// Saved is what the objects in S3 saved against ingesting their lines into CloudWatch.
-func (e Estimate) Saved() float64 { return e.Stored - e.S3() }
+// Saved is what the objects in S3 saved against ingesting their lines into CloudWatch,
+// never below 0: objects whose lines this process did not see (a previous run's spool,
+// uploaded after a restart) cost their PUTs and storage but have no CloudWatch price to
+// compare with, so they save nothing rather than a negative amount.
+func (e Estimate) Saved() float64 { return max(0, e.Stored-e.S3()) }
 
 // Text renders the estimate for the stats line.
 func (e Estimate) Text() string {
-	return fmt.Sprintf("cloudwatch_usd=%.6f s3_usd=%.6f (storage_month=%.6f puts=%.6f) saved_usd=%.6f",
-		e.CloudWatch, e.S3(), e.S3Storage, e.S3Puts, e.Saved())
+	return fmt.Sprintf("cloudwatch_usd=%.6f s3_usd=%.6f (storage_%dd=%.6f puts=%.6f) saved_usd=%.6f",
+		e.CloudWatch, e.S3(), LifecycleDays, e.S3Storage, e.S3Puts, e.Saved())
 }
 
 // CustomMetricPerMonth is CloudWatch's list price of one custom metric (a metric
@@ -128,11 +142,13 @@ func (e MetricsEstimate) Text() string {
 // DaysPerMonth is Month in days, for estimates made from a daily volume.
 const DaysPerMonth = 730.0 / 24
 
-// Monthly is a month of one task's traffic, priced both ways.
+// Monthly is a month of one task's traffic, priced both ways, at steady state.
 type Monthly struct {
 	CloudWatch      float64 // everything ingested into CloudWatch Logs, as today
-	S3Storage       float64 // one month of S3 Standard for a month of objects
+	S3Storage       float64 // a month of S3 Standard for the objects of the last RetentionDays
 	S3Puts          float64
+	Objects         float64 // objects (PUT requests) a month
+	RetentionDays   float64 // how long objects are kept (the lifecycle rule)
 	OtherCloudWatch float64 // records envoy_s3 still sends to CloudWatch Logs (other_logs cloudwatch)
 	Extra           float64 // anything else envoy_s3 adds (for example route metrics)
 }
@@ -162,25 +178,30 @@ type Sample struct {
 }
 
 // ScaleMonthly scales sample to dailyGB of CloudWatch ingestion a day (GB as the
-// ingestion price counts them) over DaysPerMonth. Objects are sealed by size
-// (maxObjectBytes, total_file_size) or at least minObjectsPerDay times a day (set by
-// upload_timeout), whichever makes more.
-func ScaleMonthly(p Prices, pricePerGB float64, dailyGB float64, s Sample, maxObjectBytes int64, minObjectsPerDay float64) Monthly {
+// ingestion price counts them) over DaysPerMonth. Storage is the steady state of a bucket
+// whose lifecycle rule expires objects after retentionDays (LifecycleDays when 0): it holds
+// retentionDays of objects, each month. Objects are sealed by size (maxObjectBytes,
+// total_file_size) or at least minObjectsPerDay times a day (set by upload_timeout),
+// whichever makes more; each is one PUT request.
+func ScaleMonthly(p Prices, pricePerGB float64, dailyGB float64, s Sample, maxObjectBytes int64, minObjectsPerDay, retentionDays float64) Monthly {
 	if pricePerGB <= 0 {
 		pricePerGB = p.CloudWatchIngestPerGB
 	}
+	if retentionDays <= 0 {
+		retentionDays = LifecycleDays
+	}
 	month := dailyGB * DaysPerMonth
-	m := Monthly{CloudWatch: month * pricePerGB}
+	m := Monthly{CloudWatch: month * pricePerGB, RetentionDays: retentionDays}
 	if s.IngestBytes <= 0 {
 		return m
 	}
 	scale := month * gb / float64(s.IngestBytes)
-	m.S3Storage = float64(s.StoredBytes) * scale / gb * p.S3StoragePerGBMonth
-	puts := minObjectsPerDay * DaysPerMonth
+	m.S3Storage = float64(s.StoredBytes) * scale / DaysPerMonth * retentionDays / gb * p.S3StoragePerGBMonth
+	m.Objects = minObjectsPerDay * DaysPerMonth
 	if maxObjectBytes > 0 {
-		puts = max(puts, float64(s.WrittenBytes)*scale/float64(maxObjectBytes))
+		m.Objects = max(m.Objects, float64(s.WrittenBytes)*scale/float64(maxObjectBytes))
 	}
-	m.S3Puts = puts / 1000 * p.S3PutPer1000
+	m.S3Puts = m.Objects / 1000 * p.S3PutPer1000
 	m.OtherCloudWatch = float64(s.OtherIngestBytes) * scale / gb * pricePerGB
 	return m
 }

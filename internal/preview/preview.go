@@ -38,11 +38,14 @@ const DefaultTag = "ecs-service-connect-preview-firelens-0123456789abcdef0123456
 type Options struct {
 	Settings []string // key=value pairs, as in the task definition's options
 	DailyGB  float64  // GB a day the task sends to CloudWatch Logs today; 0 skips the monthly estimate
-	Tag      string   // DefaultTag when empty
-	Now      time.Time
-	Records  io.Writer // per-record report; nil for the summary only
-	JSON     bool      // per-record report as JSON lines
-	Env      func(string) string
+	// RetentionDays is how long the bucket's lifecycle rule keeps objects, for the storage
+	// of the monthly estimate; 0 is the recommended rule's cost.LifecycleDays.
+	RetentionDays float64
+	Tag           string // DefaultTag when empty
+	Now           time.Time
+	Records       io.Writer // per-record report; nil for the summary only
+	JSON          bool      // per-record report as JSON lines
+	Env           func(string) string
 }
 
 // ErrSetting means a -o option is not key=value.
@@ -196,7 +199,7 @@ func Run(in io.Reader, opt Options) (*Summary, error) {
 		s.Metrics = &MetricsSize{Metrics: st.LastMetrics, Events: st.Events, EventBytes: st.EventBytes, Interval: interval}
 	}
 	if opt.DailyGB > 0 {
-		s.monthly(cfg)
+		s.monthly(cfg, opt.RetentionDays)
 	}
 	return s, nil
 }
@@ -312,7 +315,7 @@ func (s *Summary) configured() FormatSize {
 }
 
 // monthly scales the sample to DailyGB a day.
-func (s *Summary) monthly(cfg *config.Config) {
+func (s *Summary) monthly(cfg *config.Config, retentionDays float64) {
 	f := s.configured()
 	streams := 0.0
 	if s.Access > 0 {
@@ -328,7 +331,7 @@ func (s *Summary) monthly(cfg *config.Config) {
 		WrittenBytes:     s.WrittenRaw,
 		StoredBytes:      f.Bytes,
 	}
-	m := cost.ScaleMonthly(s.CloudPrices, cfg.CloudWatchPricePerGB, s.DailyGB, sample, cfg.TotalFileSize, s.ObjectsDay)
+	m := cost.ScaleMonthly(s.CloudPrices, cfg.CloudWatchPricePerGB, s.DailyGB, sample, cfg.TotalFileSize, s.ObjectsDay, retentionDays)
 	if x := s.Metrics; x != nil {
 		m.Extra = cost.MetricsMonthly(s.CloudPrices, cfg.CloudWatchPricePerGB, x.Metrics, x.Events, x.EventBytes, x.Interval)
 	}

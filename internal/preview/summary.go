@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
 
@@ -54,8 +55,10 @@ func (s *Summary) Write(w io.Writer) error {
 			fmt.Fprintf(&b, "    after  %s\n", ex.After)
 		}
 	}
+	ingest := s.LogBytes + (s.Records+s.Bad)*cost.CloudWatchEventOverhead
 	fmt.Fprintf(&b, "bytes      log lines %s (CloudWatch would ingest %s); NDJSON written %s\n",
-		size(s.LogBytes), size(s.LogBytes+(s.Records+s.Bad)*26), size(s.WrittenRaw))
+		size(s.LogBytes), size(ingest), size(s.WrittenRaw))
+	b.WriteString("  each codec: its objects, and how much smaller they are than the NDJSON written (compression alone)\n")
 	for _, f := range s.Formats {
 		mark := " "
 		if f.Configured {
@@ -67,14 +70,18 @@ func (s *Summary) Write(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %s %-18s %10s in %d object(s), %.1fx\n", mark, f.Name, size(f.Bytes), f.Objects, ratio)
 	}
+	if f := s.configured(); f.Bytes > 0 && ingest > 0 {
+		fmt.Fprintf(&b, "  * stored: %.1fx less than CloudWatch would ingest (normalising, redacting and compressing, against the lines plus %d bytes an event)\n",
+			float64(ingest)/float64(f.Bytes), cost.CloudWatchEventOverhead)
+	}
 	if x := s.Metrics; x != nil {
 		fmt.Fprintf(&b, "metrics    route metrics (metrics emf): %d custom metrics in %d EMF event(s) of %s per %s interval\n",
 			x.Metrics, x.Events, size(x.EventBytes), x.Interval)
 	}
 	if m := s.Monthly; m != nil {
-		fmt.Fprintf(&b, "monthly    at %g GB/day in %s (a 730-hour month, list prices):\n", s.DailyGB, s.Region)
-		fmt.Fprintf(&b, "  CloudWatch Logs today      $%10.2f\n", m.CloudWatch)
-		fmt.Fprintf(&b, "  with envoy_s3              $%10.2f  (S3 storage $%.2f, PUTs $%.2f", m.EnvoyS3(), m.S3Storage, m.S3Puts)
+		fmt.Fprintf(&b, "monthly    at %g GB/day in %s, steady state (a 730-hour month; %s):\n", s.DailyGB, s.Region, cost.PriceTable)
+		fmt.Fprintf(&b, "  CloudWatch Logs today      $%10.2f  (ingestion only)\n", m.CloudWatch)
+		fmt.Fprintf(&b, "  with envoy_s3              $%10.2f  (S3 storage $%.2f for %g days of objects, PUTs $%.2f for %.0f objects", m.EnvoyS3(), m.S3Storage, m.RetentionDays, m.S3Puts, m.Objects)
 		if m.OtherCloudWatch > 0 {
 			fmt.Fprintf(&b, ", other records to CloudWatch $%.2f", m.OtherCloudWatch)
 		}
@@ -82,7 +89,14 @@ func (s *Summary) Write(w io.Writer) error {
 			fmt.Fprintf(&b, ", route metrics $%.2f for %d custom metrics", m.Extra, s.Metrics.Metrics)
 		}
 		b.WriteString(")\n")
-		fmt.Fprintf(&b, "  saved                      $%10.2f  (%.1f%%)\n", m.Saved(), m.SavedPercent())
+		if m.Saved() >= 0 {
+			fmt.Fprintf(&b, "  saved                      $%10.2f  (%.1f%%)\n", m.Saved(), m.SavedPercent())
+		} else {
+			fmt.Fprintf(&b, "  envoy_s3 costs more by     $%10.2f  (%.1f%%): too little traffic for the PUTs; raise upload_timeout\n", -m.Saved(), -m.SavedPercent())
+		}
+		fmt.Fprintf(&b, "  storage assumes a lifecycle rule that expires objects after %g days (docker/lifecycle.json; -retention-days N);\n"+
+			"  without one, storage grows by $%.2f every month. Objects: one per upload_timeout (%s) per prefix, or per total_file_size.\n",
+			m.RetentionDays, m.S3Storage*cost.DaysPerMonth/m.RetentionDays, s.Config.UploadTimeout)
 	} else {
 		b.WriteString("monthly    pass -daily-gb N (what the task sends to CloudWatch Logs a day) for a monthly estimate\n")
 	}

@@ -37,12 +37,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var opts settings
 	fs.Var(&opts, "o", "an envoy_s3 option as key=value, as in the task definition (repeatable)")
 	daily := fs.Float64("daily-gb", 0, "GB a day the task sends to CloudWatch Logs today, for the monthly estimate")
+	retention := fs.Float64("retention-days", 0, "days the bucket's lifecycle rule keeps objects, for the storage of the monthly estimate (default: the recommended rule's 30)")
 	quiet := fs.Bool("q", false, "print the summary only")
 	asJSON := fs.Bool("json", false, "print each record's result as a JSON line")
 	tag := fs.String("tag", "", "Fluent Bit tag of the records (default: a Service Connect proxy's)")
 	version := fs.Bool("version", false, "print which build this is (the version of the envoy_s3.so built with it) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: envoy_s3-preview [-o key=value]... [-daily-gb N] [-q] [-json] [file]\n       envoy_s3-preview -version")
+		fmt.Fprintln(stderr, "usage: envoy_s3-preview [-o key=value]... [-daily-gb N [-retention-days N]] [-q] [-json] [file]\n       envoy_s3-preview -version")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,7 +67,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	o := preview.Options{Settings: opts, DailyGB: *daily, Tag: *tag, JSON: *asJSON, Env: os.Getenv}
+	o := preview.Options{Settings: opts, DailyGB: *daily, RetentionDays: *retention, Tag: *tag, JSON: *asJSON, Env: os.Getenv}
 	if !*quiet {
 		o.Records = stdout
 	}

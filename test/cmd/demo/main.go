@@ -107,7 +107,7 @@ func run(n int) error {
 		return err
 	}
 	fmt.Printf("\none access line before and after redaction (the access_token was planted):\n  before %s\n  after  %s\n", planted.Line, access1)
-	return summary(logs.String(), m.Region, n, span)
+	return summary(os.Stdout, logs.String(), m.Region, n, span)
 }
 
 // plantedLine is a Service Connect TEXT access line carrying a fresh access token.
@@ -244,7 +244,8 @@ func show(ctx context.Context, m *miniotest.Server, mark string) (string, error)
 		}
 	}
 	if stored > 0 {
-		fmt.Printf("\n%d bytes of NDJSON stored as %d bytes (%.1fx)\n", raw, stored, float64(raw)/float64(stored))
+		fmt.Printf("\ncompression: the %d bytes of NDJSON written (normalised, redacted) are stored as %d bytes of zstd, %.1fx smaller\n",
+			raw, stored, float64(raw)/float64(stored))
 	}
 	for _, stream := range []string{"envoy-access-logs", "envoy-other-logs"} {
 		fmt.Printf("\nfirst lines under %s/:\n", stream)
@@ -260,7 +261,7 @@ func show(ctx context.Context, m *miniotest.Server, mark string) (string, error)
 
 // summary reads the plugin's exit stats line and says what the run means in five
 // seconds: what came in, what was redacted, and the money at this traffic's rate.
-func summary(logs, region string, n int, span time.Duration) error {
+func summary(w io.Writer, logs, region string, n int, span time.Duration) error {
 	i := strings.LastIndex(logs, "exit: ")
 	if i < 0 {
 		return fmt.Errorf("the plugin logged no exit stats line")
@@ -278,14 +279,24 @@ func summary(logs, region string, n int, span time.Duration) error {
 	prices, _ := cost.For(region)
 	rate := float64(n) / span.Seconds()
 	dailyGB := float64(ingest) / span.Seconds() * 86400 / (1 << 30)
-	mo := cost.ScaleMonthly(prices, 0, dailyGB, cost.Sample{IngestBytes: ingest, WrittenBytes: num("raw_bytes"), StoredBytes: stored}, 50e6, 2*24*12)
-	fmt.Printf("\n== summary\n")
-	fmt.Printf("records     %d in: %s access logs to S3, %s other lines to S3 under envoy-other-logs/\n", records, st["access"], st["other"])
-	fmt.Printf("redactions  %s\n", strings.TrimPrefix(st["redactions"], "redactions="))
-	fmt.Printf("bytes       CloudWatch Logs would ingest %.1f KiB; S3 stores %.1f KiB (%.0fx smaller)\n",
-		float64(ingest)/1024, float64(stored)/1024, float64(ingest)/float64(max(stored, 1)))
-	fmt.Printf("per month   at this traffic's rate (%.0f records/s, %.2f GB/day) in %s: CloudWatch Logs $%.2f, envoy_s3 $%.2f: saves $%.2f (%.0f%%)\n",
-		rate, dailyGB, region, mo.CloudWatch, mo.EnvoyS3(), mo.Saved(), mo.SavedPercent())
+	// The plugin's defaults: upload_timeout 5m for each of the two prefixes, total_file_size 50M.
+	mo := cost.ScaleMonthly(prices, 0, dailyGB, cost.Sample{IngestBytes: ingest, WrittenBytes: num("raw_bytes"), StoredBytes: stored}, 50e6, 2*24*12, cost.LifecycleDays)
+	fmt.Fprintf(w, "\n== summary\n")
+	fmt.Fprintf(w, "records     %d in: %s access logs to S3, %s other lines to S3 under envoy-other-logs/\n", records, st["access"], st["other"])
+	fmt.Fprintf(w, "redactions  %s\n", strings.TrimPrefix(st["redactions"], "redactions="))
+	fmt.Fprintf(w, "bytes       CloudWatch Logs would ingest %.1f KiB (the lines plus %d bytes an event); S3 stores %.1f KiB: %.0fx smaller\n",
+		float64(ingest)/1024, cost.CloudWatchEventOverhead, float64(stored)/1024, float64(ingest)/float64(max(stored, 1)))
+	fmt.Fprintf(w, "            (this ratio compares what each service bills: the raw lines against the normalised, redacted, compressed\n")
+	fmt.Fprintf(w, "            objects; the compression line above compares the NDJSON written with the objects, compression alone)\n")
+	verdict := fmt.Sprintf("saves $%.2f (%.0f%%)", mo.Saved(), mo.SavedPercent())
+	if mo.Saved() < 0 {
+		verdict = fmt.Sprintf("costs $%.2f more", -mo.Saved())
+	}
+	fmt.Fprintf(w, "per month   at this traffic's rate (%.0f records/s, %.2f GB/day) in %s: CloudWatch Logs $%.2f (ingestion), envoy_s3 $%.2f: %s\n",
+		rate, dailyGB, region, mo.CloudWatch, mo.EnvoyS3(), verdict)
+	fmt.Fprintf(w, "            envoy_s3 is S3 storage $%.2f at steady state, objects expiring after %d days (docker/lifecycle.json), and PUTs $%.2f\n",
+		mo.S3Storage, cost.LifecycleDays, mo.S3Puts)
+	fmt.Fprintf(w, "            for %.0f objects a month (one per upload_timeout 5m per prefix, or per total_file_size 50M); %s\n", mo.Objects, cost.PriceTable)
 	return nil
 }
 
