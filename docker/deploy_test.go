@@ -192,8 +192,12 @@ func TestWalkthroughSteps(t *testing.T) {
 				}
 			}
 		}
-		if b, m := strings.Index(text, "docker buildx create --use"), strings.Index(text, "make image IMAGE="); b < 0 || m < 0 || b > m {
-			t.Errorf("%s: `docker buildx create --use` must come before the multi-platform `make image` (at %d, %d)", name, b, m)
+		m := strings.Index(text, "make image IMAGE=<ACCOUNT_ID>.dkr.ecr.<REGION>.amazonaws.com/envoy-s3-router")
+		for _, before := range []string{"docker buildx create --use", "aws ecr create-repository --repository-name envoy-s3-router",
+			"aws ecr get-login-password --region <REGION> | docker login --username AWS --password-stdin <ACCOUNT_ID>.dkr.ecr.<REGION>.amazonaws.com"} {
+			if b := strings.Index(text, before); b < 0 || m < 0 || b > m {
+				t.Errorf("%s: %q must come before the multi-platform push to ECR, `make image IMAGE=...` (at %d, %d)", name, before, b, m)
+			}
 		}
 		if !strings.Contains(text, "put-bucket-lifecycle-configuration --bucket <BUCKET> --lifecycle-configuration file://docker/lifecycle.json") {
 			t.Errorf("%s: the bucket gets no lifecycle rule", name)
