@@ -87,7 +87,9 @@ func (e *exampler) pipeline(r redact.Rule, one bool) (*pipeline.Pipeline, error)
 	var settings []string
 	for _, kv := range e.settings {
 		k, _, _ := strings.Cut(kv, "=")
-		if !drop[strings.ToLower(strings.TrimSpace(k))] {
+		k = strings.ToLower(strings.TrimSpace(k))
+		// Route metrics play no part in what a line looks like: labelling runs without them.
+		if !drop[k] && !strings.HasPrefix(k, "metrics") {
 			settings = append(settings, kv)
 		}
 	}

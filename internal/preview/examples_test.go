@@ -83,3 +83,17 @@ func stripLabels(s string) string {
 		s = s[i+j+len("›"):]
 	}
 }
+
+// With route metrics on, the labelling pipelines still find every rule's example.
+func TestExamplesWithMetrics(t *testing.T) {
+	opts := []string{"redact_detectors=default,email", "redact_fields=user_agent", "metrics=emf", "metrics_log_group_name=/m", "metrics_dimensions=cluster,family,route"}
+	s, err := Run(strings.NewReader(multiRule), Options{Now: fixedNow, Settings: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, n := range s.Redactions {
+		if n > 0 && s.Examples[r] == nil {
+			t.Errorf("rule %s fired and has no example", redact.Rule(r))
+		}
+	}
+}
