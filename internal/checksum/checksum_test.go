@@ -17,8 +17,10 @@ import (
 // sizes of the writes; CRC64NVME also its published check value.
 func TestAgainstReference(t *testing.T) {
 	ref := map[Algorithm]func([]byte) []byte{
-		CRC32C: func(b []byte) []byte { return binary.BigEndian.AppendUint32(nil, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli))) },
-		CRC32:  func(b []byte) []byte { return binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(b)) },
+		CRC32C: func(b []byte) []byte {
+			return binary.BigEndian.AppendUint32(nil, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+		},
+		CRC32: func(b []byte) []byte { return binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(b)) },
 		CRC64NVME: func(b []byte) []byte {
 			return binary.BigEndian.AppendUint64(nil, crc64.Checksum(b, crc64.MakeTable(nvmePoly)))
 		},

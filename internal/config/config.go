@@ -33,6 +33,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
@@ -126,6 +127,9 @@ type Config struct {
 	BucketKeyEnabled     bool
 	ExpectedBucketOwner  string
 	SendContentMD5       bool
+	ChecksumAlgorithm    checksum.Algorithm // sent with every PutObject; None with send_content_md5 unless set
+	S3ObjectTags         string             // as set
+	ObjectTags           *keyformat.Tags    // S3ObjectTags compiled; nil: no tags
 
 	LogKey          string
 	AccessLogFormat accesslog.Format

@@ -12,6 +12,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
@@ -80,6 +81,8 @@ var fields = map[string]func(c *Config) any{
 	"bucket_key_enabled":     func(c *Config) any { return c.BucketKeyEnabled },
 	"expected_bucket_owner":  func(c *Config) any { return c.ExpectedBucketOwner },
 	"send_content_md5":       func(c *Config) any { return c.SendContentMD5 },
+	"checksum_algorithm":     func(c *Config) any { return c.ChecksumAlgorithm },
+	"s3_object_tags":         func(c *Config) any { return c.S3ObjectTags + " | " + c.ObjectTags.String() },
 	"log_key":                func(c *Config) any { return c.LogKey },
 	"access_log_format":      func(c *Config) any { return c.AccessLogFormat },
 	"output_format":          func(c *Config) any { return c.OutputFormat },
@@ -277,6 +280,33 @@ var keyCases = []keyCase{
 	{key: "send_content_md5", val: "Yes", want: true},
 	{key: "send_content_md5", val: "1", want: true},
 	{key: "send_content_md5", val: "2", err: ErrInvalidValue},
+
+	{key: "checksum_algorithm", val: "", want: checksum.CRC32C},
+	{key: "checksum_algorithm", val: "crc32c", want: checksum.CRC32C},
+	{key: "checksum_algorithm", val: "CRC32", want: checksum.CRC32},
+	{key: "checksum_algorithm", val: "crc64nvme", want: checksum.CRC64NVME},
+	{key: "checksum_algorithm", val: "Sha256", want: checksum.SHA256},
+	{key: "checksum_algorithm", val: "SHA1", want: checksum.SHA1},
+	{key: "checksum_algorithm", val: "NONE", want: checksum.None},
+	{key: "checksum_algorithm", val: "MD5", err: ErrInvalidValue},
+	{key: "checksum_algorithm", val: "SHA512", err: ErrInvalidValue},
+	// Content-MD5 alone keeps working as before: no second checksum by default.
+	{key: "checksum_algorithm", val: "", with: []string{"send_content_md5", "true"}, want: checksum.None},
+	{key: "checksum_algorithm", val: "none", with: []string{"send_content_md5", "true"}, want: checksum.None},
+	{key: "checksum_algorithm", val: "SHA256", with: []string{"send_content_md5", "true"}, err: ErrConflict},
+	{key: "checksum_algorithm", val: "CRC32C", with: []string{"send_content_md5", "false"}, want: checksum.CRC32C},
+
+	{key: "s3_object_tags", val: "", want: " | "},
+	{key: "s3_object_tags", val: "service=$FAMILY,stream=$STREAM,team=payments", want: "service=$FAMILY,stream=$STREAM,team=payments | service=$FAMILY,stream=$STREAM,team=payments"},
+	{key: "s3_object_tags", val: "cost center=eu/1 @ x+y:z, task=$CLUSTER-$TASK_ID-$TAG[1]-$CONTAINER", want: "cost center=eu/1 @ x+y:z, task=$CLUSTER-$TASK_ID-$TAG[1]-$CONTAINER | cost center=eu/1 @ x+y:z, task=$CLUSTER-$TASK_ID-$TAG[1]-$CONTAINER"},
+	{key: "s3_object_tags", val: "a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: "a=1,a=2", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: "aws:createdBy=me", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: "team", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: "team=a&b", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: "t=$SERVICE", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: strings.Repeat("k", 129) + "=v", err: ErrInvalidValue},
+	{key: "s3_object_tags", val: "k=" + strings.Repeat("v", 257), err: ErrInvalidValue},
 
 	{key: "log_key", val: "", want: "log"},
 	{key: "log_key", val: "message", want: "message"},
@@ -564,7 +594,8 @@ func TestDefaultsParse(t *testing.T) {
 		S3KeyFormat: DefaultS3KeyFormat, S3Key: c.S3Key, Format: batch.FormatJSONLines, Compression: compress.Gzip,
 		TotalFileSize: 50_000_000, UploadTimeout: 5 * time.Minute,
 		StoreDir: "/tmp/fluent-bit/envoy_s3", StoreDirLimitSize: 1_000_000_000,
-		LogKey: "log", AccessLogFormat: accesslog.FormatAuto, OutputFormat: OutputNormalized,
+		ChecksumAlgorithm: checksum.CRC32C,
+		LogKey:            "log", AccessLogFormat: accesslog.FormatAuto, OutputFormat: OutputNormalized,
 		OtherLogs: OtherS3, OtherKeyFormat: DefaultOtherKeyFormat, OtherKey: c.OtherKey,
 		LogGroupClass: "STANDARD", RedactQueryParams: DefaultRedactQueryParams, RedactJSONKeys: DefaultRedactJSONKeys,
 		RedactDetectors: redact.DefaultDetectors(), RedactMode: redact.ModeMask,

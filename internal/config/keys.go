@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/redact"
 )
@@ -91,6 +92,8 @@ var Keys = []Key{
 	{Name: "bucket_key_enabled", Default: "`false`", Help: "Use an S3 Bucket Key for SSE-KMS; needs `server_side_encryption aws:kms`.", parse: (*parser).bucketKeyEnabled, text: func(c *Config) string { return strconv.FormatBool(c.BucketKeyEnabled) }},
 	{Name: "expected_bucket_owner", Default: "none", Help: "12-digit account ID sent with every request; S3 refuses it if another account owns the bucket.", parse: (*parser).expectedBucketOwner, text: func(c *Config) string { return c.ExpectedBucketOwner }},
 	{Name: "send_content_md5", Default: "`false`", Help: "Send Content-MD5 with every upload (needed for Object Lock buckets).", parse: (*parser).sendContentMD5, text: func(c *Config) string { return strconv.FormatBool(c.SendContentMD5) }},
+	{Name: "checksum_algorithm", Default: "`CRC32C` (`none` with `send_content_md5 true`)", def: "CRC32C", Help: "Checksum S3 verifies for every object: `" + strings.Join(stringsOf(checksum.Algorithms), "`, `") + "`. Computed as the object is encoded and sent with PutObject, so S3 refuses a body damaged on its way (the upload is retried) and keeps the checksum. It satisfies Object Lock as `send_content_md5` does; setting both is refused.", parse: (*parser).checksumAlgorithm, text: func(c *Config) string { return c.ChecksumAlgorithm.String() }},
+	{Name: "s3_object_tags", Default: "none", Help: "Tags of every object: `key=value,...`, at most 10, keys of 1 to 128 and values of up to 256 letters, digits, spaces and `+ - = . _ : / @`, no key starting with `aws:`. Values may use `$TAG`, `$TAG[n]`, `$CLUSTER`, `$TASK_ID`, `$FAMILY`, `$CONTAINER` (made safe as in keys, the value cut to 256 characters) and `$STREAM` (`access`, `other` or `dead_letter`). Needs `s3:PutObjectTagging`.", parse: (*parser).s3ObjectTags, text: func(c *Config) string { return c.S3ObjectTags }},
 	{Name: "log_key", Default: "`log`", def: "log", Help: "Record key holding the raw line.", parse: (*parser).logKey, text: func(c *Config) string { return c.LogKey }},
 	{Name: "access_log_format", Default: "`auto`", def: "auto", Help: "`auto`, `json` or `text`: which Service Connect/Envoy access-log syntax to recognise.", parse: (*parser).accessLogFormat, text: func(c *Config) string { return c.AccessLogFormat.String() }},
 	{Name: "output_format", Default: "`normalized`", def: "normalized", Help: "`normalized` (the documented schema) or `raw` (the original line, redacted).", parse: (*parser).outputFormat, text: func(c *Config) string { return c.OutputFormat.String() }},

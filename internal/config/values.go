@@ -17,6 +17,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
 	"github.com/envoy-s3/envoy_s3/internal/batch"
+	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
@@ -225,6 +226,20 @@ func (p *parser) expectedBucketOwner(v string) error {
 func (p *parser) sendContentMD5(v string) (err error) {
 	p.c.SendContentMD5, err = p.bool(v)
 	return err
+}
+
+func (p *parser) checksumAlgorithm(v string) (err error) {
+	p.c.ChecksumAlgorithm, err = enumOf(p, v, checksum.Algorithms...)
+	return err
+}
+
+func (p *parser) s3ObjectTags(v string) error {
+	t, err := keyformat.CompileTags(v)
+	if err != nil {
+		return p.invalid(v, strings.TrimPrefix(err.Error(), "keyformat: "))
+	}
+	p.c.S3ObjectTags, p.c.ObjectTags = v, t
+	return nil
 }
 
 func (p *parser) logKey(v string) error {
