@@ -27,15 +27,16 @@ func service(o *Options) *awsutil.Service {
 
 // S3's codes retried soon, beyond those awsutil retries for every service.
 var retryableCodes = map[string]bool{
-	"InternalError":              true,
-	"OperationAborted":           true, // a conflicting operation on the bucket is in progress
-	"BadDigest":                  true, // body damaged in transit
-	"IncompleteBody":             true,
-	"XAmzContentSHA256Mismatch":  true, // MinIO's BadDigest
-	"TemporaryRedirect":          true, // a new bucket's DNS is still propagating
-	"SlowDownWrite":              true, // MinIO
-	"SlowDownRead":               true,
-	"XMinioServerNotInitialized": true,
+	"InternalError":               true,
+	"OperationAborted":            true, // a conflicting operation on the bucket is in progress
+	"BadDigest":                   true, // body damaged in transit
+	"IncompleteBody":              true,
+	"XAmzContentSHA256Mismatch":   true, // MinIO's BadDigest
+	"XAmzContentChecksumMismatch": true, // MinIO: the body does not match its x-amz-checksum-*
+	"TemporaryRedirect":           true, // a new bucket's DNS is still propagating
+	"SlowDownWrite":               true, // MinIO
+	"SlowDownRead":                true,
+	"XMinioServerNotInitialized":  true,
 }
 
 func classifyCode(e *Error, msg string, o *Options) {
@@ -81,7 +82,7 @@ func classifyCode(e *Error, msg string, o *Options) {
 	case "InvalidRequest":
 		l := strings.ToLower(msg)
 		if strings.Contains(l, "content-md5") || strings.Contains(l, "object lock") {
-			e.Fail(fmt.Sprintf(`bucket %s requires Content-MD5 (Object Lock): set "send_content_md5" true`, bucket))
+			e.Fail(fmt.Sprintf(`bucket %s requires a checksum (Object Lock): set "checksum_algorithm" (CRC32C) or "send_content_md5" true`, bucket))
 			return
 		}
 		e.Fail(fmt.Sprintf(`S3 rejected the request (%s): check "server_side_encryption", "sse_kms_key_id", "canned_acl" and "storage_class"`, awsutil.OneLine(msg)))

@@ -12,10 +12,22 @@
 // SDK's clock-skew correction still works: it is recorded per client, not per
 // retry.
 //
-// Checksums are sent only when an operation requires them, so MinIO and older
-// Ceph accept every request: plain HTTP bodies are signed with their SHA-256,
-// HTTPS bodies go as UNSIGNED-PAYLOAD (the SDK's default, integrity by TLS),
-// and Options.SendContentMD5 adds a Content-MD5 that S3 verifies.
+// # Checksums
+//
+// Options.Checksum (checksum_algorithm) sends the object's checksum in its
+// x-amz-checksum-* header, with x-amz-sdk-checksum-algorithm (which also
+// satisfies Object Lock), and S3 refuses a body that does not match it. The
+// checksum is the one computed as the body was encoded (Object.Sum), so the
+// upload reads a body file only to send it; a body without one (memory batches,
+// store_dir off) is read once more here. The header form is used rather than the
+// SDK's trailing checksum: it needs no aws-chunked body, which S3-compatible
+// servers handle unevenly, the value is computed once for every retry instead
+// of once an attempt, and the SDK computes nothing when the header is already
+// set. The SDK's own checksums stay off otherwise (WhenRequired): plain HTTP
+// bodies are signed with their SHA-256, HTTPS bodies go as UNSIGNED-PAYLOAD
+// (integrity by TLS, and by the checksum when one is sent), and
+// Options.SendContentMD5 adds a Content-MD5 that S3 verifies. There is no
+// multipart upload: every object is one PutObject (at most 5 GB).
 package s3sink
 
 import (
@@ -34,6 +46,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/envoy-s3/envoy_s3/internal/awsutil"
+	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 )
 
@@ -74,7 +87,8 @@ type Options struct {
 	SSE                 string // AES256 or aws:kms; empty: bucket default
 	SSEKMSKeyID         string
 	BucketKeyEnabled    bool // sent only when true; false leaves the bucket's setting
-	SendContentMD5      bool // required by buckets with Object Lock
+	SendContentMD5      bool // required by buckets with Object Lock, unless Checksum is set
+	Checksum            checksum.Algorithm
 	ExpectedBucketOwner string
 
 	// HTTPClient replaces the SDK's HTTP client (tests, proxies). AWS_CA_BUNDLE
@@ -150,13 +164,26 @@ func New(ctx context.Context, o Options) (*Client, error) {
 // Bucket returns the destination bucket.
 func (c *Client) Bucket() string { return c.o.Bucket }
 
+// Object is a body with what its PutObject sends besides: its checksum,
+// computed as it was written, and its tags. Put takes it as any delivery.Body.
+type Object struct {
+	delivery.Body
+	Sum     checksum.Sum // of Body; Put computes it when its algorithm is not Options.Checksum
+	Tagging string       // the Tagging header (keyformat.Tags.Render); "" sends none
+}
+
 // Put uploads body as the object key with one PutObject. The body is streamed:
-// it is read once for Content-MD5 when asked, once by the SDK for the payload
-// hash of a plain-HTTP request (it rewinds the seekable reader instead of
-// buffering), and once as it is sent. A failure is returned as *Error, already
-// classified.
+// it is read once for Content-MD5 when asked, once for its checksum when it
+// comes without one (see Object), once by the SDK for the payload hash of a
+// plain-HTTP request (it rewinds the seekable reader instead of buffering), and
+// once as it is sent. A failure is returned as *Error, already classified.
 func (c *Client) Put(ctx context.Context, key string, body delivery.Body) error {
 	o := &c.o
+	var sum checksum.Sum
+	var tagging string
+	if obj, ok := body.(*Object); ok {
+		sum, tagging = obj.Sum, obj.Tagging
+	}
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(o.Bucket),
 		Key:           aws.String(key),
@@ -189,6 +216,18 @@ func (c *Client) Put(ctx context.Context, key string, body delivery.Body) error 
 		}
 		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(h.Sum(nil)))
 	}
+	if o.Checksum != checksum.None {
+		if sum.Alg != o.Checksum {
+			var err error
+			if sum, err = checksum.Of(o.Checksum, delivery.Reader(body)); err != nil {
+				return fmt.Errorf("s3sink: reading the body of %s for its checksum: %w", key, err)
+			}
+		}
+		setChecksum(in, sum)
+	}
+	if tagging != "" {
+		in.Tagging = aws.String(tagging)
+	}
 	_, err := c.s3.PutObject(ctx, in)
 	if err == nil {
 		return nil
@@ -197,4 +236,24 @@ func (c *Client) Put(ctx context.Context, key string, body delivery.Body) error 
 	s.Endpoint = awsutil.EndpointHost(o.Endpoint, "s3", c.o.Region, o.Bucket)
 	s.Creds = c.creds // expired: the next attempt fetches new credentials
 	return awsutil.Classify(err, s)
+}
+
+// setChecksum sends sum in its header, and names its algorithm in
+// x-amz-sdk-checksum-algorithm: Object Lock buckets accept that header instead
+// of Content-MD5. With the value set, the SDK's checksum middleware computes
+// nothing and adds no trailer.
+func setChecksum(in *s3.PutObjectInput, sum checksum.Sum) {
+	v := aws.String(sum.Value)
+	switch sum.Alg {
+	case checksum.CRC32C:
+		in.ChecksumAlgorithm, in.ChecksumCRC32C = types.ChecksumAlgorithmCrc32c, v
+	case checksum.CRC32:
+		in.ChecksumAlgorithm, in.ChecksumCRC32 = types.ChecksumAlgorithmCrc32, v
+	case checksum.CRC64NVME:
+		in.ChecksumAlgorithm, in.ChecksumCRC64NVME = types.ChecksumAlgorithmCrc64nvme, v
+	case checksum.SHA256:
+		in.ChecksumAlgorithm, in.ChecksumSHA256 = types.ChecksumAlgorithmSha256, v
+	case checksum.SHA1:
+		in.ChecksumAlgorithm, in.ChecksumSHA1 = types.ChecksumAlgorithmSha1, v
+	}
 }

@@ -27,6 +27,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/envoy-s3/envoy_s3/internal/awsutil"
+	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 )
 
@@ -731,5 +732,70 @@ func TestTransportErrorsNameCauseAndEndpoint(t *testing.T) {
 				t.Errorf("message is not one short line without the key (%d bytes): %s", len(msg), msg)
 			}
 		})
+	}
+}
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	delivery.Bytes
+	mu   sync.Mutex
+	read int64
+}
+
+func (b *countingBody) ReadAt(p []byte, off int64) (int, error) {
+	n, err := b.Bytes.ReadAt(p, off)
+	b.mu.Lock()
+	b.read += int64(n)
+	b.mu.Unlock()
+	return n, err
+}
+
+// A checksum goes in its header with x-amz-sdk-checksum-algorithm (what Object
+// Lock accepts instead of Content-MD5), with no trailer and no aws-chunked body;
+// over HTTPS a body that comes with its checksum is read once, only to be sent,
+// and one without it once more.
+func TestPutSendsChecksumHeader(t *testing.T) {
+	isolateEnv(t)
+	f := &fakeAWS{t: t}
+	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	defer f.srv.Close()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	for _, alg := range checksum.Algorithms[:len(checksum.Algorithms)-1] {
+		c := newTestClient(t, f, func(o *Options) { o.Checksum = alg })
+		sum, _ := checksum.Of(alg, bytes.NewReader(body))
+		header := "X-Amz-Checksum-" + strings.ToLower(alg.String())
+		for _, withSum := range []bool{true, false} {
+			cb := &countingBody{Bytes: body}
+			var b delivery.Body = cb
+			if withSum {
+				b = &Object{Body: cb, Sum: sum}
+			}
+			if err := c.Put(context.Background(), "k.ndjson.gz", b); err != nil {
+				t.Fatal(err)
+			}
+			r := f.lastPut(t)
+			if got := r.header.Get(header); got != sum.Value {
+				t.Errorf("%s: %s = %q, want %q", alg, header, got, sum.Value)
+			}
+			if got := r.header.Get("X-Amz-Sdk-Checksum-Algorithm"); got != alg.String() {
+				t.Errorf("%s: X-Amz-Sdk-Checksum-Algorithm %q", alg, got)
+			}
+			n := 0
+			for k := range r.header {
+				if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") {
+					n++
+				}
+			}
+			if n != 1 || r.header.Get("X-Amz-Trailer") != "" || r.header.Get("Content-Encoding") != "" || r.header.Get("X-Amz-Content-Sha256") != "UNSIGNED-PAYLOAD" || !bytes.Equal(r.body, body) {
+				t.Errorf("%s: headers %v", alg, r.header)
+			}
+			want := int64(len(body))
+			if !withSum {
+				want *= 2
+			}
+			if cb.read != want {
+				t.Errorf("%s (body with its checksum: %v): %d bytes read, want %d", alg, withSum, cb.read, want)
+			}
+		}
 	}
 }

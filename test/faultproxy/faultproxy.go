@@ -6,9 +6,17 @@
 // Requests that get no fault are forwarded verbatim, Host header included: SigV4
 // signs the Host the client dialled (the proxy's 127.0.0.1:port) and the server
 // verifies against the Host it receives, so the signature stays valid.
+//
+// FlipByte forwards a request with one byte of its body changed, as damage in
+// flight would. Over plain HTTP the SDK signs the body's SHA-256, so the server
+// refuses the damage by the signature (XAmzContentSHA256Mismatch); StartTLS
+// serves HTTPS instead, where the SDK sends UNSIGNED-PAYLOAD and only the body's
+// x-amz-checksum-* header (checksum_algorithm) lets the server notice it.
 package faultproxy
 
 import (
+	"bytes"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +25,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,10 +50,11 @@ const (
 	Stall                              // hold the request for StallFor (or until the client gives up), then close without a response
 	Status403AccessDenied              // 403 AccessDenied (S3 XML body)
 	Status404NoSuchBucket              // 404 NoSuchBucket (S3 XML body)
+	FlipByte                           // forward with the middle byte of the body inverted; the server's answer is returned
 	numFaults
 )
 
-var faultNames = [...]string{"None", "Status500", "SlowDown503", "Reset", "ResetAfterUpstream", "Stall", "Status403AccessDenied", "Status404NoSuchBucket"}
+var faultNames = [...]string{"None", "Status500", "SlowDown503", "Reset", "ResetAfterUpstream", "Stall", "Status403AccessDenied", "Status404NoSuchBucket", "FlipByte"}
 
 func (f Fault) String() string {
 	if f >= 0 && f < numFaults {
@@ -63,6 +74,7 @@ type Request struct {
 	Path   string // escaped path, e.g. /bucket/key
 	Fault  Fault
 	At     time.Time // arrival
+	Status int       // the server's status for a forwarded request (None, FlipByte)
 }
 
 // Proxy is a running fault-injecting proxy. Its methods are safe for concurrent use.
@@ -91,7 +103,13 @@ func New(target string) *Proxy {
 }
 
 // Start is New returning an error.
-func Start(target string) (*Proxy, error) {
+func Start(target string) (*Proxy, error) { return start(target, false) }
+
+// StartTLS is Start serving HTTPS with a self-signed certificate (CAFile writes it
+// out for AWS_CA_BUNDLE; Client trusts it).
+func StartTLS(target string) (*Proxy, error) { return start(target, true) }
+
+func start(target string, tls bool) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: %q", ErrTarget, target)
@@ -104,11 +122,31 @@ func Start(target string) (*Proxy, error) {
 			pr.Out.Host = pr.In.Host // the Host the client signed
 		},
 	}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
+	if tls {
+		p.srv.StartTLS()
+	} else {
+		p.srv.Start()
+	}
 	return p, nil
 }
 
-// URL is the proxy's base URL (http://127.0.0.1:port); use it as the S3 endpoint.
+// CAFile writes the certificate of a StartTLS proxy as PEM into dir and returns
+// its path, for AWS_CA_BUNDLE.
+func (p *Proxy) CAFile(dir string) (string, error) {
+	c := p.srv.Certificate()
+	if c == nil {
+		return "", errors.New("faultproxy: not serving TLS")
+	}
+	path := filepath.Join(dir, "faultproxy-ca.pem")
+	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600)
+}
+
+// Client is an HTTP client that trusts the proxy's certificate.
+func (p *Proxy) Client() *http.Client { return p.srv.Client() }
+
+// URL is the proxy's base URL (http://127.0.0.1:port, https:// for StartTLS); use
+// it as the S3 endpoint.
 func (p *Proxy) URL() string { return p.srv.URL }
 
 // SetPlan replaces the schedule; nil forwards everything.
@@ -181,8 +219,19 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.counts[f]++
 	p.mu.Unlock()
 
-	if f == None {
-		p.rp.ServeHTTP(w, r)
+	if f == None || f == FlipByte {
+		if f == FlipByte {
+			body, _ := io.ReadAll(r.Body)
+			if len(body) > 0 {
+				body[len(body)/2] ^= 0xff
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		p.rp.ServeHTTP(sw, r)
+		p.mu.Lock()
+		p.log[n].Status = sw.status
+		p.mu.Unlock()
 		return
 	}
 	if f != ResetAfterUpstream {
@@ -213,6 +262,26 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		t.Stop()
 		reset(w)
 	}
+}
+
+// statusWriter remembers the status of a forwarded response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // s3Error writes an S3 error document.
@@ -246,3 +315,6 @@ func reset(w http.ResponseWriter) {
 	}
 	_ = c.Close()
 }
+
+// Unwrap lets http.ResponseController reach the connection (flushes, hijacks).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -233,3 +233,39 @@ func TestBadTarget(t *testing.T) {
 		t.Error("Fault.String")
 	}
 }
+
+// FlipByte forwards the body with its middle byte changed and nothing else, over
+// HTTPS too, and logs the server's status.
+func TestFlipByteDamagesOneByte(t *testing.T) {
+	e := &echo{}
+	target := httptest.NewServer(e)
+	t.Cleanup(target.Close)
+	p, err := StartTLS(target.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if !strings.HasPrefix(p.URL(), "https://") {
+		t.Fatalf("URL %s", p.URL())
+	}
+	p.SetPlan(func(n int, _ *http.Request) Fault { return [...]Fault{FlipByte, None}[n%2] })
+	for range 2 {
+		if _, _, err := put(t, p.Client(), p.URL()+"/b/k", "abcdefg"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.bodies[0] != "abc\x9befg" || e.bodies[1] != "abcdefg" {
+		t.Errorf("target received %q", e.bodies)
+	}
+	if r := p.Requests(); r[0].Fault != FlipByte || r[0].Status != 200 || r[1].Status != 200 || p.Count(FlipByte) != 1 {
+		t.Errorf("log %+v", r)
+	}
+	if ca, err := p.CAFile(t.TempDir()); err != nil || !strings.HasSuffix(ca, ".pem") {
+		t.Errorf("CAFile: %s %v", ca, err)
+	}
+	plain := New(target.URL)
+	defer plain.Close()
+	if _, err := plain.CAFile(t.TempDir()); err == nil {
+		t.Error("CAFile of a plain HTTP proxy")
+	}
+}
