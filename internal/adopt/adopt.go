@@ -36,7 +36,7 @@ var DestinationKeys = []string{
 	"bucket", "region", "endpoint", "role_arn", "external_id", "sts_endpoint",
 	"s3_key_format", "other_key_format", "format", "compression", "total_file_size", "upload_timeout", "store_dir_limit_size",
 	"storage_class", "canned_acl", "server_side_encryption", "sse_kms_key_id", "bucket_key_enabled",
-	"expected_bucket_owner", "send_content_md5",
+	"expected_bucket_owner", "send_content_md5", "checksum_algorithm", "s3_object_tags",
 	"other_logs", "log_group_name", "log_stream_name", "log_stream_prefix", "auto_create_group",
 	"log_retention_days", "log_group_class",
 }

@@ -235,6 +235,7 @@ func TestDestinationRecordRoundTrip(t *testing.T) {
 		{"other_logs": "drop", "s3_key_format": "a/$TAG/$UUID", "endpoint": "http://127.0.0.1:9000", "total_file_size": "2G", "store_dir_limit_size": "0"},
 		{"server_side_encryption": "aws:kms", "sse_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/x", "bucket_key_enabled": "true", "send_content_md5": "true", "storage_class": "STANDARD_IA", "canned_acl": "bucket-owner-full-control", "expected_bucket_owner": "123456789012", "role_arn": "arn:aws:iam::123456789012:role/r", "external_id": "ext", "sts_endpoint": "https://sts.eu-west-1.amazonaws.com"},
 		{"other_logs": "cloudwatch", "log_group_name": "/ecs/y", "log_stream_name": "fixed"},
+		{"checksum_algorithm": "sha1", "s3_object_tags": "service=$FAMILY,stream=$STREAM"},
 	} {
 		g := mapGetter{"bucket": "logs-bucket", "region": "eu-west-1", "store_dir": t.TempDir()}
 		for k, v := range kv {
@@ -261,7 +262,8 @@ func TestDestinationRecordRoundTrip(t *testing.T) {
 		}
 		if identityOf(back) != identityOf(cfg) || back.Format != cfg.Format || back.Compression != cfg.Compression ||
 			back.OtherLogs != cfg.OtherLogs || back.LogGroupName != cfg.LogGroupName || back.ServerSideEncryption != cfg.ServerSideEncryption ||
-			back.Region != cfg.Region || back.RoleARN != cfg.RoleARN || back.StorageClass != cfg.StorageClass {
+			back.Region != cfg.Region || back.RoleARN != cfg.RoleARN || back.StorageClass != cfg.StorageClass ||
+			back.ChecksumAlgorithm != cfg.ChecksumAlgorithm || back.S3ObjectTags != cfg.S3ObjectTags || back.SendContentMD5 != cfg.SendContentMD5 {
 			t.Fatalf("%v: parsed back to another destination:\n%+v\n%+v", kv, cfg, back)
 		}
 	}

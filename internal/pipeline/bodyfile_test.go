@@ -14,6 +14,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/object"
+	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
 
@@ -43,6 +44,9 @@ func (f *filePut) Put(_ context.Context, key string, body delivery.Body) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
+	if o, ok := body.(*s3sink.Object); ok {
+		body = o.Body
+	}
 	if _, inMemory := body.(delivery.Bytes); inMemory {
 		f.problems = append(f.problems, key+": body held in memory")
 	}

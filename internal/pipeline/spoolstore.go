@@ -265,17 +265,25 @@ func (s *spoolStore) raw(b *spool.Sealed) (delivery.Body, error) {
 }
 
 // body reads a sealed batch and encodes its object as the key says, into a body
-// file when the upload directory is usable (memory otherwise).
+// file when the upload directory is usable (memory otherwise), hashing it on the
+// way for checksum_algorithm.
 func (s *spoolStore) body(b *spool.Sealed) (delivery.Body, error) {
 	read := func(yield func([]byte) error) error { return s.sp.ReadSealed(b, yield) }
-	encode := func(w io.Writer) error { return s.p.objects.Encode(b.Key, w, b.Meta.Stream, read) }
+	sum := s.p.newSummer()
+	encode := sum.wrap(func(w io.Writer) error { return s.p.objects.Encode(b.Key, w, b.Meta.Stream, read) })
+	var body delivery.Body
 	if s.bodies == nil {
 		var buf bytes.Buffer
 		buf.Grow(int(b.RawBytes/8 + 1024))
 		if err := encode(&buf); err != nil {
 			return nil, err
 		}
-		return delivery.Bytes(buf.Bytes()), nil
+		body = delivery.Bytes(buf.Bytes())
+	} else {
+		var err error
+		if body, err = s.bodies.Write(encode, s.p.log.Warnf); err != nil {
+			return nil, err
+		}
 	}
-	return s.bodies.Write(encode, s.p.log.Warnf)
+	return s.p.s3Object(body, batchMeta(&b.Meta), sum), nil
 }

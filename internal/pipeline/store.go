@@ -104,13 +104,22 @@ func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
 	j := &delivery.Job{Key: key, Body: delivery.Bytes(body), Records: s.Records, Done: func() { m.batcher.Release(body) }}
+	if !s.Meta.Stream.IsCloudWatch() {
+		// Built as it is flushed: hashed for checksum_algorithm by the upload.
+		j.Body = m.p.s3Object(j.Body, &s.Meta, nil)
+	}
 	if s.Meta.Format == batch.FormatParquet {
 		j.Body, j.Size = nil, int64(len(body))
-		stream := s.Meta.Stream
+		meta := s.Meta
 		j.Prepare = func() (delivery.Body, error) {
 			var buf bytes.Buffer
-			err := m.p.objects.Encode(key, &buf, stream, frameLines(compress.Zstd, body))
-			return delivery.Bytes(buf.Bytes()), err
+			sum := m.p.newSummer()
+			if err := sum.wrap(func(w io.Writer) error {
+				return m.p.objects.Encode(key, w, meta.Stream, frameLines(compress.Zstd, body))
+			})(&buf); err != nil {
+				return nil, err
+			}
+			return m.p.s3Object(delivery.Bytes(buf.Bytes()), &meta, sum), nil
 		}
 	}
 	if s.Meta.Stream.IsCloudWatch() {
