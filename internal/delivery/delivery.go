@@ -53,6 +53,19 @@ type Body interface {
 	Close() error
 }
 
+// ErrBodyRefused marks a failure the body itself may cause: the server found it
+// did not match its checksum, whether it changed in flight or after it was
+// prepared (a body file on a failing disk). A prepared body is then built again
+// for the next attempt, so damage that is in the body does not repeat forever.
+var ErrBodyRefused = errors.New("delivery: the body did not match its checksum")
+
+// BodyRefused marks err as ErrBodyRefused; its text is err's.
+func BodyRefused(err error) error { return bodyRefused{err} }
+
+type bodyRefused struct{ error }
+
+func (e bodyRefused) Unwrap() []error { return []error{e.error, ErrBodyRefused} }
+
 // Bytes is a Body held in memory.
 type Bytes []byte
 
@@ -449,6 +462,9 @@ func (p *Pool) upload(j *Job) int {
 		j.lastErr = err
 		if p.opt.Failed != nil {
 			p.opt.Failed(j, err)
+		}
+		if errors.Is(err, ErrBodyRefused) {
+			j.release() // built again from the spool for the next attempt
 		}
 		wait := Backoff(attempt, p.opt.MinBackoff, p.opt.MaxBackoff)
 		var v Verdict

@@ -280,6 +280,22 @@ func TestSleepHonoursCancel(t *testing.T) {
 	}
 }
 
+// A body the server refused for its checksum is built again for the next
+// attempt (the damage may be in it); other failures keep it.
+func TestRefusedBodyIsBuiltAgain(t *testing.T) {
+	f := &flaky{n: 2, err: func() error { return BodyRefused(errTransient) }}
+	prepared := 0
+	p := New(fast(Options{Workers: 1, Put: f}))
+	p.Submit(&Job{Key: "k", Size: 10, Prepare: func() (Body, error) { prepared++; return Bytes("body"), nil }})
+	p.Close(context.Background())
+	if f.stored["k"] != 1 || prepared != 3 {
+		t.Fatalf("stored %d, prepared %d times; want 1 and 3 (once, then after each refusal)", f.stored["k"], prepared)
+	}
+	if err := BodyRefused(errTransient); err.Error() != errTransient.Error() || !errors.Is(err, errTransient) {
+		t.Errorf("BodyRefused changed the error: %v", err)
+	}
+}
+
 func TestPrepareBuildsBodyInWorker(t *testing.T) {
 	f := &flaky{n: 1, err: func() error { return errTransient }}
 	prepared := 0

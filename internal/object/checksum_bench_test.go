@@ -69,4 +69,3 @@ func BenchmarkEncodeChecksum(b *testing.B) {
 type countWriter int64
 
 func (w *countWriter) Write(p []byte) (int, error) { *w += countWriter(len(p)); return len(p), nil }
-

@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/checksum"
+	"github.com/envoy-s3/envoy_s3/internal/compress"
+	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/flblog"
+	"github.com/envoy-s3/envoy_s3/internal/object"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
 	"github.com/envoy-s3/envoy_s3/test/gen"
+	"github.com/envoy-s3/envoy_s3/test/miniotest"
 )
 
 // objPut records what each PUT would send besides the bytes.
@@ -95,5 +103,82 @@ func TestObjectsCarryChecksumAndTags(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// diskRot flips a byte of the body file on disk before the first PUT, as a failing
+// disk would between encoding and upload, then uploads with the real S3 client.
+type diskRot struct {
+	dir  string
+	c    *s3sink.Client
+	done bool
+}
+
+func (d *diskRot) Put(ctx context.Context, key string, body delivery.Body) error {
+	if !d.done {
+		d.done = true
+		ents, _ := os.ReadDir(d.dir)
+		for _, e := range ents {
+			path := filepath.Join(d.dir, e.Name())
+			b, err := os.ReadFile(path)
+			if err == nil && len(b) > 0 {
+				b[len(b)/2] ^= 0xff
+				os.WriteFile(path, b, 0o600)
+			}
+		}
+	}
+	return d.c.Put(ctx, key, body)
+}
+
+// A body file damaged on disk after it was encoded is refused by MinIO for the
+// checksum taken from the encoder, and the next attempt encodes it again from the
+// spool: the object lands intact.
+func TestDamagedBodyFileIsEncodedAgain(t *testing.T) {
+	m := miniotest.Start(t)
+	m.CreateBucket("rot")
+	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dir := t.TempDir()
+	g := mapGetter{"bucket": "rot", "region": m.Region, "endpoint": m.Endpoint, "store_dir": dir, "other_logs": "drop", "s3_key_format": "r/$UUID"}
+	cfg, err := config.Parse(g, nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s3sink.New(context.Background(), s3sink.OptionsOf(cfg, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := &diskRot{c: c}
+	var log syncBuf
+	p, err := New(cfg, Options{Name: "t", Log: flblog.NewWriter(&log, "t", flblog.Info), Putter: put, AttemptTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(dir, "*", object.BodyDirName))
+	if len(dirs) != 1 {
+		t.Fatalf("body directories %v", dirs)
+	}
+	put.dir = dirs[0]
+	lines := gen.New(4).Mixed(300)
+	if retry, err := p.Flush(chunkOf(t, lines), "tag"); err != nil || retry {
+		t.Fatalf("flush: %v %v", retry, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p.Close(ctx) // the retries of a body encoded once would fail until this ends
+	if !strings.Contains(log.String(), "XAmzContentChecksumMismatch") {
+		t.Fatalf("the damaged body was not refused:\n%s", log.String())
+	}
+	objs := m.List("rot", "r/")
+	if len(objs) != 1 {
+		t.Fatalf("objects %v", objs)
+	}
+	plain, err := compress.Decode(compress.Gzip, m.Get("rot", objs[0].Key))
+	if err != nil {
+		t.Fatalf("stored object is damaged: %v", err)
+	}
+	if n := bytes.Count(plain, []byte("\n")); int64(n) != p.Stats().Access {
+		t.Fatalf("%d lines stored, %d access records", n, p.Stats().Access)
 	}
 }

@@ -59,6 +59,9 @@ func classifyCode(e *Error, msg string, o *Options) {
 		if o.CannedACL != "" {
 			r += ` and s3:PutObjectAcl (for "canned_acl")`
 		}
+		if o.Tagged {
+			r += ` and s3:PutObjectTagging (for "s3_object_tags")`
+		}
 		if o.ExpectedBucketOwner != "" {
 			r += `, and check "expected_bucket_owner"`
 		}

@@ -32,6 +32,7 @@ var testOpts = &Options{
 	SSE:                 "aws:kms",
 	SSEKMSKeyID:         "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd",
 	ExpectedBucketOwner: "123456789012",
+	Tagged:              true,
 }
 
 // s3Err builds the error chain the SDK returns for an S3 error response.
@@ -83,6 +84,7 @@ func TestClassifyAPIErrors(t *testing.T) {
 		{400, "KMS.ThrottlingException", "", true, ""},
 		{404, "NoSuchBucket", "The specified bucket does not exist", false, `bucket "acme-logs" does not exist: create it or fix "bucket"`},
 		{403, "AccessDenied", "Access Denied", false, `s3:PutObject on arn:aws:s3:::acme-logs/*`},
+		{403, "AccessDenied", "Access Denied", false, `and s3:PutObjectTagging (for "s3_object_tags")`},
 		{403, "AccessDenied", "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: kms:GenerateDataKey on resource", false, `"sse_kms_key_id"`},
 		{403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", false, "AWS_ACCESS_KEY_ID"},
 		{403, "SignatureDoesNotMatch", "", false, "AWS_SECRET_ACCESS_KEY"},

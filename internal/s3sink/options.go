@@ -10,7 +10,7 @@ func OptionsOf(cfg *config.Config, logf func(string, ...any)) Options {
 		StorageClass: cfg.StorageClass, CannedACL: cfg.CannedACL,
 		SSE: cfg.ServerSideEncryption, SSEKMSKeyID: cfg.SSEKMSKeyID, BucketKeyEnabled: cfg.BucketKeyEnabled,
 		ExpectedBucketOwner: cfg.ExpectedBucketOwner, SendContentMD5: cfg.SendContentMD5,
-		Checksum: cfg.ChecksumAlgorithm,
-		Logf:     logf,
+		Checksum: cfg.ChecksumAlgorithm, Tagged: cfg.ObjectTags != nil,
+		Logf: logf,
 	}
 }

@@ -89,6 +89,7 @@ type Options struct {
 	BucketKeyEnabled    bool // sent only when true; false leaves the bucket's setting
 	SendContentMD5      bool // required by buckets with Object Lock, unless Checksum is set
 	Checksum            checksum.Algorithm
+	Tagged              bool // objects carry tags (s3_object_tags): named in access-denied remedies
 	ExpectedBucketOwner string
 
 	// HTTPClient replaces the SDK's HTTP client (tests, proxies). AWS_CA_BUNDLE
@@ -235,8 +236,16 @@ func (c *Client) Put(ctx context.Context, key string, body delivery.Body) error 
 	s := service(o)
 	s.Endpoint = awsutil.EndpointHost(o.Endpoint, "s3", c.o.Region, o.Bucket)
 	s.Creds = c.creds // expired: the next attempt fetches new credentials
-	return awsutil.Classify(err, s)
+	e := awsutil.Classify(err, s)
+	if checksumRefused[e.Code] {
+		return delivery.BodyRefused(e)
+	}
+	return e
 }
+
+// checksumRefused are the codes of a body that does not match its checksum
+// (Content-MD5, x-amz-checksum-*, or the signed SHA-256 of plain HTTP).
+var checksumRefused = map[string]bool{"BadDigest": true, "XAmzContentChecksumMismatch": true, "XAmzContentSHA256Mismatch": true}
 
 // setChecksum sends sum in its header, and names its algorithm in
 // x-amz-sdk-checksum-algorithm: Object Lock buckets accept that header instead
