@@ -174,3 +174,32 @@ func TestObjectTagsLand(t *testing.T) {
 		t.Fatalf("objects per stream %v: want both", seen)
 	}
 }
+
+// The new keys' mistakes fail Init through the real .so with one line naming the
+// key and the fix.
+func TestChecksumAndTagErrorsFailInit(t *testing.T) {
+	so, host := artifacts(t)
+	for _, tc := range []struct {
+		kv   []string
+		want []string
+	}{
+		{[]string{"checksum_algorithm=md5"}, []string{"checksum_algorithm", "CRC32C", "none"}},
+		{[]string{"checksum_algorithm=sha256", "send_content_md5=true"}, []string{"send_content_md5 and checksum_algorithm SHA256 are both set", "keep one"}},
+		{[]string{"s3_object_tags=a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11"}, []string{"s3_object_tags", "11 tags: S3 allows at most 10"}},
+		{[]string{"s3_object_tags=aws:owner=me"}, []string{"s3_object_tags", "starts with aws:"}},
+		{[]string{"s3_object_tags=team=a&b"}, []string{"s3_object_tags", "letters, digits, spaces and + - = . _ : / @"}},
+		{[]string{"s3_object_tags=svc=$SERVICE"}, []string{"s3_object_tags", "$STREAM"}},
+	} {
+		args := append([]string{"--instance", "bucket=my-bucket", "region=us-east-1"}, tc.kv...)
+		r := hosttest.Run(t, host, so, args...)
+		if r.InitRC(0) != hosttest.FLBError {
+			t.Fatalf("%v: init rc %d, want FLB_ERROR", tc.kv, r.InitRC(0))
+		}
+		line := errorLine(t, r.Stderr)
+		for _, want := range tc.want {
+			if !strings.Contains(line, want) {
+				t.Errorf("%v: error line lacks %q: %s", tc.kv, want, line)
+			}
+		}
+	}
+}
