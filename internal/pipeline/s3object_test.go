@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -180,5 +182,39 @@ func TestDamagedBodyFileIsEncodedAgain(t *testing.T) {
 	}
 	if n := bytes.Count(plain, []byte("\n")); int64(n) != p.Stats().Access {
 		t.Fatalf("%d lines stored, %d access records", n, p.Stats().Access)
+	}
+}
+
+// failAfter accepts n bytes, then fails, as a body file on a full disk does.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, errors.New("no space left on device")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// A body file that fails midway is encoded again in memory (object.BodyDir): the
+// checksum is of the body that is sent, not of the two writes together.
+func TestSumStartsOverWhenEncodedAgain(t *testing.T) {
+	p := newPipeline(t, map[string]string{"checksum_algorithm": "crc32c"}, &memPut{})
+	defer p.Close(context.Background())
+	body := bytes.Repeat([]byte("spooled line\n"), 1000)
+	sum := p.newSummer()
+	fill := sum.wrap(func(w io.Writer) error { _, err := w.Write(body[:5000]); w.Write(body[5000:]); return err })
+	if err := fill(&failAfter{n: 3000}); err == nil {
+		t.Fatal("the failing write went unnoticed")
+	}
+	var buf bytes.Buffer
+	if err := fill(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := checksum.Of(checksum.CRC32C, bytes.NewReader(buf.Bytes()))
+	if got := checksum.SumOf(sum.alg, sum.h); got != want || !bytes.Equal(buf.Bytes(), body) {
+		t.Fatalf("sum %+v, the body's %+v", got, want)
 	}
 }

@@ -26,8 +26,10 @@
 // set. The SDK's own checksums stay off otherwise (WhenRequired): plain HTTP
 // bodies are signed with their SHA-256, HTTPS bodies go as UNSIGNED-PAYLOAD
 // (integrity by TLS, and by the checksum when one is sent), and
-// Options.SendContentMD5 adds a Content-MD5 that S3 verifies. There is no
-// multipart upload: every object is one PutObject (at most 5 GB).
+// Options.SendContentMD5 adds a Content-MD5 that S3 verifies. A body refused for
+// not matching its checksum is returned as delivery.BodyRefused, so the upload
+// pool encodes it again before the next attempt. There is no multipart upload:
+// every object is one PutObject (at most 5 GB).
 package s3sink
 
 import (
