@@ -77,11 +77,12 @@ func (p *parser) crossCheck() {
 	if !c.StoreDirOff && c.StoreDirLimitSize != 0 && c.StoreDirLimitSize < c.TotalFileSize && p.ok("store_dir", "store_dir_limit_size", "total_file_size") {
 		p.rule(conflict("store_dir_limit_size", "store_dir_limit_size ("+strconv.FormatInt(c.StoreDirLimitSize, 10)+" bytes) is below total_file_size ("+strconv.FormatInt(c.TotalFileSize, 10)+" bytes), so a batch could never complete: raise store_dir_limit_size or lower total_file_size"))
 	}
-	if c.SendContentMD5 && c.ChecksumAlgorithm != checksum.None {
+	if c.SendContentMD5 && c.ChecksumAlgorithm != checksum.None && p.ok("send_content_md5", "checksum_algorithm") {
 		if p.set["checksum_algorithm"] {
-			return conflict("checksum_algorithm", "send_content_md5 and checksum_algorithm "+c.ChecksumAlgorithm.String()+" are both set: keep one (either satisfies Object Lock; checksum_algorithm costs less CPU), or set checksum_algorithm none")
+			p.rule(conflict("checksum_algorithm", "send_content_md5 and checksum_algorithm "+c.ChecksumAlgorithm.String()+" are both set: keep one (either satisfies Object Lock; checksum_algorithm costs less CPU), or set checksum_algorithm none"))
+		} else {
+			c.ChecksumAlgorithm = checksum.None // Content-MD5 as before, not two checksums
 		}
-		c.ChecksumAlgorithm = checksum.None // Content-MD5 as before, not two checksums
 	}
 	if !p.set["compression"] {
 		c.Compression = compress.Gzip
