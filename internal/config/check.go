@@ -96,6 +96,11 @@ func (p *parser) crossCheck() {
 	if c.S3KeyFormat == c.OtherKeyFormat && p.ok("s3_key_format", "other_key_format") {
 		p.rule(conflict("other_key_format", "other_key_format is the same as s3_key_format: give other records their own prefix, e.g. envoy-other-logs/..."))
 	}
+	if p.ok("dead_letter_prefix", "s3_key_format", "other_key_format", "other_logs") {
+		if err := checkDeadLetter(c); err != nil {
+			p.rule(err)
+		}
+	}
 	if p.set["other_key_format"] && c.OtherLogs != OtherS3 && p.ok("other_logs") {
 		p.rule(conflict("other_key_format", "other_key_format is set but other_logs is "+string(c.OtherLogs)+": set other_logs s3, or remove other_key_format"))
 	}
@@ -129,6 +134,33 @@ func (p *parser) crossCheck() {
 	if c.RedactMode != redact.ModeHash && c.RedactHashKey != nil && p.ok("redact_mode") {
 		p.rule(conflict("redact_hash_key", "redact_hash_key is set but redact_mode is "+c.RedactMode.String()+": set redact_mode hash, or remove redact_hash_key"))
 	}
+}
+
+// checkDeadLetter refuses a dead_letter_prefix that overlaps the fixed start of a
+// key format: a table over that format's objects (docker/athena.sql) would read the
+// dead letters, which are not records of its schema.
+func checkDeadLetter(c *Config) *Error {
+	dl := c.DeadLetterPrefix
+	if dl == "" {
+		return nil
+	}
+	formats := []struct {
+		key    string
+		prefix string
+	}{{"s3_key_format", c.S3Key.Prefix()}}
+	if c.OtherLogs == OtherS3 {
+		formats = append(formats, struct{ key, prefix string }{"other_key_format", c.OtherKey.Prefix()})
+	}
+	for _, f := range formats {
+		// A table's location is the fixed start up to its last '/' (LOCATION
+		// s3://bucket/envoy-access-logs/ for the default format).
+		fixed := strings.TrimPrefix(f.prefix, "/")
+		dir := fixed[:strings.LastIndexByte(fixed, '/')+1]
+		if fixed != "" && (strings.HasPrefix(fixed, dl) || strings.HasPrefix(dl, fixed) || dir != "" && strings.HasPrefix(dl, dir)) {
+			return conflict("dead_letter_prefix", "dead_letter_prefix "+quote(dl)+" overlaps "+f.key+", whose keys start with "+quote(fixed)+", so a table over those objects would read the dead letters: give dead_letter_prefix a prefix of its own, apart from "+quote(fixed)+" (the default is "+DefaultDeadLetterPrefix+"), or set it off")
+		}
+	}
+	return nil
 }
 
 func sseShown(s string) string {

@@ -118,7 +118,8 @@ type Config struct {
 	UploadTimeout     time.Duration
 	StoreDir          string // absolute, cleaned; meaningless when StoreDirOff
 	StoreDirOff       bool
-	StoreDirLimitSize int64 // bytes; 0 = no limit
+	StoreDirLimitSize int64  // bytes; 0 = no limit
+	DeadLetterPrefix  string // ends with '/'; "" = off: undeliverable bytes stay in <store_dir>/quarantine/
 
 	StorageClass         string // S3 StorageClass, "" = S3 default
 	CannedACL            string

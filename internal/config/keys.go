@@ -85,6 +85,9 @@ var Keys = []Key{
 	{Name: "upload_timeout", Default: "`5m`", def: "5m", Help: "Upload a batch when its first record is this old. Durations as in Fluent Bit (`30s`, `5m`, `1h`; a bare number is seconds) or Go (`1m30s`); 1s to 24h.", parse: (*parser).uploadTimeout, text: func(c *Config) string { return duration(c.UploadTimeout) }},
 	{Name: "store_dir", Default: "`/tmp/fluent-bit/envoy_s3`", def: "/tmp/fluent-bit/envoy_s3", Help: "Absolute path of the durable spool; `off` keeps batches in memory only.", parse: (*parser).storeDir, text: func(c *Config) string { return map[bool]string{true: "off", false: c.StoreDir}[c.StoreDirOff] }},
 	{Name: "store_dir_limit_size", Default: "`1G`", def: "1G", Help: "When the spool holds this much, flush returns RETRY (backpressure); nothing is dropped. `0` = no limit; otherwise at least `total_file_size`.", parse: (*parser).storeDirLimitSize, text: func(c *Config) string { return size(c.StoreDirLimitSize) }},
+	{Name: "dead_letter_prefix", Default: "`" + DefaultDeadLetterPrefix + "`", def: DefaultDeadLetterPrefix, Help: "Where in the bucket bytes the spool cannot deliver are uploaded as they are, each with a JSON manifest, then removed from store_dir: ranges recovery cut from damaged batch files, and adopted batches whose recorded bucket no longer exists. Keys are `<prefix><cluster>/<task id>/<time>-<uuid>.bin` and `.json`; a `/` is appended when missing. Must not overlap the fixed start of `s3_key_format` or `other_key_format`; `off` keeps them in `<store_dir>/quarantine/`.", parse: (*parser).deadLetterPrefix, text: func(c *Config) string {
+		return map[bool]string{true: "off", false: c.DeadLetterPrefix}[c.DeadLetterPrefix == ""]
+	}},
 	{Name: "storage_class", Default: "S3 default", Help: "Storage class of uploaded objects: " + orList(StorageClasses) + ".", parse: (*parser).storageClass, text: func(c *Config) string { return c.StorageClass }},
 	{Name: "canned_acl", Default: "S3 default", Help: "Canned ACL of uploaded objects: " + orList(CannedACLs) + ".", parse: (*parser).cannedACL, text: func(c *Config) string { return c.CannedACL }},
 	{Name: "server_side_encryption", Default: "bucket default", Help: "`AES256`, `aws:kms` or `aws:kms:dsse`.", parse: (*parser).sse, text: func(c *Config) string { return c.ServerSideEncryption }},
@@ -121,6 +124,10 @@ var Keys = []Key{
 	{Name: "metrics_resolution", Default: "`60s`", def: "60s", Help: "Interval of the metrics: `60s`, or `1s` for high-resolution metrics (60 times the events).", parse: (*parser).metricsResolution, text: func(c *Config) string { return duration(c.MetricsResolution) }},
 	{Name: "metrics_max_routes", Default: "`100`", def: "100", Help: "Routes (and authorities) named per interval, 1 to 10000: the busiest keep their name, the rest are counted under `other`.", parse: (*parser).metricsMaxRoutes, text: func(c *Config) string { return strconv.Itoa(c.MetricsMaxRoutes) }},
 }
+
+// DefaultDeadLetterPrefix is dead_letter_prefix's default: outside the key formats
+// default prefixes, so no Athena table of docker/athena.sql reads it.
+const DefaultDeadLetterPrefix = "envoy-dead-letter/"
 
 // DefaultMetricsNamespace is metrics_namespace's default.
 const DefaultMetricsNamespace = "ServiceConnect/AccessLogs"

@@ -187,6 +187,32 @@ func (p *parser) storeDirLimitSize(v string) error {
 	return nil
 }
 
+func (p *parser) deadLetterPrefix(v string) error {
+	if strings.EqualFold(v, "off") {
+		p.c.DeadLetterPrefix = ""
+		return nil
+	}
+	given := v
+	v = strings.TrimPrefix(v, "/")
+	if !strings.HasSuffix(v, "/") {
+		v += "/"
+	}
+	const maxLen = 256
+	ok := len(v) > 1 && len(v) <= maxLen
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_./=!*'()", c) >= 0
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(v, "/"), "/") {
+		ok = ok && seg != "" && strings.Trim(seg, ".") != ""
+	}
+	if !ok {
+		return p.invalid(given, "use up to 256 letters, digits and - _ . / = ! * ' ( ) with no empty or dot-only path segment, such as envoy-dead-letter/, or off")
+	}
+	p.c.DeadLetterPrefix = v
+	return nil
+}
+
 func (p *parser) storageClass(v string) (err error) {
 	p.c.StorageClass, err = p.enum(v, StorageClasses)
 	return err

@@ -382,6 +382,20 @@ func (t *Template) HasUUID() bool { return t.hasUUID }
 // HasTaskID reports whether keys use $TASK_ID.
 func (t *Template) HasTaskID() bool { return t.hasTaskID }
 
+// Prefix is the fixed text every key of t starts with: the literal before its
+// first variable or time verb ("" when the template starts with one). A table
+// over t's objects has its location at or above it.
+func (t *Template) Prefix() string {
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.op != opLit {
+			break
+		}
+		b.WriteString(p.lit)
+	}
+	return b.String()
+}
+
 // AppendKey appends the object key (without extension) for a batch whose
 // first record has vars v and time ts. uuid is the object's random ID
 // (AppendRandomID), index its sequence number; both are ignored when the

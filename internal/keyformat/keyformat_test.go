@@ -422,3 +422,23 @@ func TestPartitionUnit(t *testing.T) {
 }
 
 const DefaultTemplateForTest = "envoy-access-logs/cluster=$CLUSTER/family=$FAMILY/dt=%Y-%m-%d/hour=%H/$TASK_ID-%Y%m%dT%H%M%SZ-$UUID"
+
+// Prefix is the literal start of every key: what a table's location can sit on.
+func TestPrefix(t *testing.T) {
+	for tmpl, want := range map[string]string{
+		"envoy-access-logs/cluster=$CLUSTER/$UUID": "envoy-access-logs/cluster=",
+		"/logs/%Y/$UUID": "logs/",
+		"$TAG/x":         "",
+		"%Y/$UUID":       "",
+		"100%%/a/$UUID":  "100%/a/",
+		"fixed/name":     "fixed/name-",
+	} {
+		tp, err := Compile(tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tp.Prefix(); got != want {
+			t.Errorf("%q: Prefix %q, want %q", tmpl, got, want)
+		}
+	}
+}
