@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -133,12 +134,21 @@ func TestFlipOneByteKeepsOtherSegments(t *testing.T) {
 			if len(l.error) != 1 || !strings.Contains(l.error[0], "losing about") || !strings.Contains(l.error[0], QuarantineDir) {
 				t.Fatalf("%s flip at %d: error lines %q", sub, off, l.error)
 			}
-			q, _ := os.ReadDir(filepath.Join(root, QuarantineDir))
+			q, _ := filepath.Glob(filepath.Join(root, QuarantineDir, "*"+QuarantineExt))
 			if len(q) != 1 {
 				t.Fatalf("%s flip at %d: %d quarantine files", sub, off, len(q))
 			}
-			if qb, _ := os.ReadFile(filepath.Join(root, QuarantineDir, q[0].Name())); !bytes.Equal(qb, bad[spans[seg][0]:spans[seg][1]]) {
+			if qb, _ := os.ReadFile(q[0]); !bytes.Equal(qb, bad[spans[seg][0]:spans[seg][1]]) {
 				t.Fatalf("%s flip at %d: quarantine does not hold the damaged segment", sub, off)
+			}
+			// Beside it, what it held: the batch file, the range, its records.
+			var info QuarantineInfo
+			if ij, err := os.ReadFile(q[0] + InfoExt); err != nil || json.Unmarshal(ij, &info) != nil {
+				t.Fatalf("%s flip at %d: no description beside the quarantined range: %v", sub, off, err)
+			}
+			if info.Start != spans[seg][0] || info.End != spans[seg][1] || int64(info.Records) != lost.Records || info.Reason != "damaged" ||
+				filepath.Base(info.SpoolFile) != "0000000000000001-000001"+fileExt || info.Exact != (sub == "sealed") {
+				t.Fatalf("%s flip at %d: description %+v, want range %v with %d records", sub, off, info, spans[seg], lost.Records)
 			}
 			if sz := diskSize(t, s); s.Size() != sz {
 				t.Fatalf("Size() = %d, files hold %d", s.Size(), sz)

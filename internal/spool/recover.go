@@ -141,9 +141,10 @@ type span struct {
 }
 
 type badRange struct {
-	off, end int64
-	records  int
-	torn     bool // the tail an interrupted write leaves
+	off, end  int64
+	records   int
+	torn      bool // the tail an interrupted write leaves
+	afterSeal bool // bytes after the batch's SEAL: no part of the batch
 }
 
 type scanResult struct {
@@ -206,7 +207,7 @@ func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
 			}
 			r.seal = &sr
 			if end < sc.size {
-				r.bad = append(r.bad, badRange{off: end, end: sc.size}) // bytes after SEAL
+				r.bad = append(r.bad, badRange{off: end, end: sc.size, afterSeal: true})
 			}
 			end = sc.size
 		}
@@ -420,7 +421,7 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 	if intact {
 		key = r.seal.Key // nothing was lost: the same object
 	}
-	if err := s.quarantine(f, name, r.bad); err != nil {
+	if err := s.quarantine(f, dir, name, r, meta); err != nil {
 		return nil, err
 	}
 	var sb *Sealed
@@ -473,23 +474,83 @@ func (s *Spool) report(path string, r *scanResult, meta Meta, sb *Sealed) {
 	}
 }
 
+// QuarantineExt ends the name of a quarantined range in <root>/quarantine/;
+// InfoExt is appended to that name for its QuarantineInfo.
+const (
+	QuarantineExt = ".bad"
+	InfoExt       = ".json"
+)
+
+// QuarantineInfo describes one quarantined range, as JSON in the file beside it
+// (<name>.bad.json), so whoever ships or inspects the range knows what it held.
+type QuarantineInfo struct {
+	SpoolFile string `json:"spool_file"` // the batch file the range was cut from
+	Start     int64  `json:"start"`      // byte offsets of the range in that file, [start, end)
+	End       int64  `json:"end"`
+	// Records the range held: its segment's count when that header is intact, else
+	// its lines; Exact when the batch's SEAL accounts for them.
+	Records int  `json:"records"`
+	Exact   bool `json:"records_exact"`
+	// Reason: "damaged" (failed its checksum: acknowledged records lost from the
+	// batch), "torn" (a write a crash cut short, never acknowledged: Fluent Bit sent
+	// its chunk again) or "after_seal" (bytes appended after the batch's end).
+	Reason string `json:"reason"`
+	// The batch's metadata, when a copy survived.
+	Cluster   string    `json:"cluster,omitempty"`
+	TaskID    string    `json:"task_id,omitempty"`
+	Tag       string    `json:"tag,omitempty"`
+	FirstTime time.Time `json:"batch_first_time,omitzero"` // event time of the batch's first record
+	Found     time.Time `json:"found"`                     // when recovery cut it
+}
+
 // quarantine copies each damaged range of f to <root>/quarantine/, under a name that
-// says where it came from (a retry overwrites it rather than adding another copy).
-func (s *Spool) quarantine(f *os.File, name string, bad []badRange) error {
-	if len(bad) == 0 {
+// says where it came from (a retry overwrites it rather than adding another copy),
+// with its QuarantineInfo beside it.
+func (s *Spool) quarantine(f *os.File, dir, name string, r *scanResult, meta Meta) error {
+	if len(r.bad) == 0 {
 		return nil
 	}
 	q := filepath.Join(s.root, QuarantineDir)
 	if err := secureDir(q, true); err != nil {
 		return err
 	}
-	for _, b := range bad {
+	// With a SEAL the loss is exact (see report); one damaged range holds all of it.
+	exact := -1
+	if r.seal != nil && r.seal.Records >= r.records {
+		exact = r.seal.Records - r.records
+	}
+	damaged := 0
+	for _, b := range r.bad {
+		if !b.torn && !b.afterSeal {
+			damaged++
+		}
+	}
+	for _, b := range r.bad {
 		data := make([]byte, b.end-b.off)
 		if _, err := f.ReadAt(data, b.off); err != nil && err != io.EOF {
 			return err
 		}
-		qn := fmt.Sprintf("%s_%s_%d-%d.bad", filepath.Base(s.dir), strings.TrimSuffix(name, fileExt), b.off, b.end)
+		info := QuarantineInfo{SpoolFile: filepath.Join(dir, name), Start: b.off, End: b.end, Records: b.records, Reason: "damaged", Found: s.opt.Now().UTC()}
+		switch {
+		case b.torn:
+			info.Reason = "torn"
+		case b.afterSeal:
+			info.Reason = "after_seal"
+			if exact >= 0 {
+				info.Records, info.Exact = 0, true
+			}
+		case exact >= 0 && damaged == 1:
+			info.Records, info.Exact = exact, true
+		}
+		if !meta.Unknown {
+			info.Cluster, info.TaskID, info.Tag, info.FirstTime = meta.Cluster, meta.TaskID, meta.Tag, meta.FirstTime
+		}
+		qn := fmt.Sprintf("%s_%s_%d-%d%s", filepath.Base(s.dir), strings.TrimSuffix(name, fileExt), b.off, b.end, QuarantineExt)
 		if err := fsutil.WriteFileAtomic(filepath.Join(q, qn), data); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		ij, _ := json.Marshal(&info)
+		if err := fsutil.WriteFileAtomic(filepath.Join(q, qn+InfoExt), ij); err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
