@@ -285,6 +285,14 @@ func closeAll() int {
 		go func(p *pipeline.Pipeline) { defer wg.Done(); p.Close(ctx) }(p)
 	}
 	wg.Wait()
+	if len(instances.all) > 0 {
+		// What dies with the task's disk, for the whole process, in one line.
+		if line, left := pipeline.ExitLine(instances.all); left {
+			instances.all[0].Log().Warnf("%s", line)
+		} else {
+			instances.all[0].Log().Infof("%s", line)
+		}
+	}
 	return flbOK
 }
 

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/envoy-s3/envoy_s3/internal/awsutil"
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/object"
@@ -154,15 +155,28 @@ func (r *Registry) Pass(adopt func()) {
 // bucket refuses it permanently and this process has exactly one instance, to that
 // instance's bucket instead.
 type Redirect struct {
-	From       *config.Config  // the recorded destination
-	Recorded   delivery.Putter // its S3 client
-	Registry   *Registry
-	Now        func() time.Time
-	Errorf     func(format string, args ...any)
-	Dir        string // the adopted directory
-	Classify   func(error) delivery.Verdict
+	From     *config.Config  // the recorded destination
+	Recorded delivery.Putter // its S3 client
+	Registry *Registry
+	Now      func() time.Time
+	Errorf   func(format string, args ...any)
+	Dir      string // the adopted directory
+	Classify func(error) delivery.Verdict
+	// DeadLetter, when set, stores a batch the recorded bucket refuses because it no
+	// longer exists (Gone) and no single instance can take instead, under the
+	// adopting instance's dead_letter_prefix (DeadWhere); nil keeps it in place.
+	DeadLetter func(ctx context.Context, key string, body delivery.Body) error
+	DeadWhere  string
+	Gone       func(error) bool // nil: BucketGone
 	redirected atomic.Bool
 	stuck      atomic.Bool
+	dead       atomic.Bool
+}
+
+// BucketGone reports whether err says the bucket does not exist.
+func BucketGone(err error) bool {
+	var e *awsutil.Error
+	return errors.As(err, &e) && e.Code == "NoSuchBucket"
 }
 
 // Put implements delivery.Putter.
@@ -177,6 +191,17 @@ func (r *Redirect) Put(ctx context.Context, key string, body delivery.Body) erro
 			r.Errorf("bucket %s refuses the adopted batches of %s (%v); this process has one instance, so they go to its bucket %s instead", r.From.Bucket, r.Dir, err, cur.Config().Bucket)
 		}
 		return cur.Putter().Put(ctx, key, body)
+	}
+	gone := r.Gone
+	if gone == nil {
+		gone = BucketGone
+	}
+	if r.DeadLetter != nil && gone(err) {
+		if r.dead.CompareAndSwap(false, true) {
+			r.Errorf("bucket %s of the batches adopted from %s does not exist (%v) and no single other instance of this process can take them (%d write to S3): they are uploaded as dead letters to %s, each with a manifest naming its bucket and key, and removed from store_dir",
+				r.From.Bucket, r.Dir, err, r.Registry.Count(), r.DeadWhere)
+		}
+		return r.DeadLetter(ctx, key, body)
 	}
 	if r.stuck.CompareAndSwap(false, true) {
 		r.Errorf("bucket %s refuses the batches adopted from %s (%v); they stay there because %d instances of this process write to S3 and only the recorded bucket is certain: fix bucket %s, or stop Fluent Bit and move %s/sealed/*.spl into the sealed/ directory of the spool of the instance that should upload them",

@@ -75,6 +75,13 @@ func (s *spoolStore) adopt(o spool.Orphan) (*drain, error) {
 		return nil, err
 	}
 	put := &adopt.Redirect{From: cfg, Recorded: rec, Registry: p.reg, Now: p.now, Errorf: p.log.Errorf, Dir: o.Dir, Classify: delivery.ByRemedy}
+	ref := &drainRef{}
+	if p.dead != nil {
+		put.DeadLetter = func(ctx context.Context, key string, body delivery.Body) error {
+			return p.deadAdopted(ctx, cfg, ref, key, body)
+		}
+		put.DeadWhere = p.dead.Where()
+	}
 	opt := p.opt
 	opt.Putter, opt.drain, opt.adopted = put, true, &o
 	d, err := New(cfg, opt)
@@ -86,6 +93,7 @@ func (s *spoolStore) adopt(o spool.Orphan) (*drain, error) {
 		d.Close(context.Background())
 		return nil, errors.New("not a spool")
 	}
+	ref.s.Store(ss)
 	dr := &drain{p: d, dir: ss.sp.Dir()}
 	for _, b := range ss.sp.Recovered() {
 		dr.batches++
@@ -128,6 +136,9 @@ func (s *spoolStore) reapDrains(ctx context.Context, all bool) {
 			continue
 		}
 		d.p.Close(ctx)
+		if !done {
+			s.drainLeft.add(d.p.left)
+		}
 		if done && adopt.RemoveEmptyDir(d.dir) {
 			s.p.log.Infof("adopted spool directory %s delivered: %d batch(es), %d records", d.dir, d.batches, d.records)
 		}

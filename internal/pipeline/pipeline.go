@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/config"
 	"github.com/envoy-s3/envoy_s3/internal/cost"
 	"github.com/envoy-s3/envoy_s3/internal/cwsink"
+	"github.com/envoy-s3/envoy_s3/internal/deadletter"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/fieldredact"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
@@ -117,6 +119,9 @@ type Pipeline struct {
 	opt                   Options
 	put                   delivery.Putter // the instance's own S3 client
 	reg                   *adopt.Registry
+	dead                  *deadletter.Sink    // dead_letter_prefix; nil when off (or store_dir off, or a drain)
+	ship                  *deadletter.Shipper // the quarantined ranges of store_dir, as dead letters
+	left                  Leftover            // what Close left on disk
 }
 
 // New builds an instance from a validated configuration.
@@ -188,6 +193,9 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 		Logf:      p.log.Warnf,
 		Errorf:    p.log.Errorf,
 		Uploaded: func(j *delivery.Job, _ time.Duration) {
+			if deadletter.IsJob(j) {
+				return
+			}
 			if j.Send != nil {
 				p.stats.CWBatches.Add(1)
 				return
@@ -204,6 +212,10 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	}
 	if !opt.drain {
 		p.warnIndex()
+	}
+	if !cfg.StoreDirOff && cfg.DeadLetterPrefix != "" && !opt.drain {
+		p.dead = &deadletter.Sink{Prefix: cfg.DeadLetterPrefix, Bucket: cfg.Bucket, Put: put, Now: opt.Now}
+		p.ship = &deadletter.Shipper{Dir: deadletter.QuarantineDir(cfg.StoreDir), Sink: p.dead, Submit: p.pool.Submit, Logf: p.log.Infof, Errorf: p.log.Errorf}
 	}
 	if cfg.StoreDirOff {
 		p.index, _ = keyindex.Open("", cfg.Endpoint, cfg.Bucket)
@@ -475,14 +487,19 @@ func (p *Pipeline) Close(ctx context.Context) {
 	p.expirePartials(true) // their other pieces can no longer come
 	p.store.sealAll()
 	left := p.pool.Close(ctx)
+	if p.ship != nil {
+		p.ship.Close() // what was not shipped stays in quarantine
+	}
 	if ss, ok := p.store.(*spoolStore); ok {
 		ss.finish(ctx)
 	}
 	p.store.close()
+	p.noteLeft(left)
 	if err := p.partials.Close(); err != nil {
 		p.log.Warnf("closing the journal of split records: %v", err)
 	}
 	p.index.Close()
+	left = slices.DeleteFunc(left, deadletter.IsJob) // counted in quarantine
 	if len(left) > 0 {
 		records := 0
 		why := ""

@@ -29,6 +29,9 @@ type spoolStore struct {
 	ioLast   time.Time // the last failed write
 	ioFails  int       // flushes refused since the episode was logged
 
+	byKey     map[string]*adoptedBatch // a drain's batches, for their dead letters (mu)
+	drainLeft Leftover                 // what the drains closed at Close left
+
 	recheckAt time.Time       // next retry of batch files recovery could not use (ticker goroutine only)
 	adopted   bool            // stranded directories looked for (ticker goroutine only)
 	drains    []*drain        // adopted directories being delivered (ticker goroutine, then Close)
@@ -119,7 +122,16 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		}
 		s.submit(rec)
 	}
+	s.shipDead()
 	return s, nil
+}
+
+// shipDead queues the quarantined ranges of store_dir as dead letters (Open and
+// Recheck may have cut new ones; an adopted directory's recovery too).
+func (s *spoolStore) shipDead() {
+	if s.p.ship != nil {
+		s.p.ship.Scan()
+	}
 }
 
 // batchMeta is what a key is rendered from. A batch whose every copy of its metadata
@@ -196,10 +208,12 @@ func (s *spoolStore) tick() {
 	if now.After(s.recheckAt) {
 		s.recheckAt = now.Add(recheckEvery)
 		s.submit(s.sp.Recheck())
+		s.shipDead()
 	}
 	if !s.adopted && !s.p.opt.drain && s.p.reg.Up(now) {
 		s.adopted = true
 		s.adoptOrphans()
+		s.shipDead()
 	}
 	if len(s.drains) > 0 {
 		// A drain closing may still write (pieces of split records it held); its
@@ -232,6 +246,9 @@ func (s *spoolStore) close() {
 func (s *spoolStore) submit(sealed []*spool.Sealed) {
 	for _, b := range sealed {
 		b := b
+		if s.p.opt.drain {
+			s.remember(b)
+		}
 		j := &delivery.Job{
 			Key: b.Key, Size: b.RawBytes, Records: b.Records,
 			Prepare: func() (delivery.Body, error) { return s.body(b) },

@@ -124,6 +124,10 @@ type Spool struct {
 	fault func(op string) error // test hook: fails the operation when it returns an error
 }
 
+// Path is the batch file of b; FileSize its bytes on disk.
+func (b *Sealed) Path() string    { return b.path }
+func (b *Sealed) FileSize() int64 { return b.size }
+
 // Recovered returns the sealed batches found or sealed at Open, in key order.
 func (s *Spool) Recovered() []*Sealed {
 	s.mu.Lock()
