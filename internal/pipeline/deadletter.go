@@ -107,7 +107,7 @@ func (p *Pipeline) noteLeft(left []*delivery.Job) {
 		}
 	}
 	if l.Batches > 0 && l.Why == "" {
-		l.Why = "the shutdown timeout ended before they were tried"
+		l.Why = notTried
 	}
 	l.add(ss.drainLeft)
 	p.left = l
@@ -138,7 +138,11 @@ func ExitLine(ps []*Pipeline) (line string, left bool) {
 		if left.Ranges == 0 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s in %s not sent as dead letters (why: %s)", left, q, deadWhy(ps, p.cfg.StoreDir)))
+		why := deadWhy(ps, p.cfg.StoreDir)
+		if why == notTried && p.left.Why != "" && p.left.Why != notTried {
+			why += " while uploads failed: " + p.left.Why
+		}
+		parts = append(parts, fmt.Sprintf("%s in %s not sent as dead letters (why: %s)", left, q, why))
 	}
 	if len(dirs) == 0 {
 		return "exit: nothing is kept on local disk (store_dir off)", false
@@ -164,5 +168,8 @@ func deadWhy(ps []*Pipeline, storeDir string) string {
 	if !on {
 		return "dead_letter_prefix is off"
 	}
-	return "the shutdown timeout ended before they were sent"
+	return notTried
 }
+
+// notTried is why what was queued was not sent at all.
+const notTried = "the shutdown timeout ended before they were tried"

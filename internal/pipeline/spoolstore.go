@@ -120,9 +120,11 @@ func newSpoolStore(p *Pipeline, now func() time.Time) (*spoolStore, error) {
 		} else {
 			p.log.Infof("found %d batch(es) holding %d records in store_dir from an earlier run: uploading them", len(rec), records)
 		}
+		s.shipDead() // first: a range held only here is the data most at risk
 		s.submit(rec)
+	} else {
+		s.shipDead()
 	}
-	s.shipDead()
 	return s, nil
 }
 

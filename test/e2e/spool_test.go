@@ -129,7 +129,7 @@ func TestDamagedSpoolThroughPlugin(t *testing.T) {
 	if immutable && !strings.Contains(stderr, "could not remove its spool file") {
 		t.Errorf("no line about the immutable file:\n%s", stderr)
 	}
-	if n := countLines(t, m, bucket, ""); n != want {
+	if n := countLines(t, m, bucket, "envoy-access-logs/"); n != want {
 		t.Fatalf("bucket holds %d records, want %d (all but the %d of the damaged segment)\n%s", n, want, lost, stderr)
 	}
 	if !strings.Contains(stderr, "losing about") {
