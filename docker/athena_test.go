@@ -243,6 +243,27 @@ func TestAthenaLayoutMatchesKeyFormat(t *testing.T) {
 	}
 }
 
+// TestDeadLettersOutsideAthenaTables checks that the default dead_letter_prefix lies
+// under no LOCATION of athena.sql, and that Init would refuse one that did: a table
+// must never read dead letters, which are no records of its schema.
+func TestDeadLettersOutsideAthenaTables(t *testing.T) {
+	ddl := readFile(t, filepath.Join(repoRoot(t), "docker", "athena.sql"))
+	locs := regexp.MustCompile(`LOCATION 's3://BUCKET/([^']*)'`).FindAllStringSubmatch(ddl, -1)
+	if len(locs) == 0 {
+		t.Fatal("athena.sql has no LOCATION")
+	}
+	for _, l := range locs {
+		loc := l[1]
+		if strings.HasPrefix(config.DefaultDeadLetterPrefix, loc) || strings.HasPrefix(loc, config.DefaultDeadLetterPrefix) {
+			t.Errorf("the default dead_letter_prefix %q overlaps LOCATION %q", config.DefaultDeadLetterPrefix, loc)
+		}
+		g := map[string]string{"bucket": "b-1", "region": "us-east-1", "dead_letter_prefix": loc + "dead/"}
+		if _, err := config.Parse(mapGetter(g), nil, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "dead_letter_prefix") {
+			t.Errorf("dead_letter_prefix under LOCATION %q is not refused at Init (%v)", loc, err)
+		}
+	}
+}
+
 // TestReadmeNamesAthenaTables checks that README names every table of athena.sql,
 // and that its command, run once per table, hands Athena one statement.
 func TestReadmeNamesAthenaTables(t *testing.T) {

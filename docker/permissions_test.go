@@ -64,6 +64,9 @@ func outputNeeds(t *testing.T, o firelensOutput, account string) []need {
 	if cfg.OtherLogs == config.OtherS3 {
 		put(cfg.OtherKeyFormat, "other_logs s3, other_key_format")
 	}
+	if cfg.DeadLetterPrefix != "" {
+		put(cfg.DeadLetterPrefix+"x", "dead_letter_prefix")
+	}
 	if strings.HasPrefix(cfg.ServerSideEncryption, "aws:kms") && cfg.SSEKMSKeyID != "" {
 		n := need{policy: "iam-policy-kms.json", role: "task", action: "kms:GenerateDataKey", why: o.where + " sse_kms_key_id " + cfg.SSEKMSKeyID}
 		id := cfg.SSEKMSKeyID

@@ -6,7 +6,9 @@
 // and drains it with a pipeline built from that record: the batches go to the bucket,
 // endpoint and keys they were acknowledged for. Only when that bucket refuses them
 // permanently and exactly one instance of the process writes to S3 do they go to that
-// instance's bucket instead (Redirect); otherwise they stay, and one error line says
+// instance's bucket instead (Redirect). Otherwise, when that bucket no longer exists
+// and the adopting instance has a dead_letter_prefix, each goes there as a dead letter
+// with its manifest (internal/deadletter); else they stay, and one error line says
 // where they are and how to move them.
 //
 // The pipeline does the draining itself; this package holds the rules around it.

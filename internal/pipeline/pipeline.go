@@ -14,7 +14,9 @@
 // (memory with store_dir off, internal/spool otherwise), and the destinations are
 // sinks: objects through internal/object to internal/s3sink, other records through
 // internal/cwsink (cloudwatch.go), route metrics through internal/metricsink
-// (metrics.go). adopt.go drains the spool directories internal/adopt finds, and
+// (metrics.go). adopt.go drains the spool directories internal/adopt finds,
+// deadletter.go ships what store_dir cannot deliver (internal/deadletter) and says
+// at exit what stays on disk, and
 // inspect.go is the preview's view of the same path. A new output format is an
 // encoder in internal/object; a new destination is a sink and a stream
 // (batch.Stream) routed in worker.go and the stores.

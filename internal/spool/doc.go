@@ -17,7 +17,9 @@
 //	<root>/<identity>-<n>/open/     batches still receiving segments
 //	<root>/<identity>-<n>/sealed/   batches closed with a SEAL record, waiting for upload
 //	<root>/<identity>-<n>/held/     the caller's files (HeldDir), moved along on adoption
-//	<root>/quarantine/              bytes recovery could not use, kept for inspection
+//	<root>/quarantine/              bytes recovery could not use: <name>.bad, described by
+//	                                <name>.bad.json (QuarantineInfo); the caller ships them
+//	                                (internal/deadletter) or leaves them for inspection
 //
 // n is the first index whose lock can be taken, so instances and processes never share a
 // directory. Unlocked siblings of the same identity are adopted at Open; directories of
@@ -73,7 +75,9 @@
 // its CRC or has an unknown type does not end the scan: recovery resynchronises on the
 // next offset where a whole segment checks out (type, length within the file, CRC), so a
 // damaged byte costs only the segment holding it. Everything that checks out is kept;
-// every byte range that does not is copied to <root>/quarantine/ (never deleted) and
+// every byte range that does not is copied to <root>/quarantine/ (never deleted by
+// the spool: the caller may ship it and remove it, with the QuarantineInfo beside it
+// that says which file and range it came from, how many records it held and why) and
 // reported with its size and the records it held (the segment's count when its header is
 // intact, else its line count: META and SEAL payloads hold no newline, so a DATA segment
 // whose type byte now reads META or SEAL still counts its records) at error level; a torn last segment of an open batch,
