@@ -1,14 +1,17 @@
 package deadletter
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/spool"
+	"github.com/envoy-s3/envoy_s3/test/specialfile"
 )
 
 // Keys are <prefix><cluster>/<task>/<time>-<id>.bin and .json, key-safe, and new
@@ -91,5 +94,21 @@ func TestCloseReleasesClaims(t *testing.T) {
 	sa.Close()
 	if shipper(dir, &b).Scan() != 1 {
 		t.Fatal("not released at Close")
+	}
+}
+
+// A range that cannot be claimed (a FIFO planted where a range belongs) is named once
+// with the remedy, not at every scan, and never blocks the scan.
+func TestUnclaimableNamedOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x_y_1-2"+spool.QuarantineExt)
+	specialfile.Plant(t, "fifo", path)
+	var lines []string
+	var jobs []*delivery.Job
+	s := shipper(dir, &jobs)
+	s.Errorf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+	specialfile.Within(t, "two scans", func() { s.Scan(); s.Scan() })
+	if len(lines) != 1 || !strings.Contains(lines[0], path) || len(jobs) != 0 {
+		t.Fatalf("lines %q, %d jobs; want one line naming %s and no job", lines, len(jobs), path)
 	}
 }

@@ -29,6 +29,7 @@ type Shipper struct {
 
 	mu      sync.Mutex
 	claimed map[string]*claim // by path of the .bad file
+	failing map[string]bool   // ranges that could not be claimed, logged once
 	closed  bool
 	lastErr error // why a range released at Close was not shipped
 }
@@ -61,8 +62,15 @@ func (s *Shipper) Scan() int {
 		}
 		c, err := s.claim(path)
 		if err != nil {
-			if s.Errorf != nil {
-				s.Errorf("cannot ship the quarantined range %s as a dead letter (%v); it stays there and is retried", path, err)
+			s.mu.Lock()
+			logged := s.failing[path]
+			if s.failing == nil {
+				s.failing = map[string]bool{}
+			}
+			s.failing[path] = true
+			s.mu.Unlock()
+			if s.Errorf != nil && !logged {
+				s.Errorf("cannot ship the quarantined range %s as a dead letter (%v); it stays there and is retried: give the router's user read access to it, or move it out of store_dir", path, err)
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -77,12 +78,17 @@ type Leftover struct {
 	Records int64 // their records
 	Bytes   int64 // their files' bytes
 	Why     string
+	// Batch files recovery could not use (unreadable), named by their own lines.
+	Unusable      int
+	UnusableBytes int64
 }
 
 func (l *Leftover) add(o Leftover) {
 	l.Batches += o.Batches
 	l.Records += o.Records
 	l.Bytes += o.Bytes
+	l.Unusable += o.Unusable
+	l.UnusableBytes += o.UnusableBytes
 	if l.Why == "" {
 		l.Why = o.Why
 	}
@@ -109,6 +115,12 @@ func (p *Pipeline) noteLeft(left []*delivery.Job) {
 	if l.Batches > 0 && l.Why == "" {
 		l.Why = notTried
 	}
+	for _, path := range ss.sp.Unusable() {
+		l.Unusable++
+		if fi, err := os.Lstat(path); err == nil {
+			l.UnusableBytes += fi.Size()
+		}
+	}
 	l.add(ss.drainLeft)
 	p.left = l
 }
@@ -127,6 +139,9 @@ func ExitLine(ps []*Pipeline) (line string, left bool) {
 		}
 		if l := p.left; l.Batches > 0 || l.Records > 0 {
 			parts = append(parts, fmt.Sprintf("%d records in %d spool batch(es) (%d bytes) in store_dir %s that could not be uploaded (why: %s)", l.Records, l.Batches, l.Bytes, p.cfg.StoreDir, l.Why))
+		}
+		if l := p.left; l.Unusable > 0 {
+			parts = append(parts, fmt.Sprintf("%d batch file(s) (%d bytes) in store_dir %s that cannot be read (why: the lines naming them)", l.Unusable, l.UnusableBytes, p.cfg.StoreDir))
 		}
 		if seen[p.cfg.StoreDir] {
 			continue
@@ -150,7 +165,7 @@ func ExitLine(ps []*Pipeline) (line string, left bool) {
 	if len(parts) == 0 {
 		return "exit: nothing is left on local disk: store_dir " + strings.Join(dirs, ", ") + " holds no record that could not be sent", false
 	}
-	return "exit: left on local disk, and lost if that disk does not outlive the task (as on Fargate): " + strings.Join(parts, "; ") + "; the next start with the same store_dir sends them", true
+	return "exit: left on local disk, and lost if that disk does not outlive the task (as on Fargate): " + strings.Join(parts, "; ") + "; the next start with the same store_dir retries them", true
 }
 
 // deadWhy says why the quarantined ranges of storeDir were not sent.

@@ -161,6 +161,12 @@ func TestDeadLetterQuarantinedRange(t *testing.T) {
 // the stranded directory is gone.
 func TestDeadLetterAdoptedBatchOfGoneBucket(t *testing.T) {
 	so, host := artifacts(t)
+	for _, mode := range []string{"on", "off"} {
+		t.Run(mode, func(t *testing.T) { adoptedOfGoneBucket(t, so, host, mode) })
+	}
+}
+
+func adoptedOfGoneBucket(t *testing.T, so, host, mode string) {
 	const good = "dead-good"
 	m := env(t, good)
 	t.Setenv("ENVOY_S3_SHUTDOWN_TIMEOUT", "1s")
@@ -192,6 +198,10 @@ func TestDeadLetterAdoptedBatchOfGoneBucket(t *testing.T) {
 	}
 	spoolRun(t, so, host, with(map[string]string{"bucket": "dead-gone"}), files, task.Tag())
 	t.Setenv("ENVOY_S3_SHUTDOWN_TIMEOUT", "30s")
+	if mode == "off" {
+		base["dead_letter_prefix"] = "off"
+		t.Setenv("ENVOY_S3_SHUTDOWN_TIMEOUT", "3s") // the batches are refused until the end
+	}
 	args := append([]string{"--exit", "current"}, instanceArgs(with(map[string]string{"bucket": good}))...)
 	args = append(args, instanceArgs(with(map[string]string{"bucket": good, "s3_key_format": "b/$UUID"}))...)
 	h := hosttest.Start(t, host, so, args...)
@@ -206,6 +216,18 @@ func TestDeadLetterAdoptedBatchOfGoneBucket(t *testing.T) {
 		t.Fatalf("exit rcs %d %d\n%s", r.ExitRC(0), r.ExitRC(1), stderr)
 	}
 	dead := deadLetters(t, m, good)
+	if n := countLines(t, m, good, "envoy-access-logs/"); n != 10 {
+		t.Fatalf("%d records in the access prefix, want only the 10 new ones", n)
+	}
+	left, _ := filepath.Glob(filepath.Join(store, "*", "*", "*.spl"))
+	if mode == "off" {
+		// As before: they stay, one line says how to move them, the exit line counts them.
+		if len(dead) != 0 || len(left) == 0 || !strings.Contains(stderr, "they stay there") || !strings.Contains(stderr, "1000 records in ") {
+			t.Fatalf("dead_letter_prefix off: %d dead letters, %d batch files left\n%s", len(dead), len(left), stderr)
+		}
+		t.Log(stderr[strings.LastIndex(stderr, "exit: left"):])
+		return
+	}
 	var records int64
 	for key, man := range dead {
 		body, err := compress.Decode(compress.Gzip, m.Get(good, key))
@@ -221,10 +243,7 @@ func TestDeadLetterAdoptedBatchOfGoneBucket(t *testing.T) {
 	if records != 1000 {
 		t.Fatalf("the manifests account for %d records, want the 1000 stranded\n%s", records, stderr)
 	}
-	if n := countLines(t, m, good, "envoy-access-logs/"); n != 10 {
-		t.Fatalf("%d records in the access prefix, want only the 10 new ones", n)
-	}
-	if left, _ := filepath.Glob(filepath.Join(store, "*", "*", "*.spl")); len(left) != 0 {
+	if len(left) != 0 {
 		t.Fatalf("batch files left: %v\n%s", left, stderr)
 	}
 	if !strings.Contains(stderr, "uploaded as dead letters to s3://"+good+"/"+deadPrefix) || !strings.Contains(stderr, "exit: nothing is left on local disk") {
