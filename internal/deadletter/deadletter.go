@@ -74,6 +74,7 @@ type Manifest struct {
 	LastTime  *time.Time `json:"last_event_time,omitempty"`
 	// The first event time of the batch the range was cut from (quarantined ranges).
 	BatchFirstTime *time.Time `json:"batch_first_event_time,omitempty"`
+	Quarantined    *time.Time `json:"quarantined,omitempty"` // when recovery cut the range
 	Cluster        string     `json:"cluster,omitempty"`
 	TaskID         string     `json:"task_id,omitempty"`
 	Tag            string     `json:"tag,omitempty"`

@@ -124,6 +124,10 @@ func (s *Shipper) queue(path string, c *claim) bool {
 		t := info.FirstTime
 		m.BatchFirstTime = &t
 	}
+	if !info.Found.IsZero() {
+		t := info.Found
+		m.Quarantined = &t
+	}
 	switch {
 	case !known:
 		m.Records, m.Reason = -1, "quarantined"

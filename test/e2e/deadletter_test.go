@@ -136,6 +136,7 @@ func TestDeadLetterQuarantinedRange(t *testing.T) {
 					man.ByteRange[1]-man.ByteRange[0] != int64(len(seg)) || man.Bytes != int64(len(seg)) || !strings.HasSuffix(man.SpoolFile, ".spl") || man.PluginVersion == "" {
 					t.Fatalf("manifest %+v, want %d exact records of a %d-byte damaged range", man, lost, len(seg))
 				}
+				t.Logf("%s\n%s", key, m.Get(bucket, strings.TrimSuffix(key, deadletter.ObjectExt)+deadletter.ManifestExt))
 				if body := m.Get(bucket, key); !bytes.Equal(body, seg) {
 					t.Fatalf("dead letter %s holds %d bytes that are not the damaged segment as it was on disk", key, len(body))
 				}
