@@ -60,8 +60,13 @@ const ContentType = "application/x-ndjson"
 const ParquetContentType = "application/vnd.apache.parquet"
 
 func contentType(key string) string {
-	if strings.HasSuffix(key, ".parquet") {
+	switch {
+	case strings.HasSuffix(key, ".parquet"):
 		return ParquetContentType
+	case strings.HasSuffix(key, ".bin"): // a dead letter (internal/deadletter): bytes as they were
+		return "application/octet-stream"
+	case strings.HasSuffix(key, ".json"): // its manifest
+		return "application/json"
 	}
 	return ContentType
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/envoy-s3/envoy_s3/internal/chunk"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/internal/deadletter"
@@ -139,6 +142,12 @@ func TestDeadLetterQuarantinedRange(t *testing.T) {
 				t.Logf("%s\n%s", key, m.Get(bucket, strings.TrimSuffix(key, deadletter.ObjectExt)+deadletter.ManifestExt))
 				if body := m.Get(bucket, key); !bytes.Equal(body, seg) {
 					t.Fatalf("dead letter %s holds %d bytes that are not the damaged segment as it was on disk", key, len(body))
+				}
+				for k, want := range map[string]string{key: "application/octet-stream", strings.TrimSuffix(key, deadletter.ObjectExt) + deadletter.ManifestExt: "application/json"} {
+					head, err := m.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)})
+					if err != nil || aws.ToString(head.ContentType) != want {
+						t.Errorf("%s: Content-Type %v (%v), want %s", k, head, err, want)
+					}
 				}
 				if parts := strings.Split(strings.TrimPrefix(key, deadPrefix), "/"); len(parts) != 3 || parts[0] != chunkgen.DefaultTask().Cluster {
 					t.Fatalf("dead letter key %s is not <prefix><cluster>/<task>/<time>-<id>.bin", key)
