@@ -160,12 +160,12 @@ func ExitLine(ps []*Pipeline) (line string, left bool) {
 		parts = append(parts, fmt.Sprintf("%s in %s not sent as dead letters (why: %s)", left, q, why))
 	}
 	if len(dirs) == 0 {
-		return "exit: nothing is kept on local disk (store_dir off)", false
+		return "nothing is kept on local disk at exit (store_dir off)", false
 	}
 	if len(parts) == 0 {
-		return "exit: nothing is left on local disk: store_dir " + strings.Join(dirs, ", ") + " holds no record that could not be sent", false
+		return "nothing is left on local disk at exit (store_dir " + strings.Join(dirs, ", ") + " holds no record that could not be sent)", false
 	}
-	return "exit: left on local disk, and lost if that disk does not outlive the task (as on Fargate): " + strings.Join(parts, "; ") + "; the next start with the same store_dir retries them", true
+	return "left on local disk at exit, and lost if that disk does not outlive the task (as on Fargate): " + strings.Join(parts, "; ") + "; the next start with the same store_dir retries them", true
 }
 
 // deadWhy says why the quarantined ranges of storeDir were not sent.

@@ -111,7 +111,7 @@ func TestDeadLettersAccountForEveryRecord(t *testing.T) {
 		t.Fatalf("manifests account for %d records of kinds %v, want the %d acknowledged, damaged and gone\n%s", records, kinds, acked, log.String())
 	}
 	line, left := ExitLine([]*Pipeline{a, b})
-	if left || !strings.Contains(line, "nothing is left on local disk") {
+	if left || !strings.Contains(line, "nothing is left on local disk at exit") {
 		t.Fatalf("exit line %q", line)
 	}
 	if q, _ := filepath.Glob(filepath.Join(root, "quarantine", "*")); len(q) != 0 {

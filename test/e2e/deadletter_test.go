@@ -156,7 +156,7 @@ func TestDeadLetterQuarantinedRange(t *testing.T) {
 			if q, _ := os.ReadDir(filepath.Join(store, "quarantine")); len(q) != 0 {
 				t.Fatalf("%d files left in quarantine after shipping", len(q))
 			}
-			if !strings.Contains(stderr, "exit: nothing is left on local disk") {
+			if !strings.Contains(stderr, "nothing is left on local disk at exit") {
 				t.Fatalf("no exit line saying nothing is left:\n%s", stderr)
 			}
 			t.Logf("%d records spooled: %d delivered, %d in the dead letter's manifest", len(lines), delivered, lost)
@@ -235,7 +235,7 @@ func adoptedOfGoneBucket(t *testing.T, so, host, mode string) {
 		if len(dead) != 0 || len(left) == 0 || !strings.Contains(stderr, "they stay there") || !strings.Contains(stderr, "1000 records in ") {
 			t.Fatalf("dead_letter_prefix off: %d dead letters, %d batch files left\n%s", len(dead), len(left), stderr)
 		}
-		t.Log(stderr[strings.LastIndex(stderr, "exit: left"):])
+		t.Log(stderr[strings.LastIndex(stderr, "left on local disk at exit"):])
 		return
 	}
 	var records int64
@@ -256,7 +256,7 @@ func adoptedOfGoneBucket(t *testing.T, so, host, mode string) {
 	if len(left) != 0 {
 		t.Fatalf("batch files left: %v\n%s", left, stderr)
 	}
-	if !strings.Contains(stderr, "uploaded as dead letters to s3://"+good+"/"+deadPrefix) || !strings.Contains(stderr, "exit: nothing is left on local disk") {
+	if !strings.Contains(stderr, "uploaded as dead letters to s3://"+good+"/"+deadPrefix) || !strings.Contains(stderr, "nothing is left on local disk at exit") {
 		t.Fatalf("the log does not tell the story:\n%s", stderr)
 	}
 }
@@ -285,7 +285,7 @@ func TestExitLineCountsWhatStays(t *testing.T) {
 	stderr := spoolRun(t, so, host, kv, nil, chunkgen.DefaultTask().Tag())
 	var line string
 	for _, l := range strings.Split(stderr, "\n") {
-		if strings.Contains(l, "exit: left on local disk") {
+		if strings.Contains(l, "left on local disk at exit") {
 			line = l
 		}
 	}
