@@ -11,9 +11,19 @@ import (
 )
 
 // Append makes parts durable: one DATA segment per part in its partition's open batch,
-// then an fsync of every file touched. On any error every touched file is cut back to
-// its size before the call, so a retried chunk is never partly duplicated.
+// then a COMMIT in every file touched, then an fsync of each. On any error every touched
+// file is cut back to its size before the call, so a retried chunk is never partly
+// duplicated; a crash before every COMMIT is written leaves segments that recovery cuts.
 func (s *Spool) Append(parts []Part) error {
+	s.mu.Lock()
+	id := s.newID()
+	s.mu.Unlock()
+	return s.AppendChunk(id, parts)
+}
+
+// AppendChunk is Append of the parts of chunk id (ChunkOf): once it returns nil, Seen(id)
+// is true, in this run and after a restart, for ReplayWindow chunks.
+func (s *Spool) AppendChunk(id ChunkID, parts []Part) error {
 	var n int64
 	for i := range parts {
 		n += int64(len(parts[i].Lines))
@@ -29,13 +39,14 @@ func (s *Spool) Append(parts []Part) error {
 	if s.opt.Limit > 0 && s.size.Load()+n > s.opt.Limit {
 		return ErrFull
 	}
-	err := s.appendLocked(parts)
+	err := s.appendLocked(id, parts)
 	var grown int64
 	for _, b := range s.touched {
 		if err != nil {
 			s.rollback(b)
 		} else {
 			grown += b.size - b.mark
+			b.ids = append(b.ids, id)
 		}
 		b.touched, b.fresh = false, false
 	}
@@ -45,10 +56,13 @@ func (s *Spool) Append(parts []Part) error {
 		return err
 	}
 	s.size.Add(grown)
+	if len(parts) > 0 && grown > 0 {
+		s.seen.add(id)
+	}
 	return nil
 }
 
-func (s *Spool) appendLocked(parts []Part) error {
+func (s *Spool) appendLocked(id ChunkID, parts []Part) error {
 	fresh := false
 	for i := range parts {
 		p := &parts[i]
@@ -114,6 +128,20 @@ func (s *Spool) appendLocked(parts []Part) error {
 		b.raw += int64(len(p.Lines))
 		s.useSeq++
 		b.used = s.useSeq
+	}
+	// Every DATA is written before the first COMMIT, which names the other files:
+	// recovery keeps an Append whose COMMIT it finds anywhere, and cuts one it finds
+	// nowhere (commitScan.claimed).
+	for i, b := range s.touched {
+		var others []*batch
+		if i == 0 {
+			others = s.touched[1:]
+		}
+		s.buf = appendCommit(s.buf[:0], id, others)
+		if err := s.writeAt(b.f, s.buf, b.size); err != nil {
+			return fmt.Errorf("spool: write %s: %w", b.name, err)
+		}
+		b.size += int64(len(s.buf))
 	}
 	for _, b := range s.touched {
 		if err := s.syncFile(b.f); err != nil {

@@ -43,10 +43,11 @@ func sevenSegments(t testing.TB) (file []byte, spans [][2]int64, segs [][]byte) 
 			t.Fatal(err)
 		}
 		s.mu.Lock()
+		end := s.open["p"].size - commitSize // the DATA segment, without its COMMIT
 		if i == 0 {
-			start = s.open["p"].size - int64(segHdrSize+len(p.Lines))
+			start = end - int64(segHdrSize+len(p.Lines))
 		}
-		spans = append(spans, [2]int64{start, s.open["p"].size})
+		spans = append(spans, [2]int64{start, end})
 		s.mu.Unlock()
 		segs = append(segs, p.Lines)
 	}

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -91,7 +92,10 @@ func open(root, identity string, opt Options, fault func(string) error) (*Spool,
 	}
 	s.recordDue = opt.Record != nil
 	s.writeRecord()
+	rand.Read(s.idBase[:8])
+	s.loadReplayed()
 	s.adoptSiblings(root, id, mine, refused)
+	s.commits = s.scanCommits()
 	s.recover()
 	return s, nil
 }
@@ -240,6 +244,7 @@ func (s *Spool) adoptSiblings(root, id string, mine int, refused map[string]bool
 				break
 			}
 		}
+		s.mergeReplayed(sib)
 		if err := moveHeld(filepath.Join(sib, HeldDir), filepath.Join(s.dir, HeldDir)); err != nil {
 			s.opt.Errorf("spool: adopting %s: %v", sib, err)
 		}

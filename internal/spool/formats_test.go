@@ -19,10 +19,10 @@ import (
 //
 //	ENVOY_S3_WRITE_SPOOL_FIXTURE=1 go test -run TestWriteFormatFixture ./internal/spool
 //
-// writes it again: the format version 1 files byte by byte as doc.go describes them (one
-// META, a SEAL without Meta), the format version 2 files with this package's writer, and a
-// file of a format version 3 that no envoy_s3 writes yet. Rewrite it only to add a version:
-// the files of the older ones are the fixture.
+// adds the files of the version this package writes (and a file of a format version no
+// envoy_s3 writes yet, the last of them with a newer version byte); the files of older
+// versions are the fixture and are never written again (version 1 was written byte by
+// byte as doc.go describes it, version 2 by the writer of its day).
 const (
 	fixtureDir = "testdata/formats"
 	fixtureID  = "fixture"
@@ -71,19 +71,19 @@ func fixtureBatches() []fixtureBatch {
 		{version: 2, sealed: true, key: "envoy-other-logs/v2sealed/000002.json.zst", meta: meta("v2sealed/dt=2026-10-01/", batchpkg.StreamOther, batchpkg.FormatJSONLines, 4), segs: [][]byte{seg(30, 5)}},
 		{version: 2, meta: meta("v2cloudwatch/", batchpkg.StreamCloudWatch, batchpkg.FormatJSONLines, 5), segs: [][]byte{seg(40, 2)}},
 		{version: 2, sealed: true, key: "metrics/v2metrics", meta: meta("v2metrics/", batchpkg.StreamMetrics, batchpkg.FormatJSONLines, 6), segs: [][]byte{seg(50, 1), seg(51, 1)}},
+		{version: 3, meta: meta("v3open/dt=2026-10-01/", batchpkg.StreamAccess, batchpkg.FormatJSONLines, 7), segs: [][]byte{seg(60, 3), seg(63, 2)}},
+		{version: 3, sealed: true, key: "envoy-access-logs/v3sealed/000003.parquet", meta: meta("v3sealed/dt=2026-10-01/", batchpkg.StreamAccess, batchpkg.FormatParquet, 8), segs: [][]byte{seg(70, 2), seg(72, 1)}},
 	}
 }
 
-// fixtureFuture is the format version 3 file: left in place by this version, never read.
-const fixtureFuture = "fixture-0/sealed/00000000000000ff-000001.spl"
+// fixtureFuture is the file of a newer format version (4): left in place by this version,
+// never read.
+const fixtureFuture = "fixture-0/sealed/00000000000000ff-000002.spl"
 
 // TestWriteFormatFixture writes testdata/formats/ when ENVOY_S3_WRITE_SPOOL_FIXTURE=1.
 func TestWriteFormatFixture(t *testing.T) {
 	if os.Getenv("ENVOY_S3_WRITE_SPOOL_FIXTURE") != "1" {
 		t.Skip("set ENVOY_S3_WRITE_SPOOL_FIXTURE=1 to write " + fixtureDir)
-	}
-	if err := os.RemoveAll(fixtureDir); err != nil {
-		t.Fatal(err)
 	}
 	dir := filepath.Join(fixtureDir, fixtureID+"-0")
 	for _, sub := range []string{"open", "sealed"} {
@@ -91,8 +91,11 @@ func TestWriteFormatFixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var v2 []byte
+	var current []byte
 	for i, b := range fixtureBatches() {
+		if b.version < version {
+			continue // the fixture of an older version is never written again
+		}
 		var file []byte
 		switch b.version {
 		case 1: // per doc.go: "ES3SPL", 1, 0; one META; DATA...; SEAL {key,records,raw}
@@ -109,9 +112,9 @@ func TestWriteFormatFixture(t *testing.T) {
 				sj, _ := json.Marshal(map[string]any{"key": b.key, "records": bytes.Count(b.lines(), []byte("\n")), "raw": len(b.lines())})
 				file = appendSegment(file, segSeal, 0, sj)
 			}
-		case 2: // this package's writer: Append, then seal with the fixture's key
-			file = writeV2(t, b)
-			v2 = file
+		case version: // this package's writer: Append, then seal with the fixture's key
+			file = writeCurrent(t, b)
+			current = file
 		}
 		sub := "open"
 		if b.sealed {
@@ -122,17 +125,18 @@ func TestWriteFormatFixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Version 3: the last version 2 file with a newer version byte and its check byte.
-	future := bytes.Clone(v2)
-	future[6] = 3
+	// A newer version: the last file of this version with the next version byte and its
+	// check byte.
+	future := bytes.Clone(current)
+	future[6] = version + 1
 	future[7] = headerCheck(future)
 	if err := os.WriteFile(filepath.Join(fixtureDir, fixtureFuture), future, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// writeV2 writes b with this package's writer and returns the batch file.
-func writeV2(t *testing.T, b fixtureBatch) []byte {
+// writeCurrent writes b with this package's writer and returns the batch file.
+func writeCurrent(t *testing.T, b fixtureBatch) []byte {
 	root := t.TempDir()
 	o := testOpts()
 	o.Now = func() time.Time { return b.meta.Opened }
@@ -157,8 +161,8 @@ func writeV2(t *testing.T, b fixtureBatch) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if file[6] != 2 {
-		t.Fatalf("this package writes format version %d; keep the version 2 files of the fixture and add the new version's", file[6])
+	if file[6] != byte(b.version) {
+		t.Fatalf("this package writes format version %d; keep the version %d files of the fixture and add the new version's", file[6], b.version)
 	}
 	return file
 }
@@ -188,7 +192,7 @@ func copyFixture(t *testing.T) string {
 	return root
 }
 
-// TestRecoverEveryFormatVersion recovers the committed spool of format versions 1 and 2, as
+// TestRecoverEveryFormatVersion recovers the committed spool of format versions 1, 2 and 3, as
 // an upgraded envoy_s3 finds it in store_dir: every batch comes back with every record, its
 // totals, its whole Meta, and a sealed batch with its key; nothing is lost or quarantined.
 func TestRecoverEveryFormatVersion(t *testing.T) {
@@ -201,7 +205,7 @@ func TestRecoverEveryFormatVersion(t *testing.T) {
 	got := byPartition(s.Recovered())
 	want := fixtureBatches()
 	if len(got) != len(want) {
-		t.Errorf("recovered %d batches; want %d (versions 1 and 2, open and sealed)", len(got), len(want))
+		t.Errorf("recovered %d batches; want %d (versions 1 to 3, open and sealed)", len(got), len(want))
 	}
 	versions := map[int]bool{}
 	for _, w := range want {
@@ -232,8 +236,8 @@ func TestRecoverEveryFormatVersion(t *testing.T) {
 			t.Errorf("%s: key %q; want %q", name, b.Key, wantKey)
 		}
 	}
-	if !versions[1] || !versions[2] {
-		t.Errorf("format versions recovered: %v; want 1 and 2", versions)
+	if !versions[1] || !versions[2] || !versions[3] {
+		t.Errorf("format versions recovered: %v; want 1, 2 and 3", versions)
 	}
 	if lost := s.Lost(); lost.Records != 0 || lost.Bytes != 0 {
 		t.Errorf("lost %+v recovering an undamaged spool", lost)

@@ -31,7 +31,8 @@ func TestNewerFormatDoesNotCountAgainstTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := filepath.Join(dir, "x"+fileExt)
-	if err := os.WriteFile(future, futureFile(t, 5000), 0o600); err != nil {
+	written := futureFile(t, 5000)
+	if err := os.WriteFile(future, written, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var l logs
@@ -68,7 +69,7 @@ func TestNewerFormatDoesNotCountAgainstTheLimit(t *testing.T) {
 	if n := strings.Count(strings.Join(append(l.warn, l.error...), "\n"), future); n != 1 {
 		t.Errorf("after a restart the file is named %d times, want 1", n)
 	}
-	if !bytes.Equal(must(os.ReadFile(future)), futureFile(t, 5000)) {
+	if !bytes.Equal(must(os.ReadFile(future)), written) {
 		t.Error("the newer-format file was changed")
 	}
 }

@@ -138,6 +138,7 @@ func (s *Spool) failOnce(path string, err error) {
 type span struct {
 	off, end int64
 	records  uint32
+	commit   bool // a COMMIT, kept with the DATA it closes
 }
 
 type badRange struct {
@@ -150,15 +151,40 @@ type badRange struct {
 type scanResult struct {
 	meta    Meta
 	metaOK  bool
-	data    []span
+	data    []span // DATA and COMMIT segments kept
+	ids     []ChunkID
 	seal    *sealRec
 	records int
 	raw     int64
 	bad     []badRange
+	// DATA of an Append a crash cut short (format 3): never acknowledged, so cut.
+	uncommitted        []span
+	uncommittedRecords int
 }
 
-// scanFile reads every segment of a batch file, resynchronising after damage.
-func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
+// keep adds DATA segments to what the batch holds.
+func (r *scanResult) keep(spans []span) {
+	for _, sp := range spans {
+		r.data = append(r.data, sp)
+		r.records += int(sp.records)
+		r.raw += sp.end - sp.off - segHdrSize
+	}
+}
+
+// cut sets DATA segments aside as uncommitted.
+func (r *scanResult) cut(spans []span) {
+	for _, sp := range spans {
+		r.uncommitted = append(r.uncommitted, sp)
+		r.uncommittedRecords += int(sp.records)
+	}
+}
+
+// scanFile reads every segment of a batch file, resynchronising after damage. In
+// format 3, DATA at the end of an open batch that no COMMIT closes is kept only when
+// its Append committed in another file (commits.claimed); a sealed batch (in sealed/, or
+// with a SEAL) was sealed after its Appends returned. DATA followed by damage is kept:
+// the COMMIT may be what was damaged, and keeping costs at most a duplicate.
+func (s *Spool) scanFile(sc *scanner, name string, sealed bool, commits *commitScan) (*scanResult, error) {
 	r := &scanResult{}
 	var h [headerSize]byte
 	if sc.size < headerSize {
@@ -168,12 +194,18 @@ func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
 	if _, err := sc.r.ReadAt(h[:], 0); err != nil {
 		return nil, err
 	}
+	committed := false // DATA waits for its COMMIT
 	switch headerKind(h) {
 	case headerFuture:
 		return nil, errVersion
 	case headerDamaged:
 		r.bad = append(r.bad, badRange{off: 0, end: headerSize})
+		committed = true // the version is unknown: keep whatever checks out, as before
+	default:
+		committed = sealed || h[6] < 3
 	}
+	var pending []span
+	damaged := false // since the first pending DATA
 	for off := int64(headerSize); off < sc.size; {
 		typ, recs, payload, ok, err := sc.at(off)
 		if err != nil {
@@ -185,6 +217,13 @@ func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
 				return nil, err
 			}
 			r.bad = append(r.bad, badRange{off: off, end: next})
+			if len(pending) > 0 && !damaged {
+				torn, err := tornData(sc, off, next)
+				if err != nil {
+					return nil, err
+				}
+				damaged = !torn
+			}
 			off = next
 			continue
 		}
@@ -196,10 +235,23 @@ func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
 				r.meta, r.metaOK = m, true
 			}
 		case segData:
-			r.data = append(r.data, span{off, end, recs})
-			r.records += int(recs)
-			r.raw += int64(len(payload))
+			pending = append(pending, span{off: off, end: end, records: recs})
+			if committed {
+				r.keep(pending)
+				pending = pending[:0]
+			}
+		case segCommit:
+			if id, _, ok := parseCommit(payload); ok {
+				r.keep(pending)
+				r.data = append(r.data, span{off: off, end: end, commit: true})
+				r.ids = append(r.ids, id)
+			} else {
+				r.bad = append(r.bad, badRange{off: off, end: end})
+			}
+			pending, damaged = pending[:0], false
 		case segSeal:
+			r.keep(pending) // sealed only after its Appends returned
+			pending = pending[:0]
 			var sr sealRec
 			if json.Unmarshal(payload, &sr) != nil || sr.Key == "" {
 				r.bad = append(r.bad, badRange{off: off, end: end})
@@ -213,12 +265,41 @@ func (s *Spool) scanFile(sc *scanner) (*scanResult, error) {
 		}
 		off = end
 	}
+	id, claimed := commits.claimed(name)
+	switch {
+	case len(pending) == 0:
+	case damaged || claimed:
+		r.keep(pending)
+		if claimed && id != (ChunkID{}) {
+			r.ids = append(r.ids, id)
+		}
+	default:
+		r.cut(pending)
+	}
 	for i := range r.bad {
 		if err := s.assess(sc, &r.bad[i], r.seal == nil); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// tornData reports whether the bad range [off, end) is the tail a crash leaves while a
+// DATA segment is written (its header, then its lines): it reaches the end of the file
+// and starts with a segment header longer than what follows, or with less than a
+// header. Anything else there (a COMMIT that fails its CRC) is damage.
+func tornData(sc *scanner, off, end int64) (bool, error) {
+	if end < sc.size {
+		return false, nil
+	}
+	if sc.size-off < segHdrSize {
+		return true, nil
+	}
+	var h [segHdrSize]byte
+	if _, err := sc.r.ReadAt(h[:], off); err != nil {
+		return false, err
+	}
+	return knownSegment(h[0]) && segHdrSize+int64(binary.LittleEndian.Uint32(h[1:])) > sc.size-off, nil
 }
 
 // resync returns the first offset at or after from where a whole valid segment
@@ -237,13 +318,13 @@ func (s *Spool) resync(sc *scanner, from int64) (int64, error) {
 		}
 		for i := 0; i+segHdrSize <= len(w) && i < win; i++ {
 			t := w[i]
-			if t < segMeta || t > segSeal {
+			if !knownSegment(t) {
 				continue
 			}
 			o := base + int64(i)
 			l := int64(binary.LittleEndian.Uint32(w[i+1:]))
 			recs := int64(binary.LittleEndian.Uint32(w[i+5:]))
-			if l > sc.size-o-segHdrSize || t == segMeta && l > maxMeta || t == segData && (l == 0 || recs > l) {
+			if l > sc.size-o-segHdrSize || t == segMeta && l > maxMeta || t == segCommit && l > maxCommit || t == segData && (l == 0 || recs > l) {
 				continue
 			}
 			if _, _, _, ok, err := sc.at(o); err != nil {
@@ -272,15 +353,17 @@ func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
 		l := int64(binary.LittleEndian.Uint32(h[1:]))
 		recs := int(binary.LittleEndian.Uint32(h[5:]))
 		switch {
+		case h[0] == segCommit && segHdrSize+l == n && recs == 0:
+			return nil // a damaged COMMIT holds no record
 		case h[0] == segData && segHdrSize+l == n && int64(recs) <= l:
 			hdrRecords, from = recs, b.off+segHdrSize
-		case h[0] >= segMeta && h[0] <= segSeal && segHdrSize+l > n && b.end == sc.size && open:
+		case knownSegment(h[0]) && segHdrSize+l > n && b.end == sc.size && open:
 			b.torn = true
 			from = b.off + segHdrSize
 			if h[0] == segData && int64(recs) <= l {
 				hdrRecords = recs // the header says how many the cut segment held
 			}
-		case h[0] >= segMeta && h[0] <= segSeal:
+		case knownSegment(h[0]):
 			// A header whose type, length or count is damaged: its binary
 			// fields (a CRC byte can be '\n') are no lines of the payload. A
 			// damaged META or SEAL counts none (their JSON holds no newline),
@@ -366,7 +449,11 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 	}
 	sc := scanner{r: f, size: st.Size(), buf: s.scanBuf}
 	defer func() { s.scanBuf = sc.buf[:0] }()
-	r, err := s.scanFile(&sc)
+	var commits *commitScan
+	if dir == s.openDir {
+		commits = s.commits
+	}
+	r, err := s.scanFile(&sc, name, dir == s.sealedDir, commits)
 	if err == errVersion {
 		// This version will never upload it, so it must not hold back flushes.
 		s.opt.Errorf("spool: %s (%d bytes) was written by a newer envoy_s3 (a rollback after a backlog leaves such files); this version cannot upload it, leaves it in place and does not count it in store_dir_limit_size: run the newer envoy_s3 on this store_dir to upload it, or move it out of store_dir", path, st.Size())
@@ -385,12 +472,22 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 		meta.FirstTime = meta.Opened
 	}
 	intact := r.seal != nil && r.seal.Records == r.records && r.seal.Raw == r.raw
-	if len(r.bad) == 0 && r.metaOK {
+	for _, id := range r.ids {
+		s.seen.add(id)
+	}
+	if len(r.uncommitted) > 0 {
+		var n int64
+		for _, sp := range r.uncommitted {
+			n += sp.end - sp.off
+		}
+		s.opt.Logf("spool: %s: cut %d record(s) (%d bytes) of a flush that had not written all its files when the process stopped; it was never acknowledged, so Fluent Bit sends that chunk again", path, r.uncommittedRecords, n)
+	}
+	if len(r.bad) == 0 && r.metaOK && len(r.uncommitted) == 0 {
 		switch {
 		case r.raw == 0:
 			return nil, os.Remove(path) // created, never written: nothing acknowledged
 		case intact && dir == s.sealedDir:
-			sb := &Sealed{Key: r.seal.Key, Meta: meta, Records: r.records, RawBytes: r.raw, path: path, size: st.Size()}
+			sb := &Sealed{Key: r.seal.Key, Meta: meta, Records: r.records, RawBytes: r.raw, path: path, size: st.Size(), ids: r.ids}
 			s.size.Add(sb.size)
 			return sb, nil
 		case intact: // crashed between SEAL and rename
@@ -401,11 +498,11 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 			if err := syncDir(s.sealedDir); err != nil {
 				return nil, err
 			}
-			sb := &Sealed{Key: r.seal.Key, Meta: meta, Records: r.records, RawBytes: r.raw, path: dst, size: st.Size()}
+			sb := &Sealed{Key: r.seal.Key, Meta: meta, Records: r.records, RawBytes: r.raw, path: dst, size: st.Size(), ids: r.ids}
 			s.size.Add(sb.size)
 			return sb, nil
 		case r.seal == nil && writable:
-			b := &batch{f: f, name: name, meta: meta, size: st.Size(), records: r.records, raw: r.raw}
+			b := &batch{f: f, name: name, meta: meta, size: st.Size(), records: r.records, raw: r.raw, ids: r.ids}
 			keep = true // seal closes f
 			sb, err := s.seal(b, dir)
 			if err != nil {
@@ -429,10 +526,13 @@ func (s *Spool) recoverFile(dir, name string) (*Sealed, error) {
 		if sb, err = s.rewrite(f, dir, name, meta, r.data, key); err != nil {
 			return nil, err
 		}
+		sb.ids = r.ids
 	} else if err := os.Remove(path); err != nil {
 		return nil, err
 	}
-	s.report(path, r, meta, sb)
+	if len(r.bad) > 0 || meta.Unknown {
+		s.report(path, r, meta, sb)
+	}
 	return sb, nil
 }
 
@@ -587,8 +687,10 @@ func (s *Spool) rewrite(f *os.File, dir, name string, meta Meta, data []span, ke
 			return fail(err)
 		}
 		b.size += sp.end - sp.off
-		b.records += int(sp.records)
-		b.raw += sp.end - sp.off - segHdrSize
+		if !sp.commit {
+			b.records += int(sp.records)
+			b.raw += sp.end - sp.off - segHdrSize
+		}
 	}
 	// seal appends SEAL and fsyncs; rename the result over the original first.
 	rec := sealRec{Key: key, Records: b.records, Raw: b.raw, Meta: &b.meta}

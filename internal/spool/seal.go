@@ -89,7 +89,7 @@ func (s *Spool) seal(b *batch, dir string) (*Sealed, error) {
 	b.f.Close()
 	size := b.size + int64(len(s.buf))
 	s.size.Add(int64(len(s.buf)))
-	return &Sealed{Key: rec.Key, Meta: b.meta, Records: b.records, RawBytes: b.raw, path: dst, size: size}, nil
+	return &Sealed{Key: rec.Key, Meta: b.meta, Records: b.records, RawBytes: b.raw, path: dst, size: size, ids: b.ids}, nil
 }
 
 func uniq(a, b string) []string {
@@ -137,7 +137,7 @@ func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
 			if err := fn(payload); err != nil {
 				return err
 			}
-		case segMeta: // version 2's second copy
+		case segMeta, segCommit: // version 2's second copy; the end of an Append
 		case segSeal:
 			return nil
 		default:
@@ -146,10 +146,14 @@ func (s *Spool) ReadSealed(b *Sealed, fn func(lines []byte) error) error {
 	}
 }
 
-// Remove deletes an uploaded batch.
+// Remove deletes an uploaded batch, after journaling its chunk IDs (a failure there is
+// logged: the batch is removed all the same, and its chunks are no longer known).
 func (s *Spool) Remove(b *Sealed) error {
 	if b.removed.Load() {
 		return nil
+	}
+	if err := s.journalRemoved(b.ids); err != nil {
+		s.replayFailOnce(err)
 	}
 	if err := os.Remove(b.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("spool: %w", err)

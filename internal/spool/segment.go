@@ -12,7 +12,7 @@ import (
 // The batch file format; doc.go describes it.
 const (
 	magic      = "ES3SPL"
-	version    = 2 // written; version 1 (one META, no Meta in SEAL) is still read
+	version    = 3 // written; versions 1 (one META, no Meta in SEAL) and 2 (no COMMIT) are still read
 	headerSize = 8
 	segHdrSize = 13
 	maxMeta    = 1 << 16
@@ -20,6 +20,8 @@ const (
 	segMeta = 1
 	segData = 2
 	segSeal = 3
+	// segCommit closes the segments of one Append in one file (format version 3).
+	segCommit = 4
 
 	fileExt = ".spl"
 )
@@ -121,13 +123,16 @@ func headerKind(h [headerSize]byte) int {
 	switch {
 	case string(h[:len(magic)]) != magic:
 		return headerDamaged
-	case h[6] == 1 && h[7] == 0, h[6] == version && h[7] == headerCheck(h[:]):
+	case h[6] == 1 && h[7] == 0, h[6] >= 2 && h[6] <= version && h[7] == headerCheck(h[:]):
 		return headerOK
 	case h[6] > version && h[7] == headerCheck(h[:]):
 		return headerFuture
 	}
 	return headerDamaged
 }
+
+// knownSegment reports whether t is a segment type of some version this package reads.
+func knownSegment(t byte) bool { return t >= segMeta && t <= segCommit }
 
 // next reads the segment at sc.off and moves past it; ok is false when it is torn or
 // fails its CRC.
@@ -149,11 +154,11 @@ func (sc *scanner) at(off int64) (typ byte, records uint32, payload []byte, ok b
 	if _, err := sc.r.ReadAt(h, off); err != nil {
 		return 0, 0, nil, false, err
 	}
-	if h[0] < segMeta || h[0] > segSeal {
+	if !knownSegment(h[0]) {
 		return 0, 0, nil, false, nil
 	}
 	n := int64(binary.LittleEndian.Uint32(h[1:]))
-	if n > sc.size-off-segHdrSize || h[0] == segMeta && n > maxMeta {
+	if n > sc.size-off-segHdrSize || h[0] == segMeta && n > maxMeta || h[0] == segCommit && n > maxCommit {
 		return 0, 0, nil, false, nil
 	}
 	if int64(cap(sc.buf)) < n {

@@ -71,7 +71,8 @@ type Sealed struct {
 	RawBytes int64
 
 	path    string
-	size    int64 // file bytes, accounted in Spool.Size
+	size    int64     // file bytes, accounted in Spool.Size
+	ids     []ChunkID // the Appends it holds: journaled when it is removed
 	removed atomic.Bool
 }
 
@@ -92,6 +93,7 @@ type batch struct {
 	needTrunc   bool   // a rollback truncate failed; retry before the next write
 	used        uint64 // Spool.useSeq at the last write: least recently written is sealed first
 	key         string // set by recovery: the key to seal with instead of Namer's
+	ids         []ChunkID
 }
 
 // Spool is a durable spool directory owned by one instance. Its methods are safe for
@@ -120,6 +122,16 @@ type Spool struct {
 	recordDue    bool            // Options.Record is not on disk yet: retried by Recheck
 	recordFailed bool            // writing it failed, and was logged
 	lost         Loss
+
+	// Chunks stored, so one Fluent Bit sends again is answered without storing it twice
+	// (replay.go).
+	seen         seenSet
+	idBase       ChunkID // with idSeq: IDs of Appends of no chunk
+	idSeq        uint64
+	commits      *commitScan // COMMITs in open/ at Open, for recovery and Recheck
+	replayMu     sync.Mutex  // the journal of removed batches' IDs
+	replayN      int         // records in it
+	replayFailed atomic.Bool
 
 	fault func(op string) error // test hook: fails the operation when it returns an error
 }

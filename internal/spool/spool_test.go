@@ -321,7 +321,7 @@ func threeSegments(t testing.TB) (file []byte, ends []int64, segs [][]byte) {
 		}
 		segs = append(segs, p.Lines)
 		s.mu.Lock()
-		ends = append(ends, s.open["p"].size)
+		ends = append(ends, s.open["p"].size) // after the Append's COMMIT
 		s.mu.Unlock()
 	}
 	path := openFile(t, s)
@@ -368,7 +368,7 @@ func TestTornTailEveryOffset(t *testing.T) {
 	file, ends, segs := threeSegments(t)
 	for l := 0; l <= len(file); l++ {
 		var want []byte
-		for i, e := range ends {
+		for i, e := range ends { // a segment counts once its COMMIT is whole
 			if int64(l) >= e {
 				want = append(want, segs[i]...)
 			}
@@ -392,15 +392,29 @@ func TestTornTailEveryOffset(t *testing.T) {
 
 func TestCRCCorruption(t *testing.T) {
 	file, ends, segs := threeSegments(t)
-	for _, off := range []int64{ends[0] + 1, ends[0] + 5, ends[0] + segHdrSize + 3, ends[1] - 1} {
+	data1 := ends[1] - commitSize // the end of the second DATA segment
+	for _, off := range []int64{ends[0] + 1, ends[0] + 5, ends[0] + segHdrSize + 3, data1 - 1} {
 		bad := bytes.Clone(file)
 		bad[off] ^= 0x20
 		got, _, s := recoverBytes(t, bad)
 		if want := append(bytes.Clone(segs[0]), segs[2]...); !bytes.Equal(got, want) {
 			t.Errorf("flip at %d: recovered %q, want the first and third segments", off, got)
 		}
-		if l := s.Lost(); l.Records != 4 || l.Bytes != ends[1]-ends[0] {
-			t.Errorf("flip at %d: lost %+v, want 4 records, %d bytes", off, l, ends[1]-ends[0])
+		if l := s.Lost(); l.Records != 4 || l.Bytes != data1-ends[0] {
+			t.Errorf("flip at %d: lost %+v, want 4 records, %d bytes", off, l, data1-ends[0])
+		}
+		s.Close()
+	}
+	// A flipped COMMIT loses no record: what it closed is kept (at worst stored twice).
+	for _, off := range []int64{data1 + 1, data1 + segHdrSize + 3, ends[1] - 1} {
+		bad := bytes.Clone(file)
+		bad[off] ^= 0x20
+		got, _, s := recoverBytes(t, bad)
+		if want := bytes.Join(segs, nil); !bytes.Equal(got, want) {
+			t.Errorf("COMMIT flip at %d: recovered %q, want every segment", off, got)
+		}
+		if l := s.Lost(); l.Records != 0 || l.Bytes != commitSize {
+			t.Errorf("COMMIT flip at %d: lost %+v, want 0 records, %d bytes", off, l, commitSize)
 		}
 		s.Close()
 	}
@@ -874,3 +888,6 @@ func TestDamagedHeaderBytesAreNoLines(t *testing.T) {
 		t.Fatalf("recovered %d batches, %d of %d bytes, lost %+v; want everything and no record lost", n, len(got), len(all), s.Lost())
 	}
 }
+
+// commitSize is the COMMIT of an Append that wrote one file.
+const commitSize = segHdrSize + 16
