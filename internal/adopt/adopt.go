@@ -239,7 +239,7 @@ func RemoveEmptyDir(dir string) bool {
 			return false
 		}
 	}
-	for _, name := range []string{spool.RecordFile, "lock"} {
+	for _, name := range []string{spool.RecordFile, spool.ReplayFile, "lock"} {
 		os.Remove(filepath.Join(dir, name))
 	}
 	return os.Remove(dir) == nil

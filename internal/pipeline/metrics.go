@@ -105,7 +105,7 @@ func (p *Pipeline) rollMetrics(now time.Time, flush bool) {
 	for i, b := range batches {
 		parts[i] = &part{key: b.Key, meta: b.Meta, lines: b.Lines, n: b.Events}
 	}
-	if err := p.store.add(parts); err != nil {
+	if err := p.store.add(parts, nil); err != nil {
 		// Metrics are aggregates of records that are safe in the store: when the
 		// store refuses more, this interval's metrics are the one thing lost.
 		p.log.Warnf("the metrics of %d series could not be stored for sending (%v): that interval is missing from CloudWatch", series, err)

@@ -123,7 +123,7 @@ func (p *Pipeline) commit(w *worker) (retry bool, err error) {
 		}
 	}
 	if len(w.touched) > 0 {
-		if err := p.store.add(w.touched); err != nil {
+		if err := p.store.add(w.touched, w.chunk); err != nil {
 			if tx {
 				p.partials.Rollback()
 			}

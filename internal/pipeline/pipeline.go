@@ -265,6 +265,14 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	w := p.workers.Get()
 	defer p.workers.Put(w)
 	w.begin(tag)
+	if r, ok := p.store.(replayer); ok {
+		w.chunkID = spool.ChunkOf(tag, data)
+		if r.seen(w.chunkID) {
+			p.replayed(tag, len(data))
+			return false, nil
+		}
+		w.chunk = &w.chunkID
+	}
 	w.dec.Reset(data)
 	for w.dec.Next(&w.ev) {
 		w.guarded(p)
@@ -275,6 +283,13 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	}
 	p.accepted(w, len(data), tag)
 	return false, nil
+}
+
+// replayed counts a chunk that was already stored, which Fluent Bit sent again.
+func (p *Pipeline) replayed(tag string, size int) {
+	if p.stats.Replayed.Add(1) == 1 {
+		p.log.Infof("a chunk of %d bytes (tag %q) that was already stored came again (Fluent Bit did not see its OK before it stopped): answered OK without storing it twice; further ones are counted (replayed in the stats line)", size, tag)
+	}
 }
 
 // accepted counts a flush that Fluent Bit will not send again, and reports what
@@ -462,6 +477,9 @@ func (p *Pipeline) StatsLine() string {
 	extra := []string{fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted}
 	if s := p.partialStats(); s != "" {
 		extra = append(extra, s)
+	}
+	if s.Replayed > 0 {
+		extra = append(extra, fmt.Sprintf("replayed=%d", s.Replayed))
 	}
 	if p.cw != nil {
 		// Events CloudWatch would refuse are changed or skipped, never silently.

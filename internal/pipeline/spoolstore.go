@@ -147,14 +147,21 @@ func batchMeta(m *spool.Meta) *batch.Meta {
 	return &bm
 }
 
-func (s *spoolStore) add(parts []*part) error {
+func (s *spoolStore) seen(id spool.ChunkID) bool { return s.sp.Seen(id) }
+
+func (s *spoolStore) add(parts []*part, chunk *spool.ChunkID) error {
 	sparts := make([]spool.Part, len(parts))
 	metas := make([]spool.Meta, len(parts))
 	for i, pt := range parts {
 		metas[i] = spool.Meta{Partition: pt.key, Meta: pt.meta}
 		sparts[i] = spool.Part{Partition: pt.key, Meta: &metas[i], Lines: pt.lines, Records: pt.n, Staged: pt.staged}
 	}
-	err := s.sp.Append(sparts)
+	var err error
+	if chunk != nil {
+		err = s.sp.AppendChunk(*chunk, sparts)
+	} else {
+		err = s.sp.Append(sparts)
+	}
 	switch {
 	case errors.Is(err, spool.ErrFull):
 		s.p.backpressure(true, s.sp.Size())

@@ -16,8 +16,9 @@ import (
 // store holds records from the moment a flush accepts them until their object is
 // uploaded: in memory (store_dir off) or in the durable spool.
 type store interface {
-	// add takes one flush's lines, all of them or none; an error means RETRY.
-	add(parts []*part) error
+	// add takes one flush's lines, all of them or none; an error means RETRY. chunk,
+	// when not nil, names the Fluent Bit chunk they came from (see replayer).
+	add(parts []*part, chunk *spool.ChunkID) error
 	// tick seals batches that are old enough.
 	tick()
 	// sealAll seals every open batch, as at shutdown.
@@ -26,6 +27,13 @@ type store interface {
 	close()
 	// depth reports the batches held and their bytes (open and sealed).
 	depth() (batches int, bytes int64)
+}
+
+// replayer is a store that remembers the chunks it stored (spoolStore): a chunk
+// Fluent Bit sends again after a restart, because the OK of its flush was not handled
+// before the process stopped, is answered OK and stored nothing.
+type replayer interface {
+	seen(id spool.ChunkID) bool
 }
 
 // stager is a store that takes a flush's lines ahead of its commit (spoolStore), so
@@ -70,7 +78,7 @@ func newMemStore(p *Pipeline, enc *compress.Encoder, now func() time.Time) *memS
 	return m
 }
 
-func (m *memStore) add(parts []*part) error {
+func (m *memStore) add(parts []*part, _ *spool.ChunkID) error {
 	held := m.held()
 	full := m.p.limit > 0 && held >= m.p.limit
 	m.p.backpressure(full, held)

@@ -98,6 +98,8 @@ const spillBytes = 128 << 10
 // maps survive from flush to flush and steady state allocates nothing per record.
 type worker struct {
 	p       *Pipeline
+	chunk   *spool.ChunkID // the chunk being flushed, when the store remembers chunks
+	chunkID spool.ChunkID
 	tag     []byte
 	dec     chunk.Decoder
 	ev      chunk.Event
@@ -217,6 +219,7 @@ func (w *worker) redactText(dst, s []byte) []byte {
 // begin resets per-flush state; partitions not used by the last flush are forgotten
 // when there are many, so a worker's memory follows the live partitions.
 func (w *worker) begin(tag string) {
+	w.chunk = nil
 	w.tag = append(w.tag[:0], tag...)
 	w.ftag = tag
 	for k, pt := range w.parts {

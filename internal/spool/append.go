@@ -22,7 +22,8 @@ func (s *Spool) Append(parts []Part) error {
 }
 
 // AppendChunk is Append of the parts of chunk id (ChunkOf): once it returns nil, Seen(id)
-// is true, in this run and after a restart, for ReplayWindow chunks.
+// is true for the next Spool of this directory (after a restart), for ReplayWindow
+// chunks.
 func (s *Spool) AppendChunk(id ChunkID, parts []Part) error {
 	var n int64
 	for i := range parts {
@@ -56,9 +57,6 @@ func (s *Spool) AppendChunk(id ChunkID, parts []Part) error {
 		return err
 	}
 	s.size.Add(grown)
-	if len(parts) > 0 && grown > 0 {
-		s.seen.add(id)
-	}
 	return nil
 }
 

@@ -4,10 +4,12 @@
 // with the object key it will be uploaded under, so a crash between upload and removal
 // only re-uploads the same key (an overwrite, never a duplicate object).
 //
-// Each segment is all-or-nothing. An Append that fails is rolled back across every file
-// it touched; an Append cut short by a crash may leave some of its parts (each whole).
-// That flush was never acknowledged, so Fluent Bit sends the chunk again and those
-// records appear twice: the duplicates allowed around a crash, never a loss.
+// Each Append is all-or-nothing. One that fails is rolled back across every file it
+// touched; one cut short by a crash is kept whole or cut whole by recovery (COMMIT,
+// below). AppendChunk names the Fluent Bit chunk an Append stored, and Seen answers
+// whether a chunk was stored, for the last ReplayWindow chunks, across sealing, upload
+// and restarts: a chunk Fluent Bit sends again because it never handled the flush's OK
+// is answered without being stored twice.
 //
 // # Directory layout
 //
@@ -38,7 +40,7 @@
 //   - Files are opened with O_NOFOLLOW and created with O_EXCL: a symlink planted inside
 //     the spool is never followed.
 //
-// # File format (version 2; version 1 is still read)
+// # File format (version 3; versions 1 and 2 are still read)
 //
 // A batch file is an 8-byte header, "ES3SPL", a version byte and a check byte (from
 // version 2 the low byte of the CRC-32C of the first seven, so a damaged version byte is
@@ -52,10 +54,37 @@
 // of data. Version 2 begins with two identical META segments (type 1): the batch's Meta
 // as JSON, so one damaged copy loses nothing (version 1 has one). DATA segments (type 2)
 // hold complete NDJSON lines and their record count: an Append writes one for each
-// part, after one for each of the part's staged pieces (below). The last segment of a sealed batch is SEAL (type 3): JSON
-// {"key","records","raw","meta"}, the object key, the totals of the DATA segments before
-// it and (version 2) a third copy of the Meta.
+// part, after one for each of the part's staged pieces (below). The last segment of a
+// sealed batch is SEAL (type 3): JSON {"key","records","raw","meta"}, the object key,
+// the totals of the DATA segments before it and (from version 2) a third copy of the
+// Meta.
 //
+// # COMMIT (version 3)
+//
+// An Append writes every DATA segment of every file first, then a COMMIT (type 4) in
+// each file it wrote, then fsyncs them. A COMMIT's payload is the Append's ChunkID (16
+// bytes) and, in the first file written only, the names of the other files, one per
+// line. For the DATA at the end of an open batch that no COMMIT follows, recovery knows:
+//
+//   - a COMMIT of the same Append elsewhere names this file: every DATA was written
+//     before it, so the Append is whole and kept (its flush had not returned, so
+//     Fluent Bit sends the chunk again, and Seen answers it);
+//   - no COMMIT names it: the Append never reached its COMMITs, was never
+//     acknowledged, and its DATA is cut (logged at warning level, not a loss).
+//
+// DATA followed by damage (a COMMIT that fails its CRC) is kept: cutting could lose an
+// acknowledged Append, keeping costs at most a duplicate. When a file in open/ cannot
+// be read at Open, nothing is cut for want of a COMMIT, for the same reason. A sealed
+// batch was sealed after its Appends returned, so all its DATA counts.
+//
+// ChunkID is XXH3-128 of the chunk's bytes seeded by its tag (an Append of no chunk gets
+// a per-process unique ID). When a batch is removed after upload, the IDs of its
+// Appends are added to <dir>/replayed (records of the ID and its CRC-32C, fsynced;
+// rewritten with the last ReplayWindow IDs when it holds twice that) and read back at
+// Open with those of every batch file, so the window survives upload and restarts.
+// Only a flush in flight when the process stopped can be sent again after it was
+// stored, and Fluent Bit holds at most 16,384 tasks: ReplayWindow is that many.
+
 // # Staging
 //
 // A flush larger than the caller wants to hold in memory writes its lines ahead to a
@@ -128,4 +157,5 @@
 //	stage.go    Stage: lines written ahead of an Append
 //	seal.go     sealing batches; reading and removing sealed ones
 //	recover.go  recovery at Open and Recheck, quarantine, Orphans
+//	replay.go   ChunkID, the COMMIT segment, Seen and the journal of uploaded chunks
 package spool

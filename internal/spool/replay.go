@@ -34,20 +34,25 @@ func ChunkOf(tag string, data []byte) ChunkID {
 // ReplayWindow is how many of the last chunks stored are remembered across uploads and
 // restarts. Fluent Bit sends a stored chunk again only when it did not handle the flush's
 // OK before it stopped; those are the chunks of flushes in flight, at most one per
-// output task, and Fluent Bit holds at most 2,048 tasks.
-const ReplayWindow = 4096
+// task, and Fluent Bit holds at most 16,384 tasks (its task map's limit).
+const ReplayWindow = 16384
 
-// replayFile is the journal, in the spool directory, of the IDs of batches removed after
+// window is ReplayWindow, smaller in tests.
+var window = ReplayWindow
+
+// ReplayFile is the journal, in the spool directory, of the IDs of batches removed after
 // upload: records of the ID and its CRC-32C.
-const replayFile = "replayed"
+const ReplayFile = "replayed"
 
 const replayRec = 20
 
 // maxReplayed bounds what is read of a journal (it is rewritten at twice the window).
 const maxReplayed = 4 * ReplayWindow * replayRec
 
-// Seen reports whether the chunk id was stored: an Append of it committed, in this run
-// or (within ReplayWindow) an earlier one.
+// Seen reports whether the chunk id was stored by an earlier Spool of this directory (an
+// earlier run), within ReplayWindow chunks. Chunks of this run are not: Fluent Bit sends a
+// chunk again only after a restart, and a chunk with the same tag and bytes within a run
+// is a new one.
 func (s *Spool) Seen(id ChunkID) bool {
 	s.seen.mu.Lock()
 	defer s.seen.mu.Unlock()
@@ -55,7 +60,7 @@ func (s *Spool) Seen(id ChunkID) bool {
 	return ok
 }
 
-// seenSet holds the last ReplayWindow IDs committed.
+// seenSet holds the last window IDs committed.
 type seenSet struct {
 	mu   sync.Mutex
 	ring []ChunkID
@@ -67,18 +72,18 @@ func (r *seenSet) add(id ChunkID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil {
-		r.m = make(map[ChunkID]struct{}, ReplayWindow)
-		r.ring = make([]ChunkID, 0, ReplayWindow)
+		r.m = make(map[ChunkID]struct{})
+		r.ring = nil
 	}
 	if _, ok := r.m[id]; ok {
 		return
 	}
-	if len(r.ring) < ReplayWindow {
+	if len(r.ring) < window {
 		r.ring = append(r.ring, id)
 	} else {
 		delete(r.m, r.ring[r.next])
 		r.ring[r.next] = id
-		r.next = (r.next + 1) % ReplayWindow
+		r.next = (r.next + 1) % window
 	}
 	r.m[id] = struct{}{}
 }
@@ -215,7 +220,7 @@ func (cs *commitScan) claimed(name string) (ChunkID, bool) {
 // loadReplayed reads the journal of removed batches' IDs into the seen set and opens
 // it for appending. A damaged record is skipped: it costs at most one duplicate.
 func (s *Spool) loadReplayed() {
-	path := filepath.Join(s.dir, replayFile)
+	path := filepath.Join(s.dir, ReplayFile)
 	b, err := fsutil.ReadRegular(path, maxReplayed)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.opt.Logf("spool: cannot read %s (%v): chunks uploaded before this start that Fluent Bit sends again are stored again", path, err)
@@ -232,28 +237,26 @@ func (s *Spool) loadReplayed() {
 
 // journalRemoved appends the IDs of a batch about to be removed to the journal and
 // fsyncs it, so a chunk whose batch is already uploaded is still known after a restart.
-// When it grows past twice ReplayWindow it is rewritten with the last ReplayWindow IDs.
+// When it grows past twice window it is rewritten with the last window IDs.
 func (s *Spool) journalRemoved(ids []ChunkID) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	s.replayMu.Lock()
 	defer s.replayMu.Unlock()
-	path := filepath.Join(s.dir, replayFile)
+	path := filepath.Join(s.dir, ReplayFile)
 	buf := make([]byte, 0, len(ids)*replayRec)
 	for _, id := range ids {
 		buf = append(buf, id[:]...)
 		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(id[:], castagnoli))
 	}
-	if s.replayN+len(ids) > 2*ReplayWindow {
-		s.seen.mu.Lock()
-		all := make([]byte, 0, ReplayWindow*replayRec)
-		for i := range len(s.seen.ring) {
-			id := s.seen.ring[(s.seen.next+i)%len(s.seen.ring)]
-			all = append(all, id[:]...)
-			all = binary.LittleEndian.AppendUint32(all, crc32.Checksum(id[:], castagnoli))
+	if s.replayN+len(ids) > 2*window {
+		old, _ := fsutil.ReadRegular(path, maxReplayed)
+		old = old[:len(old)/replayRec*replayRec]
+		if keep := max(0, window-len(ids)) * replayRec; len(old) > keep {
+			old = old[len(old)-keep:]
 		}
-		s.seen.mu.Unlock()
+		all := append(old, buf...)
 		if err := fsutil.WriteFileAtomic(path, all); err != nil {
 			return err
 		}
@@ -287,7 +290,7 @@ func (s *Spool) replayFailOnce(err error) {
 
 // mergeReplayed adds the journal of an adopted sibling directory to this one's.
 func (s *Spool) mergeReplayed(sib string) {
-	b, _ := fsutil.ReadRegular(filepath.Join(sib, replayFile), maxReplayed)
+	b, _ := fsutil.ReadRegular(filepath.Join(sib, ReplayFile), maxReplayed)
 	var ids []ChunkID
 	for ; len(b) >= replayRec; b = b[replayRec:] {
 		if crc32.Checksum(b[:16], castagnoli) == binary.LittleEndian.Uint32(b[16:replayRec]) {
@@ -299,5 +302,5 @@ func (s *Spool) mergeReplayed(sib string) {
 		s.opt.Logf("spool: cannot keep the chunk journal of %s (%v): its chunks, if Fluent Bit sends them again, are stored again", sib, err)
 		return
 	}
-	os.Remove(filepath.Join(sib, replayFile))
+	os.Remove(filepath.Join(sib, ReplayFile))
 }

@@ -26,11 +26,12 @@ type Counters struct {
 	CWBatches     atomic.Int64 // PutLogEvents batches delivered (other_logs cloudwatch)
 	Retries       atomic.Int64 // failed upload attempts
 	Backpressure  atomic.Int64 // flushes answered RETRY because the buffer was full
+	Replayed      atomic.Int64 // chunks sent again that were already stored: answered OK, stored nothing
 }
 
 // Snapshot is a plain copy of Counters.
 type Snapshot struct {
-	RecordsIn, Access, Other, Dropped, Bad, BadTime, LogBytes, RawBytes, StoredRecords, StoredBytes, Objects, CWBatches, Retries, Backpressure int64
+	RecordsIn, Access, Other, Dropped, Bad, BadTime, LogBytes, RawBytes, StoredRecords, StoredBytes, Objects, CWBatches, Retries, Backpressure, Replayed int64
 }
 
 // Snapshot reads every counter.
@@ -39,7 +40,7 @@ func (c *Counters) Snapshot() Snapshot {
 		RecordsIn: c.RecordsIn.Load(), Access: c.Access.Load(), Other: c.Other.Load(),
 		Dropped: c.Dropped.Load(), Bad: c.Bad.Load(), BadTime: c.BadTime.Load(), StoredRecords: c.StoredRecords.Load(), LogBytes: c.LogBytes.Load(), RawBytes: c.RawBytes.Load(),
 		StoredBytes: c.StoredBytes.Load(), Objects: c.Objects.Load(), CWBatches: c.CWBatches.Load(), Retries: c.Retries.Load(),
-		Backpressure: c.Backpressure.Load(),
+		Backpressure: c.Backpressure.Load(), Replayed: c.Replayed.Load(),
 	}
 }
 
