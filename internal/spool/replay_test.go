@@ -196,3 +196,13 @@ func TestUncommittedTailIsCutAndSaid(t *testing.T) {
 		t.Fatalf("an unacknowledged tail is reported as a loss: %+v %q", r.Lost(), l.error)
 	}
 }
+
+// BenchmarkChunkOf is the digest a flush pays for the replay check, per byte of chunk.
+func BenchmarkChunkOf(b *testing.B) {
+	data := bytes.Repeat(lines(0, 5000), 1) // about 250 KB of NDJSON, as a chunk's size order
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ChunkOf("ecs-service-connect-AbCd-firelens-0123456789abcdef", data)
+	}
+}
