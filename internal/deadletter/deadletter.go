@@ -97,6 +97,9 @@ type Sink struct {
 	Bucket string          // for messages
 	Put    delivery.Putter // the instance's S3 client
 	Now    func() time.Time
+	// Tagged, when set, gives the body of a dead letter (not its manifest) what the
+	// Putter needs to tag it (s3_object_tags with $STREAM dead_letter).
+	Tagged func(body delivery.Body, m *Manifest) delivery.Body
 }
 
 func (s *Sink) now() time.Time {
@@ -154,6 +157,9 @@ func (s *Sink) Store(ctx context.Context, object, manifest string, body delivery
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("dead letter manifest: %w", err)
+	}
+	if s.Tagged != nil {
+		body = s.Tagged(body, m)
 	}
 	if err := s.Put.Put(ctx, object, body); err != nil {
 		return err

@@ -217,6 +217,9 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 	}
 	if !cfg.StoreDirOff && cfg.DeadLetterPrefix != "" && !opt.drain {
 		p.dead = &deadletter.Sink{Prefix: cfg.DeadLetterPrefix, Bucket: cfg.Bucket, Put: put, Now: opt.Now}
+		if cfg.ObjectTags != nil {
+			p.dead.Tagged = p.deadLetterObject
+		}
 		p.ship = &deadletter.Shipper{Dir: deadletter.QuarantineDir(cfg.StoreDir), Sink: p.dead, Submit: p.pool.Submit, Logf: p.log.Infof, Errorf: p.log.Errorf}
 	}
 	if cfg.StoreDirOff {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/checksum"
+	"github.com/envoy-s3/envoy_s3/internal/deadletter"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/s3sink"
@@ -63,6 +64,13 @@ func (p *Pipeline) ObjectTags(m *batch.Meta, stream string) string {
 	}
 	v := keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
 	return p.cfg.ObjectTags.Render(&v, stream)
+}
+
+// deadLetterObject tags a dead letter's body with s3_object_tags, $STREAM dead_letter
+// and the variables its manifest knows.
+func (p *Pipeline) deadLetterObject(body delivery.Body, m *deadletter.Manifest) delivery.Body {
+	meta := batch.Meta{Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID}
+	return &s3sink.Object{Body: body, Tagging: p.ObjectTags(&meta, keyformat.StreamDeadLetter)}
 }
 
 func streamName(s batch.Stream) string {

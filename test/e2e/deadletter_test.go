@@ -110,6 +110,8 @@ func TestDeadLetterQuarantinedRange(t *testing.T) {
 			}
 			if mode == "off" {
 				kv["dead_letter_prefix"] = "off"
+			} else {
+				kv["s3_object_tags"] = "stream=$STREAM,cluster=$CLUSTER"
 			}
 			lost, seg := damagedSpool(t, so, host, kv, lines, 9)
 			m.CreateBucket(bucket)
@@ -148,6 +150,14 @@ func TestDeadLetterQuarantinedRange(t *testing.T) {
 					if err != nil || aws.ToString(head.ContentType) != want {
 						t.Errorf("%s: Content-Type %v (%v), want %s", k, head, err, want)
 					}
+				}
+				tags, err := m.Client().GetObjectTagging(context.Background(), &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+				got := map[string]string{}
+				for _, tg := range tags.TagSet {
+					got[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+				}
+				if err != nil || got["stream"] != "dead_letter" || got["cluster"] != chunkgen.DefaultTask().Cluster {
+					t.Errorf("dead letter %s tagged %v (%v); want stream=dead_letter and its cluster", key, got, err)
 				}
 				if parts := strings.Split(strings.TrimPrefix(key, deadPrefix), "/"); len(parts) != 3 || parts[0] != chunkgen.DefaultTask().Cluster {
 					t.Fatalf("dead letter key %s is not <prefix><cluster>/<task>/<time>-<id>.bin", key)
