@@ -3,7 +3,7 @@
 // plugin would write and where, what it would redact, and what it would cost. It
 // writes nothing to AWS or to disk.
 //
-//	envoy_s3-preview [-o key=value]... [-daily-gb N] [-q] [-json] [file]
+//	envoy_s3-preview [-o key=value]... [-daily-gb N] [-fleet-tasks N [-fleet-rps R] [-fleet-services S]] [-q] [-json] [file]
 //	envoy_s3-preview -version
 //
 // The input (a file, or standard input) may be raw Service Connect lines (TEXT or
@@ -41,9 +41,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "print the summary only")
 	asJSON := fs.Bool("json", false, "print each record's result as a JSON line")
 	tag := fs.String("tag", "", "Fluent Bit tag of the records (default: a Service Connect proxy's)")
+	fleetTasks := fs.Int("fleet-tasks", 0, "tasks in the fleet: print objects a day, PUT and GET cost and objects an hour's Athena query opens, before and after compaction")
+	fleetRPS := fs.Float64("fleet-rps", 10, "with -fleet-tasks: access records (requests) a task writes a second")
+	fleetServices := fs.Int("fleet-services", 0, "with -fleet-tasks: services (cluster and family pairs) the tasks run in (default: one per 10 tasks)")
 	version := fs.Bool("version", false, "print which build this is (the version of the envoy_s3.so built with it) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: envoy_s3-preview [-o key=value]... [-daily-gb N [-retention-days N]] [-q] [-json] [file]\n       envoy_s3-preview -version")
+		fmt.Fprintln(stderr, "usage: envoy_s3-preview [-o key=value]... [-daily-gb N [-retention-days N]] [-fleet-tasks N [-fleet-rps R] [-fleet-services S]] [-q] [-json] [file]\n       envoy_s3-preview -version")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +82,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := s.Write(stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *fleetTasks != 0 {
+		services := *fleetServices
+		if services == 0 {
+			services = max(1, *fleetTasks/10)
+		}
+		f, err := s.Fleet(*fleetTasks, services, *fleetRPS)
+		if err == nil {
+			err = f.Write(stdout)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
 	return 0
 }

@@ -27,6 +27,9 @@ func TestCommand(t *testing.T) {
 		{"not key=value", []string{"-o", "zstd", lines}, "", 1, nil, "key=value"},
 		{"missing file", []string{filepath.Join(t.TempDir(), "nope.log")}, "", 1, nil, "no such file"},
 		{"two files", []string{lines, lines}, "", 2, nil, "usage:"},
+		{"fleet", []string{"-q", "-fleet-tasks", "10000", "-fleet-rps", "10", lines}, "", 0, []string{"fleet      10000 tasks in 1000 services at 10 requests/s each (upload_timeout 5m0s", "objects a day", "objects per Athena query"}, ""},
+		{"fleet without access records", []string{"-q", "-fleet-tasks", "10"}, "[2026-11-24 07:17:32.026][14][info][main] x\n", 1, nil, "-fleet-tasks needs a sample with access records"},
+		{"fleet of more services than tasks", []string{"-q", "-fleet-tasks", "10", "-fleet-services", "20", lines}, "", 1, nil, "-fleet-services <= tasks"},
 		{"unknown flag", []string{"-bogus"}, "", 2, nil, "usage:"},
 	}
 	for _, c := range cases {
