@@ -11,6 +11,8 @@ import (
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/schema"
+	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/envoy-s3/envoy_s3/internal/config"
 )
@@ -142,6 +144,64 @@ func TestCloudFormationTemplateValidates(t *testing.T) {
 	}
 	if _, err := validate(s.json(t)); err != nil {
 		t.Errorf("the default stack: %v", err)
+	}
+}
+
+// TestCloudFormationMatchesResourceSchemas validates deployed variants that between
+// them hold every resource and every branch of the template against the JSON schema
+// of CloudFormation's resource types that goformation ships: required properties,
+// property names as spelt (no others allowed) and value types. It is slow (a second
+// or more a variant), so it takes four variants, not all 48.
+func TestCloudFormationMatchesResourceSchemas(t *testing.T) {
+	sch, err := gojsonschema.NewSchema(gojsonschema.NewStringLoader(schema.CloudformationSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawTemplate(t)
+	key := "arn:aws:kms:" + cfnRegion + ":" + cfnAccount + ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	seen := map[string]bool{}
+	check := func(s *stack) []string {
+		res, err := sch.Validate(gojsonschema.NewBytesLoader(s.json(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errs []string
+		for _, e := range res.Errors() {
+			errs = append(errs, e.String())
+		}
+		return errs
+	}
+	for _, p := range []map[string]string{
+		{"Format": "json_lines", "OtherLogs": "s3", "Metrics": "off", "KmsKeyArn": "", "Compaction": "off"},
+		{"Format": "parquet", "OtherLogs": "cloudwatch", "Metrics": "emf", "KmsKeyArn": key, "Compaction": "on", "RedactHashKeyParameter": "/envoy_s3/redact_hash_key"},
+		{"Format": "json_lines", "OtherLogs": "drop", "Metrics": "emf", "KmsKeyArn": key, "Compaction": "on"},
+		{"Format": "parquet", "OtherLogs": "s3", "Metrics": "off", "KmsKeyArn": "", "Compaction": "on"},
+	} {
+		p["BucketName"], p["Clusters"], p["Families"] = "acme-envoy-logs", "prod", "backend"
+		s := deploy(t, raw, p)
+		for name := range s.Resources {
+			seen[name] = true
+		}
+		if errs := check(s); len(errs) > 0 {
+			t.Errorf("%v:\n%s", p, strings.Join(errs, "\n"))
+		}
+	}
+	for name := range raw["Resources"].(map[string]any) {
+		if !seen[name] {
+			t.Errorf("no variant validated holds %s", name)
+		}
+	}
+	// The schema refuses a missing required property and a name in the wrong case.
+	s := deploy(t, raw, map[string]string{"BucketName": "b", "Compaction": "on", "Clusters": "a", "Families": "b"})
+	delete(s.props(t, "MergeSchedule"), "FlexibleTimeWindow")
+	wc := s.props(t, "WorkGroup")["WorkGroupConfiguration"].(map[string]any)
+	wc["BytesScannedCutOffPerQuery"] = wc["BytesScannedCutoffPerQuery"]
+	delete(wc, "BytesScannedCutoffPerQuery")
+	errs := strings.Join(check(s), "\n")
+	for _, want := range []string{"FlexibleTimeWindow is required", "Additional property BytesScannedCutOffPerQuery is not allowed"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the schema did not say %q:\n%s", want, errs)
+		}
 	}
 }
 
