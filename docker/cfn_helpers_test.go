@@ -97,6 +97,26 @@ func deploy(t *testing.T, raw map[string]any, params map[string]string) *stack {
 	return s
 }
 
+// ruleViolations returns the AssertDescription of every Rules assertion that fails
+// for the stack's parameters: CloudFormation refuses to deploy then.
+func (s *stack) ruleViolations(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	rules, _ := s.raw["Rules"].(map[string]any)
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		if c, ok := rule["RuleCondition"]; ok && !s.boolean(t, c, nil) {
+			continue
+		}
+		for _, a := range rule["Assertions"].([]any) {
+			if !s.boolean(t, dig(a, "Assert"), nil) {
+				out = append(out, fmt.Sprint(dig(a, "AssertDescription")))
+			}
+		}
+	}
+	return out
+}
+
 // condition decides the named condition.
 func (s *stack) condition(t *testing.T, name string, seen []string) bool {
 	t.Helper()

@@ -101,6 +101,22 @@ func TestCloudFormationTemplateValidates(t *testing.T) {
 		}
 	}
 
+	// Compaction needs the services to compact; the template's rule says so.
+	for _, c := range []struct {
+		clusters, families string
+		refused            bool
+	}{{"", "", true}, {"prod", "", true}, {"", "backend", true}, {"prod", "backend", false}} {
+		s := deploy(t, raw, map[string]string{"BucketName": "b", "Compaction": "on", "Clusters": c.clusters, "Families": c.families})
+		if v := s.ruleViolations(t); (len(v) > 0) != c.refused {
+			t.Errorf("Compaction=on, Clusters %q, Families %q: rule violations %q", c.clusters, c.families, v)
+		}
+	}
+	for _, p := range cfnVariants() {
+		if v := deploy(t, raw, p).ruleViolations(t); len(v) > 0 {
+			t.Errorf("%v: %q", p, v)
+		}
+	}
+
 	// The check refuses what CloudFormation would refuse.
 	base := map[string]string{"BucketName": "acme-envoy-logs"}
 	s := deploy(t, raw, base)
@@ -643,4 +659,29 @@ func oneLine(s string) string {
 		parts = append(parts, strings.TrimSpace(l))
 	}
 	return strings.Join(parts, " ")
+}
+
+// TestCloudFormationOptionsMatchExamples checks that the options the stack outputs
+// for the proxy say what the examples say for the same keys: the plugin's name, one
+// worker and unlimited retries.
+func TestCloudFormationOptionsMatchExamples(t *testing.T) {
+	s := deploy(t, rawTemplate(t), map[string]string{"BucketName": "b"})
+	var out map[string]string
+	if err := json.Unmarshal([]byte(s.Outputs["FireLensOptions"]), &out); err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		ServiceConnectConfiguration struct {
+			LogConfiguration struct{ Options map[string]string }
+		}
+	}
+	if err := json.Unmarshal([]byte(readFile(t, repoRoot(t)+"/docker/examples/fargate-service.json")), &ex); err != nil {
+		t.Fatal(err)
+	}
+	opts := ex.ServiceConnectConfiguration.LogConfiguration.Options
+	for _, k := range []string{"Name", "Workers", "Retry_Limit"} {
+		if out[k] == "" || out[k] != opts[k] {
+			t.Errorf("FireLensOptions %s = %q; the example's proxy says %q", k, out[k], opts[k])
+		}
+	}
 }
