@@ -318,20 +318,79 @@ func policyActions(t *testing.T, doc any) map[string][]string {
 	return got
 }
 
+// taskRolePolicies are the policies of docker/ that the walkthrough's task role gets:
+// iam-policy.json always, iam-policy-kms.json with SSE-KMS, iam-policy-cloudwatch.json
+// with other_logs cloudwatch or metrics emf.
+var taskRolePolicies = []string{"iam-policy.json", "iam-policy-kms.json", "iam-policy-cloudwatch.json"}
+
+// filledPolicies reads the policies names of docker/ (checked by loadPolicy) with their
+// placeholders filled in as the stack is deployed: bucket, cfnRegion, cfnAccount.
+func filledPolicies(t *testing.T, bucket string, names ...string) map[string]policyDoc {
+	t.Helper()
+	fill := strings.NewReplacer("<BUCKET>", bucket, "<REGION>", cfnRegion, "<ACCOUNT_ID>", cfnAccount)
+	out := map[string]policyDoc{}
+	for _, name := range names {
+		loadPolicy(t, name)
+		var p policyDoc
+		if err := json.Unmarshal([]byte(fill.Replace(readFile(t, repoRoot(t)+"/docker/"+name))), &p); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = p
+	}
+	return out
+}
+
+// beyondPolicies lists what grants (action -> resources) allows beyond files: an action
+// none of them grants, or a resource the files that grant the action do not cover. A
+// resource ending in * stands for every resource it starts with (covers' prefix).
+func beyondPolicies(grants map[string][]string, files map[string]policyDoc) []string {
+	var out []string
+	for _, a := range slices.Sorted(maps.Keys(grants)) {
+		var granting []string
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			for _, st := range files[name].Statement {
+				for _, fa := range stringList(st["Action"]) {
+					if globMatch(strings.ToLower(fa), strings.ToLower(a)) && !slices.Contains(granting, name) {
+						granting = append(granting, name)
+					}
+				}
+			}
+		}
+		if len(granting) == 0 {
+			out = append(out, fmt.Sprintf("%s on %s: none of %s grants it", a, strings.Join(grants[a], ", "), strings.Join(slices.Sorted(maps.Keys(files)), ", ")))
+			continue
+		}
+		for _, r := range grants[a] {
+			n := need{action: a, resource: r}
+			if lit, ok := strings.CutSuffix(r, "*"); ok {
+				n.resource, n.prefix = lit, true
+			}
+			ok := !strings.ContainsAny(n.resource, "*?")
+			if ok {
+				ok = slices.ContainsFunc(granting, func(name string) bool { _, in := allows(files[name], n); return in })
+			}
+			if !ok {
+				out = append(out, fmt.Sprintf("%s on %s: beyond what %s grants", a, r, strings.Join(granting, ", ")))
+			}
+		}
+	}
+	return out
+}
+
 // TestCloudFormationTaskRoleIsWhatThePluginCalls checks, for every variant, that the
 // task role allows exactly the calls the plugin makes with the options the stack
 // outputs (parsed by the plugin's own config parser), on exactly the resources it
-// makes them on, and nothing docker/iam-policy.json does not list.
+// makes them on, and nothing the walkthrough's task role policies (docker/iam-policy.json,
+// iam-policy-kms.json, iam-policy-cloudwatch.json) do not grant: each action and resource
+// within the file that grants that action, the stack deployed with the bucket and the
+// log group names those files name.
 func TestCloudFormationTaskRoleIsWhatThePluginCalls(t *testing.T) {
 	raw := rawTemplate(t)
-	documented := map[string]bool{}
-	for _, st := range loadPolicy(t, "iam-policy.json").Statement {
-		for _, a := range stringList(st["Action"]) {
-			documented[a] = true
-		}
-	}
+	docs := cloudWatchOptions("", "").options
+	var withKms, withStreams map[string][]string // grants of a variant, for the refusals below
 	for _, p := range cfnVariants() {
 		name := fmt.Sprintf("%s-%s-metrics_%s-kms_%v-compaction_%s", p["Format"], p["OtherLogs"], p["Metrics"], p["KmsKeyArn"] != "", p["Compaction"])
+		p["OtherLogGroupName"], p["MetricsLogGroupName"] = docs["log_group_name"].(string), docs["metrics_log_group_name"].(string)
 		t.Run(name, func(t *testing.T) {
 			s := deploy(t, raw, p)
 			cfg := firelensConfig(t, s)
@@ -355,10 +414,14 @@ func TestCloudFormationTaskRoleIsWhatThePluginCalls(t *testing.T) {
 			if !maps.EqualFunc(got, want, slices.Equal) {
 				t.Errorf("task role allows\n %v\nthe plugin calls\n %v", got, want)
 			}
-			for a := range got {
-				if !documented[a] {
-					t.Errorf("%s: not in docker/iam-policy.json", a)
-				}
+			for _, e := range beyondPolicies(got, filledPolicies(t, p["BucketName"], taskRolePolicies...)) {
+				t.Error(e)
+			}
+			if _, ok := got["kms:GenerateDataKey"]; ok && p["OtherLogs"] == "s3" {
+				withKms = got
+			}
+			if _, ok := got["logs:PutLogEvents"]; ok && p["Metrics"] == "emf" && p["OtherLogs"] == "cloudwatch" {
+				withStreams = got
 			}
 			for _, st := range dig(pols[0], "PolicyDocument", "Statement").([]any) {
 				if slices.Contains(stringList(dig(st, "Action")), "kms:GenerateDataKey") {
@@ -373,14 +436,53 @@ func TestCloudFormationTaskRoleIsWhatThePluginCalls(t *testing.T) {
 			}
 		})
 	}
+
+	// The check refuses a grant beyond the files: an action none grants, a wider
+	// prefix, another group's streams, a wildcard inside a resource.
+	if withKms == nil || withStreams == nil {
+		t.Fatal("no variant grants kms:GenerateDataKey with other records to S3, or the streams of both groups")
+	}
+	files := filledPolicies(t, "acme-envoy-logs", taskRolePolicies...)
+	if e := beyondPolicies(withKms, files); len(e) > 0 {
+		t.Fatalf("a variant's own grants are refused: %q", e)
+	}
+	stream := "arn:aws:logs:" + cfnRegion + ":" + cfnAccount + ":log-group:"
+	for _, c := range []struct{ action, resource string }{
+		{"s3:GetObject", "arn:aws:s3:::acme-envoy-logs/envoy-access-logs/*"},
+		{"s3:PutObject", "arn:aws:s3:::acme-envoy-logs/*"},
+		{"s3:PutObject", "arn:aws:s3:::acme-envoy-logs/envoy-*"},
+		{"s3:PutObject", "arn:aws:s3:::other-bucket/envoy-access-logs/*"},
+		{"kms:Decrypt", withKms["kms:GenerateDataKey"][0]},
+		{"kms:GenerateDataKey", "arn:aws:kms:" + cfnRegion + ":210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+		{"logs:PutLogEvents", stream + "/ecs/other/proxy:log-stream:*"},
+		{"logs:CreateLogStream", stream + "*:log-stream:*"},
+		{"logs:DeleteLogGroup", withStreams["logs:PutLogEvents"][0]},
+	} {
+		for _, base := range []map[string][]string{withKms, withStreams} {
+			g := maps.Clone(base)
+			g[c.action] = append(slices.Clone(g[c.action]), c.resource)
+			if e := beyondPolicies(g, files); len(e) != 1 || !strings.Contains(e[0], c.resource) {
+				t.Errorf("%s on %s added to %v: refusals %q; want one naming it", c.action, c.resource, base, e)
+			}
+		}
+	}
+
 	s := deploy(t, raw, map[string]string{"BucketName": "b", "RedactHashKeyParameter": "/envoy_s3/redact_hash_key"})
 	got := policyActions(t, dig(s.props(t, "ExecutionRole")["Policies"], 0, "PolicyDocument"))
 	want := map[string][]string{"ssm:GetParameters": {"arn:aws:ssm:" + cfnRegion + ":" + cfnAccount + ":parameter/envoy_s3/redact_hash_key"}}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("execution role with a hash key allows %v; want %v", got, want)
 	}
+	for _, e := range beyondPolicies(got, filledPolicies(t, "b", "iam-execution-policy.json")) {
+		t.Error(e)
+	}
 	for _, st := range loadPolicy(t, "iam-execution-policy.json").Statement {
 		for _, a := range stringList(st["Action"]) {
+			// The file lets ECS create the examples' awslogs groups (awslogs-create-group);
+			// the stack creates the router's group itself, and its docs drop that option.
+			if a == "logs:CreateLogGroup" && s.Resources["RouterLogGroup"] != nil && s.Outputs["RouterLogGroupName"] != "" {
+				continue
+			}
 			if _, ok := got[a]; !ok {
 				t.Errorf("docker/iam-execution-policy.json allows %s; the stack's execution role does not", a)
 			}
@@ -560,7 +662,7 @@ func TestCloudFormationTablesMatchAthenaSQL(t *testing.T) {
 				!parquet && !strings.Contains(stmt, "ROW FORMAT SERDE '"+serde+"'") {
 				t.Errorf("%s: SerDe %s does not read what athena.sql's table reads", name, serde)
 			}
-			bucketed := func(v string) string { return strings.ReplaceAll(v, "BUCKET", p["BucketName"]) }
+			bucketed := func(v string) string { return strings.ReplaceAll(v, "<BUCKET>", p["BucketName"]) }
 			loc := regexp.MustCompile(`LOCATION '([^']+)'`).FindStringSubmatch(stmt)
 			if got := dig(in, "StorageDescriptor", "Location"); loc == nil || got != bucketed(loc[1]) {
 				t.Errorf("%s: location %v; athena.sql %v", name, got, loc)

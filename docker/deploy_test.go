@@ -13,7 +13,7 @@ import (
 )
 
 // deployFiles are the files the walkthrough's sed fills in, as globs under the repository root.
-var deployFiles = []string{"docker/*.json", "docker/examples/*.json", "docker/athena.sql"}
+var deployFiles = []string{"docker/*.json", "docker/examples/*.json", "docker/athena.sql", "docker/iceberg.sql"}
 
 // placeholderRE is a placeholder of the deploy files: <ACCOUNT_ID>, <REGION>, <BUCKET>, ...
 var placeholderRE = regexp.MustCompile(`<[A-Z][A-Z0-9_]*>`)

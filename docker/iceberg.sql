@@ -12,7 +12,7 @@
 --   every day     OPTIMIZE of the day before, then VACUUM.
 -- Create the table once, before the first hour is merged (docker/README.md, "Compaction"):
 --   sed -n '/^CREATE TABLE IF NOT EXISTS envoy_access_logs_iceberg (/,/;$/p' docker/iceberg.sql
--- with BUCKET replaced, run in the stack's workgroup and database.
+-- with <BUCKET> filled in by the walkthrough's sed, run in the stack's workgroup and database.
 --
 -- The MERGE reads envoy_access_logs_fleet (NDJSON) or envoy_access_logs_parquet_fleet (Parquet):
 -- the tables of athena.sql with cluster and family projected as `enum` (the stack's Clusters
@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS envoy_access_logs_iceberg (
   `hour` int
 )
 PARTITIONED BY (`dt`, `cluster`, `family`)
-LOCATION 's3://BUCKET/envoy-access-logs-iceberg/'
+LOCATION 's3://<BUCKET>/envoy-access-logs-iceberg/'
 TBLPROPERTIES (
   'table_type'='ICEBERG',
   'format'='parquet',

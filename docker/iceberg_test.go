@@ -34,7 +34,7 @@ func TestIcebergTableMatchesSchema(t *testing.T) {
 	for _, c := range cols {
 		names = append(names, c.name)
 	}
-	for _, s := range []string{"PARTITIONED BY (`dt`, `cluster`, `family`)", "'table_type'='ICEBERG'", "LOCATION 's3://BUCKET/envoy-access-logs-iceberg/'"} {
+	for _, s := range []string{"PARTITIONED BY (`dt`, `cluster`, `family`)", "'table_type'='ICEBERG'", "LOCATION 's3://<BUCKET>/envoy-access-logs-iceberg/'"} {
 		if !strings.Contains(stmt, s) {
 			t.Errorf("the Iceberg table lacks %s", s)
 		}
