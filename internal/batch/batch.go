@@ -220,6 +220,19 @@ func (b *Batcher) OpenBatches() (batches int, raw int64) {
 	return len(b.open), raw
 }
 
+// OldestOpen is when the oldest open batch got its first record; zero when none is open.
+func (b *Batcher) OldestOpen() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var t time.Time
+	for _, o := range b.open {
+		if t.IsZero() || o.opened.Before(t) {
+			t = o.opened
+		}
+	}
+	return t
+}
+
 func (b *Batcher) sealWhere(pick func(*open, time.Time) bool) {
 	var out []*Sealed
 	b.mu.Lock()

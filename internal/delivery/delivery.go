@@ -121,6 +121,8 @@ type Job struct {
 	Send func(ctx context.Context, body Body) error
 	// Target names where this job goes, for messages; "" means Options.Target.
 	Target string
+	// Since is when the job's first record was accepted (Pool.Oldest); zero: unknown.
+	Since time.Time
 
 	hit       string    // the episode this job's last failure belonged to
 	counted   int64     // bytes added to Pool.pending at Submit
@@ -178,7 +180,8 @@ type Pool struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	queue   []*Job
-	pending int64 // bytes queued or in flight
+	busy    map[*Job]struct{} // being uploaded by a worker
+	pending int64             // bytes queued or in flight
 	jobs    int
 	closed  bool
 	ctx     context.Context
@@ -236,7 +239,7 @@ func New(opt Options) *Pool {
 	if opt.Remind <= 0 {
 		opt.Remind = 60 * time.Second
 	}
-	p := &Pool{opt: opt, episodes: map[string]*episode{}, ended: map[string]uint64{}}
+	p := &Pool{opt: opt, busy: map[*Job]struct{}{}, episodes: map[string]*episode{}, ended: map[string]uint64{}}
 	p.cond = sync.NewCond(&p.mu)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	context.AfterFunc(p.ctx, p.broadcast)
@@ -267,6 +270,25 @@ func (p *Pool) Pending() (jobs int, bytes int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.jobs, p.pending
+}
+
+// Oldest is the earliest Since of the jobs queued or being uploaded; zero when
+// none has one.
+func (p *Pool) Oldest() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var t time.Time
+	for _, j := range p.queue {
+		if !j.Since.IsZero() && (t.IsZero() || j.Since.Before(t)) {
+			t = j.Since
+		}
+	}
+	for j := range p.busy {
+		if !j.Since.IsZero() && (t.IsZero() || j.Since.Before(t)) {
+			t = j.Since
+		}
+	}
+	return t
 }
 
 // Close stops taking jobs and waits until every queued job is uploaded or ctx ends;
@@ -316,6 +338,7 @@ func (p *Pool) next() *Job {
 					if j.notBefore.IsZero() {
 						p.queue = append(p.queue[:i], p.queue[i+1:]...)
 						p.probing, j.probe = true, true
+						p.busy[j] = struct{}{}
 						return j
 					}
 				}
@@ -326,6 +349,7 @@ func (p *Pool) next() *Job {
 			for i, j := range p.queue {
 				if !now.Before(j.notBefore) {
 					p.queue = append(p.queue[:i], p.queue[i+1:]...)
+					p.busy[j] = struct{}{}
 					return j
 				}
 				if wake.IsZero() || j.notBefore.Before(wake) {
@@ -395,18 +419,21 @@ func (p *Pool) work() {
 		case cancelled:
 			j.release()
 			p.mu.Lock()
+			delete(p.busy, j)
 			p.inflightLeft = append(p.inflightLeft, j)
 			p.mu.Unlock()
 			return
 		case deferred:
 			j.release() // a body file is written again for the next attempt
 			p.mu.Lock()
+			delete(p.busy, j)
 			p.queue = append(p.queue, j)
 			p.cond.Signal()
 			p.mu.Unlock()
 			continue
 		}
 		p.mu.Lock()
+		delete(p.busy, j)
 		p.pending -= j.counted
 		p.jobs--
 		p.streak, p.holdUntil = 0, time.Time{}

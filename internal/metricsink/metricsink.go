@@ -32,13 +32,17 @@ type Sink struct {
 	// WantRoute and WantAuth: the path and authority become dimension values.
 	WantRoute, WantAuth bool
 
+	namespace string // of the health series
+	highRes   bool
+	health    health
+
 	mu    sync.Mutex
 	metas map[*emf.Source]batch.Meta // the record variables each source's names came from
 }
 
 // New returns the sink of cfg's metrics, sending with cw.
 func New(cfg *config.Config, cw *cwlogs.Client, now time.Time) *Sink {
-	s := &Sink{cw: cw, group: cfg.MetricsLogGroup, metas: map[*emf.Source]batch.Meta{}}
+	s := &Sink{cw: cw, group: cfg.MetricsLogGroup, metas: map[*emf.Source]batch.Meta{}, namespace: cfg.MetricsNamespace, highRes: cfg.MetricsResolution < time.Minute}
 	s.agg = emf.New(emf.Options{Namespace: cfg.MetricsNamespace, Dims: cfg.MetricsDimensions, Resolution: cfg.MetricsResolution, MaxRoutes: cfg.MetricsMaxRoutes}, now)
 	for _, d := range cfg.MetricsDimensions {
 		s.WantRoute = s.WantRoute || d == emf.DimRoute

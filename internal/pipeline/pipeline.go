@@ -43,6 +43,7 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/cwsink"
 	"github.com/envoy-s3/envoy_s3/internal/deadletter"
 	"github.com/envoy-s3/envoy_s3/internal/delivery"
+	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/fieldredact"
 	"github.com/envoy-s3/envoy_s3/internal/flblog"
 	"github.com/envoy-s3/envoy_s3/internal/freelist"
@@ -107,6 +108,7 @@ type Pipeline struct {
 	pool                  *delivery.Pool
 	workers               freelist.List[*worker]
 	stats                 stats.Counters
+	health                healthState
 	badTimeLogged         atomic.Bool
 	panicLogged           atomic.Bool
 	stageFailing          atomic.Bool        // staging a flush's lines fails: logged once per episode
@@ -206,7 +208,12 @@ func New(cfg *config.Config, opt Options) (*Pipeline, error) {
 			p.stats.StoredRecords.Add(int64(j.Records))
 			p.stats.StoredBytes.Add(j.Body.Size())
 		},
-		Failed: func(*delivery.Job, error) { p.stats.Retries.Add(1) },
+		Failed: func(_ *delivery.Job, err error) {
+			p.stats.Retries.Add(1)
+			if delivery.ByRemedy(err).Permanent {
+				p.stats.Refused.Add(1)
+			}
+		},
 	})
 	enc, err := compress.NewEncoder(p.codec)
 	if err != nil {
@@ -280,6 +287,7 @@ func (p *Pipeline) Flush(data []byte, tag string) (retry bool, err error) {
 	for w.dec.Next(&w.ev) {
 		w.guarded(p)
 	}
+	p.nameHealth(w)
 	if retry, err := p.commit(w); retry {
 		w.sc.Discard()
 		return true, err
@@ -455,19 +463,31 @@ func (p *Pipeline) tick() {
 			p.expirePartials(false)
 			p.store.tick()
 		case <-statsC:
-			p.log.Infof("stats: %s", p.StatsLine())
+			line, h := p.statsLine()
+			p.log.Infof("stats: %s", line)
+			if p.metrics != nil {
+				p.metrics.Health(p.now(), &h, p.log.Warnf)
+			}
 		case <-metricsC:
 			p.rollMetrics(p.now(), false)
 		}
 	}
 }
 
-// StatsLine is the one-line summary: counters, what waits in the store, redactions by
-// rule, and the estimated cost of CloudWatch ingestion against S3 for the same lines.
+// StatsLine is the one-line summary: counters, what waits in the store, the health
+// of the interval since the previous line, redactions by rule, and the estimated
+// cost of CloudWatch ingestion against S3 for the same lines.
 func (p *Pipeline) StatsLine() string {
+	line, _ := p.statsLine()
+	return line
+}
+
+// statsLine is StatsLine and the interval's health series.
+func (p *Pipeline) statsLine() (string, emf.Health) {
 	s := p.stats.Snapshot()
 	jobs, _ := p.pool.Pending()
 	held, bytes := p.store.depth()
+	h := p.sampleHealth(p.now(), s, bytes)
 	prices, _ := cost.For(p.cfg.Region)
 	est := cost.Compute(prices, p.cfg.CloudWatchPricePerGB, s.RecordsIn, s.LogBytes, s.StoredRecords, s.StoredBytes, s.Objects)
 	red := p.redactor.Counts()
@@ -477,7 +497,8 @@ func (p *Pipeline) StatsLine() string {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	extra := []string{fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d", held, bytes, jobs), redacted}
+	extra := []string{fmt.Sprintf("store_batches=%d store_bytes=%d uploads_queued=%d oldest_batch_age_s=%d health=%s",
+		held, bytes, jobs, int64(h.OldestBatchAge/time.Second), p.healthWords(&h)), redacted}
 	if s := p.partialStats(); s != "" {
 		extra = append(extra, s)
 	}
@@ -494,7 +515,7 @@ func (p *Pipeline) StatsLine() string {
 		extra = append(extra, p.metrics.Text(p.cfg.Region, p.cfg.CloudWatchPricePerGB))
 	}
 	return s.Line(append(extra, est.Text(),
-		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))...)
+		fmt.Sprintf("go_heap_inuse_mib=%.1f go_sys_mib=%.1f", float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20)))...), h
 }
 
 // Close seals every open batch and uploads what it can before ctx ends.
@@ -504,6 +525,9 @@ func (p *Pipeline) Close(ctx context.Context) {
 	}
 	close(p.stop)
 	p.ticker.Wait()
+	if p.metrics != nil {
+		p.metrics.CloseHealth()
+	}
 	if p.metrics != nil {
 		p.rollMetrics(p.now(), true) // the open interval
 	}

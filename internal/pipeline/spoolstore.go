@@ -245,6 +245,8 @@ func (s *spoolStore) depth() (int, int64) {
 	return open + jobs, s.sp.Size()
 }
 
+func (s *spoolStore) oldestOpen() time.Time { return s.sp.OldestOpen() }
+
 func (s *spoolStore) close() {
 	s.closeStages()
 	if err := s.sp.Close(); err != nil {
@@ -259,7 +261,7 @@ func (s *spoolStore) submit(sealed []*spool.Sealed) {
 			s.remember(b)
 		}
 		j := &delivery.Job{
-			Key: b.Key, Size: b.RawBytes, Records: b.Records,
+			Key: b.Key, Size: b.RawBytes, Records: b.Records, Since: b.Meta.Opened,
 			Prepare: func() (delivery.Body, error) { return s.body(b) },
 			Done: func() {
 				if err := s.sp.Remove(b); err != nil {

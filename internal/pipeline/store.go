@@ -27,6 +27,8 @@ type store interface {
 	close()
 	// depth reports the batches held and their bytes (open and sealed).
 	depth() (batches int, bytes int64)
+	// oldestOpen is when the oldest open batch was opened; zero when none is.
+	oldestOpen() time.Time
 }
 
 // replayer is a store that remembers the chunks it stored (spoolStore): a chunk
@@ -104,6 +106,8 @@ func (m *memStore) depth() (int, int64) {
 	return open + jobs, raw + queued
 }
 
+func (m *memStore) oldestOpen() time.Time { return m.batcher.OldestOpen() }
+
 func (m *memStore) tick()    { m.batcher.Tick() }
 func (m *memStore) sealAll() { m.batcher.SealAll() }
 func (m *memStore) close()   {}
@@ -111,7 +115,7 @@ func (m *memStore) close()   {}
 func (m *memStore) sealed(s *batch.Sealed) {
 	key := m.p.objectKey(&s.Meta)
 	body := s.Body
-	j := &delivery.Job{Key: key, Body: delivery.Bytes(body), Records: s.Records, Done: func() { m.batcher.Release(body) }}
+	j := &delivery.Job{Key: key, Body: delivery.Bytes(body), Records: s.Records, Since: s.Opened, Done: func() { m.batcher.Release(body) }}
 	if !s.Meta.Stream.IsCloudWatch() {
 		// Built as it is flushed: hashed for checksum_algorithm by the upload.
 		j.Body = m.p.s3Object(j.Body, &s.Meta, nil)

@@ -164,6 +164,19 @@ func (s *Spool) OpenBatches() (batches int, raw int64) {
 	return len(s.open), raw
 }
 
+// OldestOpen is when the oldest open batch was opened; zero when none is open.
+func (s *Spool) OldestOpen() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t time.Time
+	for _, b := range s.open {
+		if t.IsZero() || b.meta.Opened.Before(t) {
+			t = b.meta.Opened
+		}
+	}
+	return t
+}
+
 // Close closes open batch files and releases the directory; open batches stay on disk
 // and are sealed by the next Open.
 func (s *Spool) Close() error {

@@ -26,12 +26,13 @@ type Counters struct {
 	CWBatches     atomic.Int64 // PutLogEvents batches delivered (other_logs cloudwatch)
 	Retries       atomic.Int64 // failed upload attempts
 	Backpressure  atomic.Int64 // flushes answered RETRY because the buffer was full
+	Refused       atomic.Int64 // upload attempts refused with an error the user must fix (access denied, no bucket, ...)
 	Replayed      atomic.Int64 // chunks sent again that were already stored: answered OK, stored nothing
 }
 
 // Snapshot is a plain copy of Counters.
 type Snapshot struct {
-	RecordsIn, Access, Other, Dropped, Bad, BadTime, LogBytes, RawBytes, StoredRecords, StoredBytes, Objects, CWBatches, Retries, Backpressure, Replayed int64
+	RecordsIn, Access, Other, Dropped, Bad, BadTime, LogBytes, RawBytes, StoredRecords, StoredBytes, Objects, CWBatches, Retries, Backpressure, Refused, Replayed int64
 }
 
 // Snapshot reads every counter.
@@ -40,15 +41,15 @@ func (c *Counters) Snapshot() Snapshot {
 		RecordsIn: c.RecordsIn.Load(), Access: c.Access.Load(), Other: c.Other.Load(),
 		Dropped: c.Dropped.Load(), Bad: c.Bad.Load(), BadTime: c.BadTime.Load(), StoredRecords: c.StoredRecords.Load(), LogBytes: c.LogBytes.Load(), RawBytes: c.RawBytes.Load(),
 		StoredBytes: c.StoredBytes.Load(), Objects: c.Objects.Load(), CWBatches: c.CWBatches.Load(), Retries: c.Retries.Load(),
-		Backpressure: c.Backpressure.Load(), Replayed: c.Replayed.Load(),
+		Backpressure: c.Backpressure.Load(), Refused: c.Refused.Load(), Replayed: c.Replayed.Load(),
 	}
 }
 
 // Line renders s as one log line; extra pairs (already formatted) are appended.
 func (s Snapshot) Line(extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d bad_time=%d log_bytes=%d raw_bytes=%d stored_records=%d stored_bytes=%d objects=%d cloudwatch_batches=%d retries=%d backpressure=%d",
-		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.BadTime, s.LogBytes, s.RawBytes, s.StoredRecords, s.StoredBytes, s.Objects, s.CWBatches, s.Retries, s.Backpressure)
+	fmt.Fprintf(&b, "records=%d access=%d other=%d dropped=%d bad=%d bad_time=%d log_bytes=%d raw_bytes=%d stored_records=%d stored_bytes=%d objects=%d cloudwatch_batches=%d retries=%d backpressure=%d refused_uploads=%d",
+		s.RecordsIn, s.Access, s.Other, s.Dropped, s.Bad, s.BadTime, s.LogBytes, s.RawBytes, s.StoredRecords, s.StoredBytes, s.Objects, s.CWBatches, s.Retries, s.Backpressure, s.Refused)
 	for _, e := range extra {
 		b.WriteByte(' ')
 		b.WriteString(e)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/envoy-s3/envoy_s3/internal/firelens"
+	"github.com/envoy-s3/envoy_s3/internal/metricsink"
 	"github.com/envoy-s3/envoy_s3/internal/routes"
 	"github.com/envoy-s3/envoy_s3/test/cwserver"
 )
@@ -247,11 +248,23 @@ func Compare(events []*Event, dims []string, want map[string]*Series) []string {
 	return diffs
 }
 
-// FromServer validates and returns every event in every stream of group on the
-// loopback CloudWatch Logs server.
+// FromServer validates and returns every route-metrics event in group on the
+// loopback CloudWatch Logs server (every stream but the health series').
 func FromServer(srv *cwserver.Server, group string) ([]*Event, error) {
+	return fromStreams(srv, group, func(s string) bool { return !strings.HasPrefix(s, metricsink.HealthStreamPrefix) })
+}
+
+// HealthFromServer validates and returns the health series' events in group.
+func HealthFromServer(srv *cwserver.Server, group string) ([]*Event, error) {
+	return fromStreams(srv, group, func(s string) bool { return strings.HasPrefix(s, metricsink.HealthStreamPrefix) })
+}
+
+func fromStreams(srv *cwserver.Server, group string, want func(stream string) bool) ([]*Event, error) {
 	var out []*Event
 	for _, s := range srv.Streams(group) {
+		if !want(s) {
+			continue
+		}
 		for _, e := range srv.Events(group, s) {
 			ev, err := Parse([]byte(e.Message))
 			if err != nil {
