@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/envoy-s3/envoy_s3/internal/firelens"
-	"github.com/envoy-s3/envoy_s3/internal/metricsink"
 	"github.com/envoy-s3/envoy_s3/internal/routes"
 	"github.com/envoy-s3/envoy_s3/test/cwserver"
 )
@@ -248,15 +247,21 @@ func Compare(events []*Event, dims []string, want map[string]*Series) []string {
 	return diffs
 }
 
+// HealthStreamPrefix starts the log streams of the health series, as the README
+// documents them (internal/metricsink imports internal/emf, whose tests use this
+// package, so the name is not taken from there; TestHealthSeriesAlarmsAndFilters
+// finds no health event if the two differ).
+const HealthStreamPrefix = "envoy_s3-health-"
+
 // FromServer validates and returns every route-metrics event in group on the
 // loopback CloudWatch Logs server (every stream but the health series').
 func FromServer(srv *cwserver.Server, group string) ([]*Event, error) {
-	return fromStreams(srv, group, func(s string) bool { return !strings.HasPrefix(s, metricsink.HealthStreamPrefix) })
+	return fromStreams(srv, group, func(s string) bool { return !strings.HasPrefix(s, HealthStreamPrefix) })
 }
 
 // HealthFromServer validates and returns the health series' events in group.
 func HealthFromServer(srv *cwserver.Server, group string) ([]*Event, error) {
-	return fromStreams(srv, group, func(s string) bool { return strings.HasPrefix(s, metricsink.HealthStreamPrefix) })
+	return fromStreams(srv, group, func(s string) bool { return strings.HasPrefix(s, HealthStreamPrefix) })
 }
 
 func fromStreams(srv *cwserver.Server, group string, want func(stream string) bool) ([]*Event, error) {
