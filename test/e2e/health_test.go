@@ -131,7 +131,7 @@ func TestHealthSeriesAlarmsAndFilters(t *testing.T) {
 
 	// S3 refuses: an error the user must fix.
 	proxy.SetPlan(func(int, *http.Request) faultproxy.Fault { return faultproxy.Status403AccessDenied })
-	deadline = time.Now().Add(15 * time.Second)
+	deadline = time.Now().Add(60 * time.Second) // the next attempt may wait out a backoff of up to 30 s
 	for proxy.Count(faultproxy.Status403AccessDenied) == 0 || !strings.Contains(h.Stderr(), "uploads_refused") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no refused upload in the stats line\n%s", h.Stderr())
