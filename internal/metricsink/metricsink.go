@@ -4,7 +4,9 @@
 // not be counted twice); a closed interval's events become CloudWatch batches
 // (Roll) that the pipeline puts into its store, bound for metrics_log_group_name,
 // so they get the spool's durability and the upload pool's retries, and are sent
-// through the same CloudWatch Logs client code as other_logs.
+// through the same CloudWatch Logs client code as other_logs. The instance's health
+// series (health.go) goes to the same log group, in its own stream, sent apart
+// from the store so that it arrives while S3 is down or store_dir is full.
 package metricsink
 
 import (

@@ -16,7 +16,9 @@
 // internal/cwsink (cloudwatch.go), route metrics through internal/metricsink
 // (metrics.go). adopt.go drains the spool directories internal/adopt finds,
 // deadletter.go ships what store_dir cannot deliver (internal/deadletter) and says
-// at exit what stays on disk, and
+// at exit what stays on disk,,
+// health.go closes each stats interval's health sample (the stats line's health
+// field, and with metrics emf an event metricsink sends on its own), and
 // inspect.go is the preview's view of the same path. A new output format is an
 // encoder in internal/object; a new destination is a sink and a stream
 // (batch.Stream) routed in worker.go and the stores.
@@ -527,8 +529,6 @@ func (p *Pipeline) Close(ctx context.Context) {
 	p.ticker.Wait()
 	if p.metrics != nil {
 		p.metrics.CloseHealth()
-	}
-	if p.metrics != nil {
 		p.rollMetrics(p.now(), true) // the open interval
 	}
 	p.expirePartials(true) // their other pieces can no longer come
