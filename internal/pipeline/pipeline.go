@@ -16,7 +16,7 @@
 // internal/cwsink (cloudwatch.go), route metrics through internal/metricsink
 // (metrics.go). adopt.go drains the spool directories internal/adopt finds,
 // deadletter.go ships what store_dir cannot deliver (internal/deadletter) and says
-// at exit what stays on disk,,
+// at exit what stays on disk,
 // health.go closes each stats interval's health sample (the stats line's health
 // field, and with metrics emf an event metricsink sends on its own), and
 // inspect.go is the preview's view of the same path. A new output format is an
