@@ -28,7 +28,7 @@ func readDocs(t *testing.T, root string) map[string]string {
 }
 
 // maxReadmeLines bounds README.md: a user's manual, with the depth in the other two files.
-const maxReadmeLines = 500
+const maxReadmeLines = 450
 
 // TestReadmeShape checks README.md's size, that it links the other two documents, and that
 // no user document carries history: commit hashes, issue numbers, or files outside the
