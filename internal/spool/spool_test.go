@@ -762,6 +762,7 @@ func FuzzRecover(f *testing.F) {
 	file, ends, _ := threeSegments(f)
 	f.Add(file)
 	f.Add(file[:ends[1]+7])
+	f.Add(file[:ends[2]-commitSize]) // an Append cut before its COMMIT
 	f.Add([]byte(magic + "\x01\x00"))
 	f.Add([]byte{})
 	base := f.TempDir()
