@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -153,7 +154,7 @@ func runBench(once func(config) (result, error), fluentBit bool, base config, so
 		ms, _, _ := mean(s3, cpu)
 		mc, _, _ := mean(cw, cpu)
 		fmt.Printf("build %s: a fifth other to CloudWatch Logs costs %.2fx what it costs to S3 (%s)\n",
-			strings.TrimSpace(b+" "), (mc-floor)/max(ms-floor, 1e-9), map[bool]string{true: "above the floor", false: "whole process"}[fluentBit])
+			cmp.Or(b, "-"), (mc-floor)/max(ms-floor, 1e-9), map[bool]string{true: "above the floor", false: "whole process"}[fluentBit])
 	}
 	fmt.Printf("command: go run ./test/cmd/soak %s\n", strings.Join(os.Args[1:], " "))
 	return nil

@@ -86,6 +86,9 @@ func viaFluentBit(fb string, c config) (result, error) {
 	if err := os.WriteFile(cfg, []byte(conf.String()), 0o644); err != nil {
 		return r, err
 	}
+	if c.quiet {
+		args = append(args, "-q") // no banner between the bench's lines
+	}
 	cmd := exec.Command(fb, append(args, "-c", cfg)...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
