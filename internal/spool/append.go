@@ -14,17 +14,16 @@ import (
 // then a COMMIT in every file touched, then an fsync of each. On any error every touched
 // file is cut back to its size before the call, so a retried chunk is never partly
 // duplicated; a crash before every COMMIT is written leaves segments that recovery cuts.
-func (s *Spool) Append(parts []Part) error {
-	s.mu.Lock()
-	id := s.newID()
-	s.mu.Unlock()
-	return s.AppendChunk(id, parts)
-}
+func (s *Spool) Append(parts []Part) error { return s.append(nil, parts) }
 
 // AppendChunk is Append of the parts of chunk id (ChunkOf): once it returns nil, Seen(id)
 // is true for the next Spool of this directory (after a restart), for ReplayWindow
 // chunks.
-func (s *Spool) AppendChunk(id ChunkID, parts []Part) error {
+func (s *Spool) AppendChunk(id ChunkID, parts []Part) error { return s.append(&id, parts) }
+
+// append is Append, of chunk when it is not nil. The ID of an Append of no chunk only
+// closes its segments: no replay can name it, so it is not journaled.
+func (s *Spool) append(chunk *ChunkID, parts []Part) error {
 	var n int64
 	for i := range parts {
 		n += int64(len(parts[i].Lines))
@@ -40,6 +39,10 @@ func (s *Spool) AppendChunk(id ChunkID, parts []Part) error {
 	if s.opt.Limit > 0 && s.size.Load()+n > s.opt.Limit {
 		return ErrFull
 	}
+	id := s.newID()
+	if chunk != nil {
+		id = *chunk
+	}
 	err := s.appendLocked(id, parts)
 	var grown int64
 	for _, b := range s.touched {
@@ -47,7 +50,9 @@ func (s *Spool) AppendChunk(id ChunkID, parts []Part) error {
 			s.rollback(b)
 		} else {
 			grown += b.size - b.mark
-			b.ids = append(b.ids, id)
+			if chunk != nil {
+				b.ids = append(b.ids, id)
+			}
 		}
 		b.touched, b.fresh = false, false
 	}
@@ -135,7 +140,7 @@ func (s *Spool) appendLocked(id ChunkID, parts []Part) error {
 		if i == 0 {
 			others = s.touched[1:]
 		}
-		s.buf = appendCommit(s.buf[:0], id, others)
+		s.buf = s.appendCommit(s.buf[:0], id, others)
 		if err := s.writeAt(b.f, s.buf, b.size); err != nil {
 			return fmt.Errorf("spool: write %s: %w", b.name, err)
 		}

@@ -78,7 +78,7 @@
 // batch was sealed after its Appends returned, so all its DATA counts.
 //
 // ChunkID is XXH3-128 of the chunk's bytes seeded by its tag (an Append of no chunk gets
-// a per-process unique ID). When a batch is removed after upload, the IDs of its
+// a per-process unique ID). When a batch is removed after upload, the chunk IDs of its
 // Appends are added to <dir>/replayed (records of the ID and its CRC-32C, fsynced;
 // rewritten with the last ReplayWindow IDs when it holds twice that) and read back at
 // Open with those of every batch file, so the window survives upload and restarts.

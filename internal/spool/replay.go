@@ -60,7 +60,8 @@ func (s *Spool) Seen(id ChunkID) bool {
 	return ok
 }
 
-// seenSet holds the last window IDs committed.
+// seenSet holds the chunk IDs an earlier run committed, read at Open; at most the last
+// window of them.
 type seenSet struct {
 	mu   sync.Mutex
 	ring []ChunkID
@@ -73,7 +74,6 @@ func (r *seenSet) add(id ChunkID) {
 	defer r.mu.Unlock()
 	if r.m == nil {
 		r.m = make(map[ChunkID]struct{})
-		r.ring = nil
 	}
 	if _, ok := r.m[id]; ok {
 		return
@@ -98,25 +98,16 @@ func (s *Spool) newID() ChunkID {
 
 // appendCommit appends the COMMIT segment closing an Append's segments in one file: id,
 // and in the first file written the names of the others, one per line.
-func appendCommit(dst []byte, id ChunkID, others []*batch) []byte {
-	s := len(dst)
-	dst = append(dst, make([]byte, segHdrSize)...)
-	dst = append(dst, id[:]...)
+func (s *Spool) appendCommit(dst []byte, id ChunkID, others []*batch) []byte {
+	p := append(s.commitBuf[:0], id[:]...)
 	for i, b := range others {
 		if i > 0 {
-			dst = append(dst, '\n')
+			p = append(p, '\n')
 		}
-		dst = append(dst, b.name...)
+		p = append(p, b.name...)
 	}
-	payload := dst[s+segHdrSize:]
-	h := dst[s : s+segHdrSize]
-	h[0] = segCommit
-	binary.LittleEndian.PutUint32(h[1:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(h[5:], 0)
-	c := crc32.Update(0, castagnoli, h[:9])
-	c = crc32.Update(c, castagnoli, payload)
-	binary.LittleEndian.PutUint32(h[9:], c)
-	return dst
+	s.commitBuf = p
+	return appendSegment(dst, segCommit, 0, p)
 }
 
 // parseCommit reads a COMMIT payload; ok is false when it has no room for the ID.

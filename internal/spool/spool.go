@@ -128,6 +128,7 @@ type Spool struct {
 	seen         seenSet
 	idBase       ChunkID // with idSeq: IDs of Appends of no chunk
 	idSeq        uint64
+	commitBuf    []byte      // the payload of the COMMIT being written (Append)
 	commits      *commitScan // COMMITs in open/ at Open, for recovery and Recheck
 	replayMu     sync.Mutex  // the journal of removed batches' IDs
 	replayN      int         // records in it
