@@ -7,7 +7,6 @@ import (
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
 	"github.com/envoy-s3/envoy_s3/internal/cwsink"
-	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 )
 
 // limitsOf gives CloudWatch batches their own limits; objects use the configuration's.
@@ -21,7 +20,8 @@ func (p *Pipeline) limitsOf(m *batch.Meta) (int64, time.Duration) {
 // cwDest is where a CloudWatch batch goes: the client, log group and stream of
 // its stream kind (other records or metrics), named from its first record.
 func (p *Pipeline) cwDest(m *batch.Meta) (c *cwlogs.Client, group, stream string) {
-	v := &keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
+	vars := metaVars(m)
+	v := &vars
 	if m.Stream == batch.StreamMetrics {
 		if p.metrics == nil {
 			return nil, "", ""

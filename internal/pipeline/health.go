@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/emf"
-	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 	"github.com/envoy-s3/envoy_s3/internal/stats"
 )
 
@@ -88,5 +87,6 @@ func (p *Pipeline) nameHealth(w *worker) {
 		return
 	}
 	m := &w.touched[0].meta
-	p.metrics.SetHealthSource(&keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)})
+	v := metaVars(m)
+	p.metrics.SetHealthSource(&v)
 }

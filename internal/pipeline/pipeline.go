@@ -377,7 +377,7 @@ func (p *Pipeline) objectKey(m *batch.Meta) string {
 	if m.Stream == batch.StreamOther {
 		tmpl = p.other
 	}
-	vars := keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
+	vars := metaVars(m)
 	var id [keyformat.RandomIDLen]byte
 	var index uint64
 	if tmpl.HasIndex() {

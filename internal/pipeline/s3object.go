@@ -62,7 +62,7 @@ func (p *Pipeline) ObjectTags(m *batch.Meta, stream string) string {
 	if p.cfg.ObjectTags == nil {
 		return ""
 	}
-	v := keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
+	v := metaVars(m)
 	return p.cfg.ObjectTags.Render(&v, stream)
 }
 
@@ -71,6 +71,12 @@ func (p *Pipeline) ObjectTags(m *batch.Meta, stream string) string {
 func (p *Pipeline) deadLetterObject(body delivery.Body, m *deadletter.Manifest) delivery.Body {
 	meta := batch.Meta{Tag: m.Tag, Cluster: m.Cluster, TaskID: m.TaskID}
 	return &s3sink.Object{Body: body, Tagging: p.ObjectTags(&meta, keyformat.StreamDeadLetter)}
+}
+
+// metaVars are the record variables of names and tags ($TAG, $CLUSTER, ...) of
+// m's records.
+func metaVars(m *batch.Meta) keyformat.Vars {
+	return keyformat.Vars{Tag: []byte(m.Tag), Cluster: []byte(m.Cluster), TaskID: []byte(m.TaskID), Family: []byte(m.Family), Container: []byte(m.Container)}
 }
 
 func streamName(s batch.Stream) string {
