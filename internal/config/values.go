@@ -262,7 +262,7 @@ func (p *parser) checksumAlgorithm(v string) (err error) {
 func (p *parser) s3ObjectTags(v string) error {
 	t, err := keyformat.CompileTags(v)
 	if err != nil {
-		return p.invalid(v, strings.TrimPrefix(err.Error(), "keyformat: "))
+		return p.invalid(v, err.Error())
 	}
 	p.c.S3ObjectTags, p.c.ObjectTags = v, t
 	return nil
