@@ -760,7 +760,10 @@ func TestPutSendsChecksumHeader(t *testing.T) {
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
 	defer f.srv.Close()
 	body := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-	for _, alg := range checksum.Algorithms[:len(checksum.Algorithms)-1] {
+	for _, alg := range checksum.Algorithms {
+		if alg == checksum.None {
+			continue // sends no header; TestChecksumsStoredByMinIO covers it
+		}
 		c := newTestClient(t, f, func(o *Options) { o.Checksum = alg })
 		sum, _ := checksum.Of(alg, bytes.NewReader(body))
 		header := "X-Amz-Checksum-" + strings.ToLower(alg.String())
