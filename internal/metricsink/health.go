@@ -92,6 +92,17 @@ func (s *Sink) Health(now time.Time, h *emf.Health, warnf func(string, ...any)) 
 func (s *Sink) sendHealth(d *healthDest, warnf func(string, ...any)) {
 	hs := &s.health
 	defer close(hs.done)
+	// One context for the sender's life, cancelled by CloseHealth, so a send in
+	// progress ends when the sink closes.
+	life, stopLife := context.WithCancel(context.Background())
+	defer stopLife()
+	go func() {
+		select {
+		case <-hs.stop:
+			stopLife()
+		case <-life.Done():
+		}
+	}()
 	failing := false
 	for {
 		select {
@@ -106,14 +117,7 @@ func (s *Sink) sendHealth(d *healthDest, warnf func(string, ...any)) {
 		if len(evs) == 0 {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
-		go func() {
-			select {
-			case <-hs.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := context.WithTimeout(life, healthTimeout)
 		// PutTo reorders and rewrites its events: it gets a copy.
 		err := s.cw.PutTo(ctx, d.group, d.stream, append([]cwlogs.Event(nil), evs...))
 		cancel()
