@@ -92,11 +92,14 @@
 // name, is freed by the kernel when the process dies, and is never seen by recovery.
 // Each Stage.Write is a complete DATA segment (header, CRC and lines) at the end of the
 // staging file; Append copies the staged segments of a part into its batch, in order,
-// before the part's remaining lines, through one 128 KiB buffer. Staged segments are
-// therefore written twice (the staging file lives in the page cache for the length of
-// a flush), and they become part of a batch only inside Append, with the same
-// all-or-nothing rule: a flush the process did not survive leaves at most whole
-// segments of an unacknowledged Append, never a torn one that would be taken for data.
+// before the part's remaining lines, in the kernel with copy_file_range (through one
+// 128 KiB buffer where that call is missing). Staged segments are therefore written
+// twice (the staging file lives in the page cache for the length of a flush; Reset
+// keeps its blocks for the next flush up to 8 MiB, as rewriting them costs less than
+// freeing and allocating them again), and they become part of a batch only inside
+// Append, with the same all-or-nothing rule: a flush the process did not survive
+// leaves at most whole segments of an unacknowledged Append, never a torn one that
+// would be taken for data.
 //
 // # Recovery
 //
@@ -155,6 +158,7 @@
 //	segment.go  the file format: header, segment encoding, and the scanner decoding it
 //	append.go   Append, its rollback, and the open-file cap (evict)
 //	stage.go    Stage: lines written ahead of an Append
+//	copyrange_*.go  copy_file_range, which moves staged lines into a batch in the kernel
 //	seal.go     sealing batches; reading and removing sealed ones
 //	recover.go  recovery at Open and Recheck, quarantine, Orphans
 //	replay.go   ChunkID, the COMMIT segment, Seen and the journal of uploaded chunks

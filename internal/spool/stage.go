@@ -20,6 +20,7 @@ import (
 type Stage struct {
 	f    *os.File
 	size int64
+	end  int64  // the file's size, which Reset keeps: bytes past size are stale
 	gen  uint64 // counts Resets: a Piece of an earlier flush is refused
 	buf  []byte // segment header scratch
 }
@@ -72,14 +73,26 @@ func (st *Stage) Write(lines []byte, records int) (Piece, error) {
 }
 
 // Reset empties the staging file for the next flush; its Pieces are no longer valid.
+// The file keeps its blocks up to keepStageBytes: the next flush overwrites them, which
+// costs less than giving them back and allocating them again at every flush.
 func (st *Stage) Reset() error {
-	st.size = 0
 	st.gen++
+	if st.size <= keepStageBytes && st.end <= keepStageBytes {
+		st.end = max(st.end, st.size)
+		st.size = 0
+		return nil
+	}
+	st.size, st.end = 0, 0
 	if err := st.f.Truncate(0); err != nil {
 		return fmt.Errorf("spool: stage: %w", err)
 	}
 	return nil
 }
+
+// keepStageBytes is how much of its file a Stage keeps between flushes: a few of
+// Fluent Bit's chunks (2 MB of msgpack, about 3 MiB of lines), so that the disk a
+// stage holds between flushes stays small.
+const keepStageBytes = 8 << 20
 
 // Close releases the staging file.
 func (st *Stage) Close() error { return st.f.Close() }
@@ -87,27 +100,25 @@ func (st *Stage) Close() error { return st.f.Close() }
 // errStagedPiece reports a Piece whose staging file was reset or replaced.
 var errStagedPiece = errors.New("spool: staged piece is no longer in its staging file")
 
-// copyPiece appends p's segment to b at b.size, in bounded reads.
+// copyPiece appends p's segment to b at b.size: in the kernel (copy_file_range) where
+// it can, which moves the bytes once instead of reading them out and writing them
+// back, else in bounded reads.
 func (s *Spool) copyPiece(b *batch, p *Piece) error {
 	if p.st == nil || p.gen != p.st.gen || p.off+p.n > p.st.size {
 		return errStagedPiece
 	}
-	if cap(s.copyBuf) == 0 {
-		s.copyBuf = make([]byte, copyBufBytes)
-	}
-	buf := s.copyBuf[:cap(s.copyBuf)]
 	for done := int64(0); done < p.n; {
-		k := int(min(int64(len(buf)), p.n-done))
-		if n, err := p.st.f.ReadAt(buf[:k], p.off+done); n < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
+		k := min(int64(copyBufBytes), p.n-done)
+		if s.fault != nil {
+			if err := s.fault("write"); err != nil {
+				return fmt.Errorf("spool: write %s: %w", b.name, err)
 			}
-			return fmt.Errorf("spool: stage: %w", err)
 		}
-		if err := s.writeAt(b.f, buf[:k], b.size+done); err != nil {
+		n, err := s.copyRange(b.f, b.size+done, p.st.f, p.off+done, k)
+		if err != nil {
 			return fmt.Errorf("spool: write %s: %w", b.name, err)
 		}
-		done += int64(k)
+		done += n
 	}
 	b.size += p.n
 	b.records += p.Records
@@ -115,5 +126,37 @@ func (s *Spool) copyPiece(b *batch, p *Piece) error {
 	return nil
 }
 
-// copyBufBytes bounds the memory Append uses to move staged lines into batches.
+// copyRange copies n bytes at most (at least one) from src at srcOff to dst at dstOff.
+func (s *Spool) copyRange(dst *os.File, dstOff int64, src *os.File, srcOff, n int64) (int64, error) {
+	if !noCopyFileRange.Load() {
+		k, err := copyFileRange(dst, dstOff, src, srcOff, n)
+		if err == nil && k > 0 {
+			return k, nil
+		}
+		if err == nil {
+			return 0, fmt.Errorf("stage: %w", io.ErrUnexpectedEOF)
+		}
+		if !copyFileRangeUnsupported(err) {
+			return 0, err
+		}
+		noCopyFileRange.Store(true)
+	}
+	if cap(s.copyBuf) == 0 {
+		s.copyBuf = make([]byte, copyBufBytes)
+	}
+	buf := s.copyBuf[:n]
+	if k, err := src.ReadAt(buf, srcOff); k < len(buf) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, fmt.Errorf("stage: %w", err)
+	}
+	if _, err := dst.WriteAt(buf, dstOff); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// copyBufBytes bounds each copy of staged lines into a batch, and the memory Append
+// uses for it where copy_file_range is missing.
 const copyBufBytes = 128 << 10

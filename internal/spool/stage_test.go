@@ -27,7 +27,20 @@ func stagedPart(t *testing.T, st *Stage, p string, from, n, per, rest int) Part 
 	return pt
 }
 
+// TestStagedPiecesLandInOrder runs with the kernel's copy_file_range and with the
+// buffered copy used where it is missing.
 func TestStagedPiecesLandInOrder(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("buffered=%v", buffered), func(t *testing.T) {
+			was := noCopyFileRange.Load()
+			noCopyFileRange.Store(buffered)
+			defer noCopyFileRange.Store(was)
+			testStagedPiecesLandInOrder(t)
+		})
+	}
+}
+
+func testStagedPiecesLandInOrder(t *testing.T) {
 	root := t.TempDir()
 	s := mustOpen(t, root, "id", testOpts())
 	if err := s.Append([]Part{part("a", 0, 3)}); err != nil {
@@ -235,5 +248,99 @@ func TestCutSealedBatchReportsTheWholeSegment(t *testing.T) {
 	}
 	if data, _ := readAll(t, s2, byPartition(s2.Recovered())["a"]); !bytes.Equal(data, lines(0, 20)) {
 		t.Fatalf("recovered\n%s\nwant the two intact segments", data)
+	}
+}
+
+// A stage keeps its file's blocks from flush to flush (up to keepStageBytes), and a
+// smaller flush over a larger one's bytes moves only its own lines into the batch.
+func TestStageReuseMovesOnlyTheFlushsLines(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), "id", testOpts())
+	defer s.Close()
+	st, err := s.NewStage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fileSize := func() int64 {
+		fi, err := st.f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if err := s.Append([]Part{stagedPart(t, st, "a", 0, 500, 50, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	big := fileSize()
+	if err := st.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if fileSize() != big {
+		t.Fatalf("Reset gave back the stage's blocks: %d bytes left of %d", fileSize(), big)
+	}
+	if err := s.Append([]Part{stagedPart(t, st, "a", 500, 20, 7, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := readAll(t, s, byPartition(s.SealAll())["a"]); !bytes.Equal(data, lines(0, 522)) {
+		t.Fatalf("the batch holds %d bytes, want the %d of both flushes' lines", len(data), len(lines(0, 522)))
+	}
+	// Past keepStageBytes the file is cut back.
+	long := bytes.Repeat([]byte("x"), 1<<20)
+	long[len(long)-1] = '\n'
+	for st.size <= keepStageBytes {
+		if _, err := st.Write(long, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if n := fileSize(); n != 0 {
+		t.Fatalf("a stage of more than %d bytes kept %d after Reset", keepStageBytes, n)
+	}
+}
+
+// BenchmarkAppendStaged is a flush of 1,000 records written ahead to a stage in
+// pieces of 100, then appended: the bytes move twice.
+func BenchmarkAppendStaged(b *testing.B) {
+	s := mustOpen(b, b.TempDir(), "bench", testOpts())
+	defer s.Close()
+	st, err := s.NewStage()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var ln [][]byte
+	size := 0
+	for i := 0; i < 10; i++ {
+		l := bytes.Repeat(lines(i*100, 100), 6)
+		ln = append(ln, l)
+		size += len(l)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pt := part("bench/", 0, 0)
+		for _, l := range ln {
+			pc, err := st.Write(l, 600)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pt.Staged = append(pt.Staged, pc)
+		}
+		if err := s.Append([]Part{pt}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Reset(); err != nil {
+			b.Fatal(err)
+		}
+		if i%64 == 63 {
+			for _, sb := range s.SealAll() {
+				if err := s.Remove(sb); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 	}
 }

@@ -1,0 +1,4 @@
+package spool
+
+// sysCopyFileRange is copy_file_range's number here (the syscall package lacks it).
+const sysCopyFileRange = 285
