@@ -30,9 +30,17 @@ func processCPU() time.Duration {
 // compression and PutObject to a real MinIO. cpu-ns/record counts every goroutine,
 // GC included, until the last object is stored.
 func BenchmarkSustainedToMinIO(b *testing.B) {
-	for _, c := range [][2]string{{"json_lines", "gzip"}, {"json_lines", "zstd"}, {"parquet", "zstd"}, {"parquet", "snappy"}} {
-		format, codec := c[0], c[1]
-		b.Run(format+"-"+codec, func(b *testing.B) {
+	for _, c := range [][3]string{
+		{"json_lines", "gzip"}, {"json_lines", "zstd"}, {"parquet", "zstd"}, {"parquet", "snappy"},
+		// The Fluent Bit benchmark's mix (soak -bench): 99% access logs.
+		{"json_lines", "zstd", "access"}, {"parquet", "zstd", "access"},
+	} {
+		format, codec, mix := c[0], c[1], c[2]
+		name := format + "-" + codec
+		if mix != "" {
+			name = mix + "-" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			m := env(b, "bench")
 			cfg, err := config.Parse(mapGetter{
 				"bucket": "bench", "region": m.Region, "endpoint": m.Endpoint,
@@ -46,6 +54,9 @@ func BenchmarkSustainedToMinIO(b *testing.B) {
 				b.Fatal(err)
 			}
 			lines := gen.New(3).Mixed(1000)
+			if mix == "access" {
+				lines = gen.New(1).OneOtherIn(1000, 100)
+			}
 			data, err := chunkgen.Chunk(chunk.Encoder{}, chunkgen.DefaultTask(), lines, time.Now())
 			if err != nil {
 				b.Fatal(err)

@@ -172,6 +172,29 @@ func (g *Gen) Mixed(n int) []Labeled {
 	return out
 }
 
+// OneOtherIn returns n lines of which one in every is not an access log (the last of
+// each every), the rest access logs of Mixed's kinds and proportions: the mixes of
+// the Fluent Bit benchmark (every 100: nearly all access logs; every 5: a fifth other).
+func (g *Gen) OneOtherIn(n, every int) []Labeled {
+	var access, other []Labeled
+	for _, l := range g.Mixed(4 * n) {
+		if l.IsAccess {
+			access = append(access, l)
+		} else {
+			other = append(other, l)
+		}
+	}
+	out := make([]Labeled, n)
+	for i := range out {
+		if i%every == every-1 {
+			out[i] = other[i/every%len(other)]
+		} else {
+			out[i] = access[i%len(access)]
+		}
+	}
+	return out
+}
+
 func (g *Gen) chance(p float64) bool { return g.r.Float64() < p }
 
 func pick[T any](g *Gen, xs []T) T { return xs[g.r.IntN(len(xs))] }

@@ -126,23 +126,7 @@ func lines(mix string, n int) ([]gen.Labeled, error) {
 	case every == 0:
 		return nil, fmt.Errorf("-mix %q: mixed, access or fifth", mix)
 	}
-	var access, other []gen.Labeled
-	for _, l := range g.Mixed(4 * n) {
-		if l.IsAccess {
-			access = append(access, l)
-		} else {
-			other = append(other, l)
-		}
-	}
-	out := make([]gen.Labeled, n)
-	for i := range out {
-		if i%every == every-1 {
-			out[i] = other[i/every%len(other)]
-		} else {
-			out[i] = access[i%len(access)]
-		}
-	}
-	return out, nil
+	return g.OneOtherIn(n, every), nil
 }
 
 // services starts MinIO (bucket soak) and, for other_logs cloudwatch, a loopback
