@@ -17,9 +17,22 @@ type pipeline struct {
 	c      func(c config) config
 }
 
+// The rows the others are compared with.
+const (
+	rowFloor   = "null output (floor)"
+	rowS3      = "Fluent Bit s3 gzip"
+	rowOtherS3 = "envoy_s3 json_lines, 1/5 other to S3"
+	rowOtherCW = "envoy_s3 json_lines, 1/5 other to CloudWatch"
+)
+
 var matrix = []pipeline{
-	{"null output (floor)", true, func(c config) config { c.output, c.mix = "null", "access"; return c }},
-	{"Fluent Bit s3 gzip", true, func(c config) config { c.output, c.mix = "s3", "access"; return c }},
+	{rowFloor, true, func(c config) config { c.output, c.mix = "null", "access"; return c }},
+	{rowS3, true, func(c config) config { c.output, c.mix = "s3", "access"; return c }},
+	// The settings of aws-for-fluent-bit's own S3 load tests: many small files.
+	{"Fluent Bit s3 gzip, 1M files", true, func(c config) config {
+		c.output, c.mix, c.s3FileSize, c.s3Timeout = "s3", "access", "1M", "1m"
+		return c
+	}},
 	{"envoy_s3 json_lines zstd", false, func(c config) config {
 		c.output, c.mix, c.format, c.codec = "envoy_s3", "access", "json_lines", "zstd"
 		return c
@@ -28,14 +41,34 @@ var matrix = []pipeline{
 		c.output, c.mix, c.format, c.codec = "envoy_s3", "access", "parquet", "zstd"
 		return c
 	}},
-	{"envoy_s3 json_lines, 1/5 other to S3", false, func(c config) config {
+	{rowOtherS3, false, func(c config) config {
 		c.output, c.mix, c.format, c.codec, c.other = "envoy_s3", "fifth", "json_lines", "zstd", "s3"
 		return c
 	}},
-	{"envoy_s3 json_lines, 1/5 other to CloudWatch", false, func(c config) config {
+	{rowOtherCW, false, func(c config) config {
 		c.output, c.mix, c.format, c.codec, c.other = "envoy_s3", "fifth", "json_lines", "zstd", "cloudwatch"
 		return c
 	}},
+}
+
+// selectRows keeps the rows of the matrix whose names contain one of the
+// comma-separated words of rows (all rows when it is empty); the floor and Fluent
+// Bit's s3 row always run, since every ratio needs them.
+func selectRows(rows string) []pipeline {
+	if rows == "" {
+		return matrix
+	}
+	var out []pipeline
+	for _, p := range matrix {
+		keep := p.name == rowFloor || p.name == rowS3
+		for _, w := range strings.Split(rows, ",") {
+			keep = keep || (w != "" && strings.Contains(p.name, w))
+		}
+		if keep {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // runBench runs the matrix rounds times, alternating the plugins in sos run by run
@@ -43,7 +76,8 @@ var matrix = []pipeline{
 // process, what that is above the null output, its ratio to Fluent Bit's own s3
 // output, and peak RSS over the null output. Through the C host (fluentBit false)
 // only the envoy_s3 rows run and only absolute figures are printed.
-func runBench(once func(config) (result, error), fluentBit bool, base config, sos []string, rounds int) error {
+func runBench(once func(config) (result, error), fluentBit bool, base config, sos []string, rounds int, rows string) error {
+	matrix := selectRows(rows)
 	if len(sos) > 2 {
 		return fmt.Errorf("-bench alternates at most two -so builds, got %d", len(sos))
 	}
@@ -114,11 +148,11 @@ func runBench(once func(config) (result, error), fluentBit bool, base config, so
 	cpu := func(r result) float64 { return perMillion(r.cpu, r.sent) }
 	rss := func(r result) float64 { return float64(r.peakKB) / 1024 }
 	floor, floorRSS, s3Above := 0.0, 0.0, 0.0
-	if rs := got[key{matrix[0].name, ""}]; len(rs) > 0 {
+	if rs := got[key{rowFloor, ""}]; len(rs) > 0 {
 		floor, _, _ = mean(rs, cpu)
 		floorRSS, _, _ = mean(rs, rss)
 	}
-	if rs := got[key{matrix[1].name, ""}]; len(rs) > 0 {
+	if rs := got[key{rowS3, ""}]; len(rs) > 0 {
 		m, _, _ := mean(rs, cpu)
 		s3Above = m - floor
 	}
@@ -134,7 +168,7 @@ func runBench(once func(config) (result, error), fluentBit bool, base config, so
 			m, lo, hi := mean(rs, cpu)
 			rm, rlo, rhi := mean(rs, rss)
 			above, ratio, over := "-", "-", "-"
-			if fluentBit && p.name != matrix[0].name {
+			if fluentBit && p.name != rowFloor {
 				above = fmt.Sprintf("%.2f", m-floor)
 				over = fmt.Sprintf("%+.1f MiB", rm-floorRSS)
 				if s3Above > 0 {
@@ -147,7 +181,7 @@ func runBench(once func(config) (result, error), fluentBit bool, base config, so
 	w.Flush()
 	// Other records to CloudWatch Logs against the same records to S3.
 	for _, b := range []string{"", "A", "B"} {
-		s3, cw := got[key{matrix[4].name, b}], got[key{matrix[5].name, b}]
+		s3, cw := got[key{rowOtherS3, b}], got[key{rowOtherCW, b}]
 		if len(s3) == 0 || len(cw) == 0 {
 			continue
 		}

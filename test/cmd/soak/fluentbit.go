@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -70,8 +71,8 @@ func viaFluentBit(fb string, c config) (result, error) {
 			// PutObject (MinIO takes path-style requests at the endpoint), its own
 			// buffer directory; objects are the whole record as JSON lines.
 			settings = [][2]string{{"bucket", "soak"}, {"region", m.Region}, {"endpoint", m.Endpoint},
-				{"use_put_object", "On"}, {"compression", "gzip"}, {"total_file_size", "50M"},
-				{"upload_timeout", "30s"}, {"retry_limit", "2"}}
+				{"use_put_object", "On"}, {"compression", "gzip"}, {"total_file_size", cmp.Or(c.s3FileSize, "50M")},
+				{"upload_timeout", cmp.Or(c.s3Timeout, "30s")}, {"retry_limit", "2"}}
 		} else {
 			args = append(args, "-e", c.so)
 		}

@@ -36,18 +36,20 @@ import (
 
 // config is one run: what to send and where.
 type config struct {
-	output   string // with Fluent Bit: null, gonull, s3 or envoy_s3
-	format   string // json_lines or parquet
-	codec    string
-	mix      string // mixed, access or fifth (see lines)
-	other    string // other_logs: "" (the plugin's default), s3, cloudwatch or drop
-	so       string
-	rate     int
-	dur      time.Duration
-	per      int
-	quiet    bool // no progress lines (bench)
-	profile  string
-	hostArgs []string
+	output string // with Fluent Bit: null, gonull, s3 or envoy_s3
+	format string // json_lines or parquet
+	codec  string
+	mix    string // mixed, access or fifth (see lines)
+	other  string // other_logs: "" (the plugin's default), s3, cloudwatch or drop
+	// Fluent Bit's s3 output: total_file_size and upload_timeout ("" for 50M and 30s)
+	s3FileSize, s3Timeout string
+	so                    string
+	rate                  int
+	dur                   time.Duration
+	per                   int
+	quiet                 bool // no progress lines (bench)
+	profile               string
+	hostArgs              []string
 }
 
 // result is what one run cost. cpu counts from the first record sent to the
@@ -85,6 +87,7 @@ func main() {
 	flag.StringVar(&c.output, "output", "envoy_s3", "with -fluent-bit: null, gonull (the smallest Go plugin), s3 (Fluent Bit's own) or envoy_s3")
 	bench := flag.Bool("bench", false, "run the comparison matrix (floor, s3, envoy_s3 json_lines, parquet, a fifth other to S3 and to CloudWatch Logs)")
 	rounds := flag.Int("rounds", 3, "with -bench: rounds of the matrix")
+	rows := flag.String("rows", "", "with -bench: only the rows whose names contain one of these comma-separated words (the floor and Fluent Bit's s3 always run), e.g. -rows json_lines,parquet")
 	flag.Parse()
 	root, err := miniotest.RepoRoot()
 	if err != nil {
@@ -105,7 +108,7 @@ func main() {
 		return run(*host, c)
 	}
 	if *bench {
-		err = runBench(once, *fb != "", c, sos, *rounds)
+		err = runBench(once, *fb != "", c, sos, *rounds, *rows)
 	} else {
 		_, err = once(c)
 	}
