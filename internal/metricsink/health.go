@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/cwlogs"
+	"github.com/envoy-s3/envoy_s3/internal/delivery"
 	"github.com/envoy-s3/envoy_s3/internal/emf"
 	"github.com/envoy-s3/envoy_s3/internal/keyformat"
 )
@@ -22,6 +23,14 @@ const maxHealthQueue = 60
 // healthTimeout bounds one attempt to send health events.
 const healthTimeout = 30 * time.Second
 
+// After a failed send the sender tries again on its own, without waiting for the
+// next event, after a jittered wait that doubles from healthMinBackoff up to
+// healthMaxBackoff (delivery.Backoff, as uploads are retried).
+const (
+	healthMinBackoff = 500 * time.Millisecond
+	healthMaxBackoff = 30 * time.Second
+)
+
 // healthDest is where an instance's health events go and the dimension values
 // they carry, taken from the first records the instance saw.
 type healthDest struct{ cluster, family, group, stream string }
@@ -30,7 +39,8 @@ type healthDest struct{ cluster, family, group, stream string }
 // the store and the upload pool: it must arrive while S3 is down (upload workers
 // busy retrying) and while store_dir is full (the store refuses everything), which
 // are the moments it is for. A health event is about now, so none is made durable:
-// while CloudWatch Logs cannot be reached, the newest maxHealthQueue wait in memory.
+// while CloudWatch Logs cannot be reached, the newest maxHealthQueue wait in memory
+// and the sender retries them with backoff until a send succeeds or the sink closes.
 type health struct {
 	dest  atomic.Pointer[healthDest]
 	once  sync.Once
@@ -39,6 +49,9 @@ type health struct {
 	wake  chan struct{}
 	stop  chan struct{}
 	done  chan struct{}
+	// minBackoff and maxBackoff replace healthMinBackoff and healthMaxBackoff
+	// when set (tests); set them before the first Health call.
+	minBackoff, maxBackoff time.Duration
 }
 
 // SetHealthSource names the health series after v (its cluster, family and tag),
@@ -103,18 +116,27 @@ func (s *Sink) sendHealth(d *healthDest, warnf func(string, ...any)) {
 		case <-life.Done():
 		}
 	}()
-	failing := false
+	minWait, maxWait := healthMinBackoff, healthMaxBackoff
+	if hs.minBackoff > 0 {
+		minWait, maxWait = hs.minBackoff, hs.maxBackoff
+	}
+	failed := 0 // sends failed in a row; while > 0 the sender retries on its own
 	for {
-		select {
-		case <-hs.stop:
+		if failed == 0 {
+			select {
+			case <-hs.stop:
+				return
+			case <-hs.wake:
+			}
+		} else if !delivery.Sleep(life, delivery.Backoff(failed-1, minWait, maxWait)) {
 			return
-		case <-hs.wake:
 		}
 		hs.mu.Lock()
 		evs := hs.queue
 		hs.queue = nil
 		hs.mu.Unlock()
 		if len(evs) == 0 {
+			failed = 0
 			continue
 		}
 		ctx, cancel := context.WithTimeout(life, healthTimeout)
@@ -122,16 +144,16 @@ func (s *Sink) sendHealth(d *healthDest, warnf func(string, ...any)) {
 		err := s.cw.PutTo(ctx, d.group, d.stream, append([]cwlogs.Event(nil), evs...))
 		cancel()
 		if err == nil {
-			if failing && warnf != nil {
+			if failed > 0 && warnf != nil {
 				warnf("health events reach CloudWatch Logs group %s again", d.group)
 			}
-			failing = false
+			failed = 0
 			continue
 		}
-		if !failing && warnf != nil {
-			warnf("health events could not be sent to CloudWatch Logs group %s (%v): the newest %d are kept and sent with the next", d.group, err, maxHealthQueue)
+		if failed == 0 && warnf != nil {
+			warnf("health events could not be sent to CloudWatch Logs group %s (%v): the newest %d are kept and retried with backoff", d.group, err, maxHealthQueue)
 		}
-		failing = true
+		failed++
 		hs.mu.Lock()
 		hs.queue = append(evs, hs.queue...)
 		if n := len(hs.queue); n > maxHealthQueue {

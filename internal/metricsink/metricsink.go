@@ -6,7 +6,11 @@
 // so they get the spool's durability and the upload pool's retries, and are sent
 // through the same CloudWatch Logs client code as other_logs. The instance's health
 // series (health.go) goes to the same log group, in its own stream, sent apart
-// from the store so that it arrives while S3 is down or store_dir is full.
+// from the store so that it arrives while S3 is down or store_dir is full. After a
+// failed send its one sender goroutine retries on its own with jittered, doubling
+// backoff (500 ms up to 30 s, delivery.Backoff), holding the newest 60 events, until
+// a send succeeds or CloseHealth cancels it; the next interval's event does not
+// have to come first.
 package metricsink
 
 import (
