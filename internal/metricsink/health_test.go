@@ -135,6 +135,27 @@ func TestHealthRetriedWithoutAnotherEvent(t *testing.T) {
 	checkRecovered(t, srv, told, 3, 7)
 }
 
+// While the sends fail, only the newest maxHealthQueue events are kept: those are
+// the ones sent once CloudWatch Logs takes them again.
+func TestHealthQueueBoundedWhileRetrying(t *testing.T) {
+	srv, s, warnf, told := healthSink(t)
+	defer s.CloseHealth()
+	s.SetHealthSource(&prodWeb)
+	s.health.minBackoff, s.health.maxBackoff = time.Millisecond, 20*time.Millisecond
+	srv.Fail("PutLogEvents", -1, 500, "ServiceUnavailableException")
+	now := time.Now().Add(-time.Hour)
+	for i := range maxHealthQueue + 10 {
+		s.Health(now.Add(time.Duration(i)*time.Second), &emf.Health{RecordsIn: int64(i)}, warnf)
+	}
+	waitRequests(t, srv, 3) // retrying, all refused
+	srv.ClearFaults()
+	newest := make([]float64, maxHealthQueue)
+	for i := range newest {
+		newest[i] = float64(10 + i)
+	}
+	checkRecovered(t, srv, told, 3, newest...)
+}
+
 // CloseHealth ends the sender while it waits to retry, not once the wait is over.
 func TestHealthRetryEndsWithClose(t *testing.T) {
 	srv, s, warnf, _ := healthSink(t)
