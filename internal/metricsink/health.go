@@ -44,6 +44,7 @@ type healthDest struct{ cluster, family, group, stream string }
 type health struct {
 	dest  atomic.Pointer[healthDest]
 	once  sync.Once
+	close sync.Once // CloseHealth stops the sender once, however often it is called
 	mu    sync.Mutex
 	queue []cwlogs.Event
 	wake  chan struct{}
@@ -168,7 +169,7 @@ func (s *Sink) CloseHealth() {
 	hs := &s.health
 	hs.once.Do(func() {}) // no sender starts after this; one that did is visible here
 	if hs.stop != nil {
-		close(hs.stop)
+		hs.close.Do(func() { close(hs.stop) })
 		<-hs.done
 	}
 }

@@ -172,3 +172,12 @@ func TestHealthRetryEndsWithClose(t *testing.T) {
 		t.Fatal("CloseHealth still waits for the sender's retry")
 	}
 }
+
+// CloseHealth may be called more than once, as Close methods may.
+func TestCloseHealthTwice(t *testing.T) {
+	_, s, warnf, _ := healthSink(t)
+	s.SetHealthSource(&prodWeb)
+	s.Health(time.Now(), &emf.Health{RecordsIn: 1}, warnf)
+	s.CloseHealth()
+	s.CloseHealth()
+}
