@@ -353,8 +353,12 @@ func (s *Spool) assess(sc *scanner, b *badRange, open bool) error {
 		l := int64(binary.LittleEndian.Uint32(h[1:]))
 		recs := int(binary.LittleEndian.Uint32(h[5:]))
 		switch {
-		case h[0] == segCommit && segHdrSize+l == n && recs == 0:
-			return nil // a damaged COMMIT holds no record
+		case h[0] == segCommit && (segHdrSize+l == n || recs == 0):
+			// A damaged COMMIT holds no record: its CRC, length or count is
+			// what failed (its count reads 0, or its length fits the range). Its
+			// payload is a binary chunk ID, whose bytes can be '\n': never
+			// counted as lines.
+			return nil
 		case h[0] == segData && segHdrSize+l == n && int64(recs) <= l:
 			hdrRecords, from = recs, b.off+segHdrSize
 		case knownSegment(h[0]) && segHdrSize+l > n && b.end == sc.size && open:
