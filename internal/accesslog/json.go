@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"bytes"
 	"encoding/binary"
 	"unicode/utf8"
 
@@ -113,7 +112,7 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 		if i >= len(b) || b[i] != '"' {
 			return false
 		}
-		key, next, ok := p.scanString(b, i)
+		key, next, _, ok := p.scanString(b, i)
 		if !ok {
 			return false
 		}
@@ -134,7 +133,7 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 		var str []byte
 		switch c := b[i]; {
 		case c == '"':
-			str, i, ok = p.scanString(b, i)
+			str, i, _, ok = p.scanString(b, i)
 			kind = vString
 		case c == '-' || (c >= '0' && c <= '9'):
 			var isInt bool
@@ -429,33 +428,33 @@ func skipWS(b []byte, i int) int {
 
 // scanString scans the string starting at b[i] == '"' and returns its
 // unescaped content: a view into b, or into the scratch when it has escapes.
-func (p *Parser) scanString(b []byte, i int) (s []byte, next int, ok bool) {
+// plain reports a view of printable ASCII without '"' or '\\'.
+func (p *Parser) scanString(b []byte, i int) (s []byte, next int, plain, ok bool) {
 	start := i + 1
-	end, escaped, ok := stringEnd(b, start)
+	end, escaped, plain, ok := stringEnd(b, start)
 	if !ok {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	seg := b[start:end]
 	if !escaped {
-		return seg, end + 1, true
+		return seg, end + 1, plain, true
 	}
 	n := len(p.scratch)
 	p.scratch, _ = jsonstr.AppendUnescaped(p.scratch, seg) // validated by stringEnd
-	return p.scratch[n:len(p.scratch):len(p.scratch)], end + 1, true
+	return p.scratch[n:len(p.scratch):len(p.scratch)], end + 1, false, true
 }
 
 // stringEnd validates a JSON string body starting at b[i] (after the opening
-// quote) and returns the index of the closing quote.
-func stringEnd(b []byte, i int) (end int, escaped, ok bool) {
-	// Fast path: up to the next quote there is no backslash.
-	q := bytes.IndexByte(b[i:], '"')
-	if q < 0 {
-		return 0, false, false
-	}
-	if seg := b[i : i+q]; bytes.IndexByte(seg, '\\') < 0 {
-		return i + q, false, plainText(seg)
-	}
+// quote) and returns the index of the closing quote. plain reports a body of
+// printable ASCII without escapes, which JSON writes as it is.
+func stringEnd(b []byte, i int) (end int, escaped, plain, ok bool) {
+	// Fast path, eight bytes at a time: up to the closing quote, nothing
+	// but plain ASCII.
 	start := i
+	i += jsonstr.PlainLen(b[i:])
+	if i < len(b) && b[i] == '"' {
+		return i, false, true, true
+	}
 	ascii := true
 	for i < len(b) {
 		if i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
@@ -466,27 +465,27 @@ func stringEnd(b []byte, i int) (end int, escaped, ok bool) {
 		switch {
 		case c == '"':
 			if !ascii && !utf8.Valid(b[start:i]) {
-				return 0, false, false
+				return 0, false, false, false
 			}
-			return i, escaped, true
+			return i, escaped, false, true
 		case c == '\\':
 			if i+1 >= len(b) {
-				return 0, false, false
+				return 0, false, false, false
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
-					return 0, false, false
+					return 0, false, false, false
 				}
 				i += 6
 			default:
-				return 0, false, false
+				return 0, false, false, false
 			}
 			escaped = true
 		case c < ' ':
-			return 0, false, false
+			return 0, false, false, false
 		default:
 			if c >= utf8.RuneSelf {
 				ascii = false
@@ -494,7 +493,7 @@ func stringEnd(b []byte, i int) (end int, escaped, ok bool) {
 			i++
 		}
 	}
-	return 0, false, false
+	return 0, false, false, false
 }
 
 func isHex4(b []byte) bool {
@@ -567,7 +566,7 @@ func skipValue(b []byte, i, depth int) (int, bool) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, ok := stringEnd(b, i+1)
+		end, _, _, ok := stringEnd(b, i+1)
 		return end + 1, ok
 	case c == '-' || (c >= '0' && c <= '9'):
 		next, _, ok := skipNumber(b, i)
@@ -595,7 +594,7 @@ func skipValue(b []byte, i, depth int) (int, bool) {
 				if i >= len(b) || b[i] != '"' {
 					return 0, false
 				}
-				end, _, ok := stringEnd(b, i+1)
+				end, _, _, ok := stringEnd(b, i+1)
 				if !ok {
 					return 0, false
 				}
@@ -623,26 +622,4 @@ func skipValue(b []byte, i, depth int) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// plainText reports whether s has no control characters and is valid UTF-8.
-func plainText(s []byte) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := binary.LittleEndian.Uint64(s[i:])
-		if (w|(w-lsb*0x20))&msb != 0 {
-			break
-		}
-	}
-	ascii := true
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' {
-			return false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	return ascii || utf8.Valid(s)
 }

@@ -84,6 +84,22 @@ func Append(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
+// PlainLen returns the length of the longest prefix of s that JSON writes as
+// it is: printable ASCII (DEL included) other than '"' and '\\'. Callers that
+// scan a value anyway use it to learn, in the same pass, that Append of it
+// would be a plain copy between quotes.
+func PlainLen(s []byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if m := escapeMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(s) && s[i] < utf8.RuneSelf && safe[s[i]]; i++ {
+	}
+	return i
+}
+
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080

@@ -35,7 +35,38 @@ func FuzzMatchesEncodingJSON(f *testing.F) {
 		if got, want := string(Append(nil, []byte(s))), encodingJSON(s); got != want {
 			t.Fatalf("%q: got %s want %s", s, got, want)
 		}
+		if n := PlainLen([]byte(s)); n == len(s) && encodingJSON(s) != `"`+s+`"` {
+			t.Fatalf("%q: PlainLen says plain, encoding/json writes %s", s, encodingJSON(s))
+		}
 	})
+}
+
+// TestPlainLen checks PlainLen against a byte loop over safe, for every byte
+// value at every position of strings of 0 to 20 bytes (word and tail paths).
+func TestPlainLen(t *testing.T) {
+	want := func(s []byte) int {
+		for i, c := range s {
+			if c >= 0x80 || !safe[c] {
+				return i
+			}
+		}
+		return len(s)
+	}
+	for n := range 21 {
+		s := []byte(strings.Repeat("a~ #[]", 4)[:n])
+		if got := PlainLen(s); got != n {
+			t.Fatalf("%q: %d, want %d", s, got, n)
+		}
+		for p := range n {
+			for c := range 256 {
+				s[p] = byte(c)
+				if got, w := PlainLen(s), want(s); got != w {
+					t.Fatalf("%q: %d, want %d", s, got, w)
+				}
+			}
+			s[p] = 'a'
+		}
+	}
 }
 
 func BenchmarkAppend(b *testing.B) {
