@@ -135,8 +135,34 @@ const (
 // replace it to change a value, never write through it.
 type Field struct {
 	Kind FieldKind
-	Str  []byte // unescaped value
-	Int  int64
+	// plainLen and plainAt record that Parse proved the bytes of Str, as
+	// they were then, plain (printable ASCII without '"' or '\\'): JSON
+	// writes them as they are. The proof holds only while Str still starts at
+	// plainAt and has plainLen bytes; see setStr and plainStr.
+	plainLen uint32
+	Str      []byte // unescaped value
+	plainAt  *byte
+	Int      int64
+}
+
+// setStr makes f the String v (not empty), marked plain when the caller
+// proved every byte of v plain. It stores field by field: a Field literal
+// built on the stack and copied measured several times slower here.
+func (f *Field) setStr(v []byte, plain bool) {
+	f.Kind, f.Str, f.Int = String, v, 0
+	if plain {
+		f.plainLen, f.plainAt = uint32(len(v)), &v[0]
+	} else {
+		f.plainLen, f.plainAt = 0, nil
+	}
+}
+
+// plainStr reports whether f.Str is still the view Parse proved plain. A Str
+// replaced (redaction) or resliced after Parse starts elsewhere or has
+// another length, so it fails the check and is escaped as usual; the bytes
+// behind the view cannot change, since a Field's Str is never written through.
+func (f *Field) plainStr() bool {
+	return f.plainAt != nil && len(f.Str) == int(f.plainLen) && &f.Str[0] == f.plainAt
 }
 
 // Extra is a key of a customised JSON format that the schema lacks.
@@ -252,8 +278,8 @@ func (p *Parser) keep(b string) []byte {
 func (e *Entry) setKind(p *Parser, shape Shape) {
 	e.Shape = shape
 	if shape == ShapeTextTCP || shape == ShapeJSONTCP {
-		e.Fields[Kind] = Field{Kind: String, Str: p.keep("tcp")}
+		e.Fields[Kind].setStr(p.keep("tcp"), true)
 	} else {
-		e.Fields[Kind] = Field{Kind: String, Str: p.keep("http")}
+		e.Fields[Kind].setStr(p.keep("http"), true)
 	}
 }

@@ -238,3 +238,35 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainMarkFollowsStr: AppendJSON copies a string Parse proved plain without
+// escaping it only while Str is still that view. A value replaced after Parse
+// (as redaction does) or a view widened over bytes Parse did not prove is
+// escaped like any other.
+func TestPlainMarkFollowsStr(t *testing.T) {
+	var p accesslog.Parser
+	var e accesslog.Entry
+	for _, line := range []string{
+		`{"start_time":"2025-11-11T07:40:46.216Z","method":"GET","path":"/a","x":"\"q","response_code":200}`,
+		`[2025-11-11T07:40:46.216Z] "GET /a HTTP/1.1" 200 0 11 1 1 "-" "curl" "c13c" "backend" "10.0.1.23:8080"`,
+	} {
+		if !p.Parse([]byte(line), &e) {
+			t.Fatalf("not an access log: %s", line)
+		}
+		path := &e.Fields[accesslog.Path]
+		path.Str = path.Str[:cap(path.Str)] // the rest of the line, quotes included
+		wide := string(path.Str)
+		e.Fields[accesslog.UserAgent].Str = []byte("a\"b\\c\x01") // kept the old view's mark until now
+		if e.Fields[accesslog.UserAgent].Kind != accesslog.String {
+			e.Fields[accesslog.UserAgent] = accesslog.Field{Kind: accesslog.String, Str: []byte("a\"b\\c\x01")}
+		}
+		out := e.AppendJSON(nil)
+		var m map[string]any
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("%s: invalid JSON %s: %v", line, out, err)
+		}
+		if m["path"] != wide || m["user_agent"] != "a\"b\\c\x01" {
+			t.Fatalf("%s: path %q user_agent %q, want %q and the replaced value", line, m["path"], m["user_agent"], wide)
+		}
+	}
+}

@@ -7,16 +7,17 @@ import (
 )
 
 // keyPrefix[id] is `"name":`, preceded by a comma for every field but the
-// first; keyNull[id] is the same followed by null, written in one append.
-var keyPrefix, keyNull = func() (p, n [NumFields]string) {
+// first; keyNull[id] is the same followed by null, and keyQuote[id] by the
+// opening quote of a plain string, each written in one append.
+var keyPrefix, keyNull, keyQuote = func() (p, n, q [NumFields]string) {
 	for id := range NumFields {
 		s := `"` + fieldNames[id] + `":`
 		if id > 0 {
 			s = "," + s
 		}
-		p[id], n[id] = s, s+"null"
+		p[id], n[id], q[id] = s, s+"null", s+`"`
 	}
-	return p, n
+	return p, n, q
 }()
 
 // AppendJSON appends e as one JSON object (no trailing newline): the schema
@@ -30,6 +31,12 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 		f := &e.Fields[id]
 		if f.Kind == Null {
 			dst = append(dst, keyNull[id]...)
+			continue
+		}
+		if f.Kind == String && f.plainStr() {
+			dst = append(dst, keyQuote[id]...)
+			dst = append(dst, f.Str...)
+			dst = append(dst, '"')
 			continue
 		}
 		dst = append(dst, keyPrefix[id]...)
@@ -52,6 +59,11 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 func appendField(dst []byte, f *Field) []byte {
 	switch f.Kind {
 	case String:
+		if f.plainStr() {
+			dst = append(dst, '"')
+			dst = append(dst, f.Str...)
+			return append(dst, '"')
+		}
 		return jsonstr.Append(dst, f.Str)
 	case Int:
 		return strconv.AppendInt(dst, f.Int, 10)

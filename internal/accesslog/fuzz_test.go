@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/envoy-s3/envoy_s3/internal/accesslog"
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 )
 
 // addSeeds adds the hand-written cases and the first lines of each corpus
@@ -83,6 +84,9 @@ func checkAccepted(t *testing.T, format accesslog.Format, line []byte) {
 	if string(out) != string(ae.AppendJSON(nil)) {
 		t.Fatal("FormatAuto output differs")
 	}
+	if ref := referenceJSON(&e); string(out) != string(ref) {
+		t.Fatalf("AppendJSON wrote\n%s\nescaping every value writes\n%s", out, ref)
+	}
 	if !json.Valid(out) || !utf8.Valid(out) {
 		t.Fatalf("invalid JSON output: %s", out)
 	}
@@ -130,6 +134,38 @@ func checkAccepted(t *testing.T, format accesslog.Format, line []byte) {
 	case accesslog.FormatJSON:
 		checkAgainstEncodingJSON(t, line, &e)
 	}
+}
+
+// referenceJSON renders e the plain way, every string through jsonstr.Append:
+// what AppendJSON must write, whatever it skipped because Parse proved a value
+// needs no escaping.
+func referenceJSON(e *accesslog.Entry) []byte {
+	val := func(dst []byte, f accesslog.Field) []byte {
+		switch f.Kind {
+		case accesslog.String:
+			return jsonstr.Append(dst, f.Str)
+		case accesslog.Int:
+			return strconv.AppendInt(dst, f.Int, 10)
+		}
+		return append(dst, "null"...)
+	}
+	dst := []byte{'{'}
+	for id := range accesslog.NumFields {
+		if id > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(jsonstr.Append(dst, []byte(id.Name())), ':')
+		dst = val(dst, e.Fields[id])
+	}
+	for _, x := range e.Extra {
+		dst = append(jsonstr.Append(append(dst, ','), x.Key), ':')
+		if len(x.RawJSON) > 0 {
+			dst = append(dst, x.RawJSON...)
+		} else {
+			dst = val(dst, x.Val)
+		}
+	}
+	return append(dst, '}')
 }
 
 func topLevelKeys(t *testing.T, out []byte) []string {

@@ -131,9 +131,10 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 		start := i
 		var kind valKind
 		var str []byte
+		var plain bool
 		switch c := b[i]; {
 		case c == '"':
-			str, i, _, ok = p.scanString(b, i)
+			str, i, plain, ok = p.scanString(b, i)
 			kind = vString
 		case c == '-' || (c >= '0' && c <= '9'):
 			var isInt bool
@@ -169,7 +170,7 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 					return false
 				}
 				p.scratch = ts
-				*f = Field{Kind: String, Str: p.scratch[n:len(p.scratch):len(p.scratch)]}
+				f.setStr(p.scratch[n:len(p.scratch):len(p.scratch)], true)
 			case fieldIsInt[id]:
 				numeric, ok := setJSONInt(f, kind, raw, str)
 				if !ok {
@@ -189,9 +190,9 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 				switch kind {
 				case vString:
 					*f = Field{}
-					setTextStr(f, str)
+					setTextStr(f, str, plain)
 				case vInt, vNumber:
-					*f = Field{Kind: String, Str: raw}
+					f.setStr(raw, true) // a JSON number: digits, signs, dot, e or E
 				case vNull:
 					*f = Field{}
 				default:
@@ -206,6 +207,9 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 			switch kind {
 			case vString:
 				x.Val = Field{Kind: String, Str: str}
+				if len(str) > 0 {
+					x.Val.setStr(str, plain)
+				}
 			case vInt:
 				if v, ok, overflow := parseInt(raw); ok && !overflow {
 					x.Val = Field{Kind: Int, Int: v}
@@ -269,17 +273,17 @@ func setJSONInt(f *Field, kind valKind, raw, str []byte) (numeric, ok bool) {
 			return false, false
 		}
 		if !overflow {
-			*f = Field{Kind: Int, Int: v}
+			f.Kind, f.Int = Int, v // f is zero (above)
 		}
 		return true, true
 	case vInt:
 		if v, ok, overflow := parseInt(raw); ok && !overflow {
-			*f = Field{Kind: Int, Int: v}
+			f.Kind, f.Int = Int, v // f is zero (above)
 		}
 		return true, true
 	case vNumber:
 		if v, ok := wholeNumber(raw); ok {
-			*f = Field{Kind: Int, Int: v}
+			f.Kind, f.Int = Int, v // f is zero (above)
 		}
 		return true, true
 	}

@@ -2,8 +2,9 @@ package accesslog
 
 import (
 	"bytes"
-	"encoding/binary"
 	"unicode/utf8"
+
+	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 )
 
 // Limits of the TEXT grammar (see the package doc).
@@ -36,7 +37,7 @@ func (p *Parser) parseText(line []byte, e *Entry) bool {
 	}
 	n := len(p.scratch)
 	p.scratch = ts
-	e.Fields[Timestamp] = Field{Kind: String, Str: p.scratch[n:len(p.scratch):len(p.scratch)]}
+	e.Fields[Timestamp].setStr(p.scratch[n:len(p.scratch):len(p.scratch)], true)
 	rest := line[j+2:]
 	if rest[0] == '"' {
 		return p.parseTextHTTP(rest, e)
@@ -85,7 +86,8 @@ func (p *Parser) parseTextHTTP(b []byte, e *Entry) bool {
 		}
 		k = q + 1
 	}
-	if !validText(path) {
+	pathOK, pathPlain := checkText(path)
+	if !pathOK {
 		return false
 	}
 
@@ -116,28 +118,38 @@ func (p *Parser) parseTextHTTP(b []byte, e *Entry) bool {
 
 	// Quoted fields up to the end of the line.
 	var quo [maxQuoted][]byte
+	var quoPlain [maxQuoted]bool
 	nq := 0
 	for {
 		if nq == maxQuoted || b[k] != '"' {
 			return false
 		}
 		s := k + 1
-		c := s
+		// Plain bytes first: when the first byte after them is the field's
+		// closing quote, the field is found and proven plain in one pass.
+		plainEnd := s + jsonstr.PlainLen(b[s:])
+		c := plainEnd
 		for {
-			q := bytes.IndexByte(b[c:], '"')
-			if q < 0 {
+			if c >= len(b) {
 				return false
 			}
-			c += q
+			if b[c] != '"' {
+				q := bytes.IndexByte(b[c:], '"')
+				if q < 0 {
+					return false
+				}
+				c += q
+			}
 			if c+1 == len(b) || (b[c+1] == ' ' && c+2 < len(b) && b[c+2] == '"') {
 				break
 			}
 			c++
 		}
-		if !validText(b[s:c]) {
+		plain := c == plainEnd
+		if !plain && !utf8.Valid(b[plainEnd:c]) {
 			return false
 		}
-		quo[nq] = b[s:c]
+		quo[nq], quoPlain[nq] = b[s:c], plain
 		nq++
 		if c+1 == len(b) {
 			break
@@ -182,18 +194,20 @@ func (p *Parser) parseTextHTTP(b []byte, e *Entry) bool {
 		!setTextInt(&e.Fields[UpstreamServiceTimeMs], nums[4]) {
 		return false
 	}
-	setTextStr(&e.Fields[Method], method)
-	setTextStr(&e.Fields[Path], path)
-	setTextStr(&e.Fields[Protocol], proto)
-	setTextStr(&e.Fields[GrpcStatus], grpc)
-	setTextStr(&e.Fields[ResponseFlags], flags)
-	setTextStr(&e.Fields[ForwardedFor], quo[0])
-	setTextStr(&e.Fields[UserAgent], quo[1])
-	setTextStr(&e.Fields[RequestID], quo[2])
-	setTextStr(&e.Fields[Authority], quo[3])
-	setTextStr(&e.Fields[UpstreamHost], quo[4])
+	// The method, protocol, status and flags were checked to be a token,
+	// "HTTP/" digits and dots, and letters: plain.
+	setTextStr(&e.Fields[Method], method, true)
+	setTextStr(&e.Fields[Path], path, pathPlain)
+	setTextStr(&e.Fields[Protocol], proto, true)
+	setTextStr(&e.Fields[GrpcStatus], grpc, true)
+	setTextStr(&e.Fields[ResponseFlags], flags, true)
+	setTextStr(&e.Fields[ForwardedFor], quo[0], quoPlain[0])
+	setTextStr(&e.Fields[UserAgent], quo[1], quoPlain[1])
+	setTextStr(&e.Fields[RequestID], quo[2], quoPlain[2])
+	setTextStr(&e.Fields[Authority], quo[3], quoPlain[3])
+	setTextStr(&e.Fields[UpstreamHost], quo[4], quoPlain[4])
 	if nq == 6 {
-		setTextStr(&e.Fields[StreamID], quo[5])
+		setTextStr(&e.Fields[StreamID], quo[5], quoPlain[5])
 	}
 	e.setKind(p, shape)
 	return true
@@ -226,7 +240,11 @@ func (p *Parser) parseTextTCP(b []byte, e *Entry) bool {
 	}
 	details, connID := b[k:last], b[last+1:]
 	if details[0] == ' ' || details[len(details)-1] == ' ' ||
-		len(connID) == 0 || (len(connID) == 1 && connID[0] == '-') || !validText(details) {
+		len(connID) == 0 || (len(connID) == 1 && connID[0] == '-') {
+		return false
+	}
+	detailsOK, detailsPlain := checkText(details)
+	if !detailsOK {
 		return false
 	}
 	if !isAddress(tok[0]) ||
@@ -237,8 +255,8 @@ func (p *Parser) parseTextTCP(b []byte, e *Entry) bool {
 		!setTextInt(&e.Fields[ConnectionID], connID) {
 		return false
 	}
-	setTextStr(&e.Fields[DownstreamRemoteAddress], tok[0])
-	setTextStr(&e.Fields[ConnectionTerminationDetails], details)
+	setTextStr(&e.Fields[DownstreamRemoteAddress], tok[0], jsonstr.PlainLen(tok[0]) == len(tok[0]))
+	setTextStr(&e.Fields[ConnectionTerminationDetails], details, detailsPlain)
 	e.setKind(p, ShapeTextTCP)
 	return true
 }
@@ -259,28 +277,24 @@ func indexQuoteSpace(b []byte, i int) int {
 	return -1
 }
 
-// validText reports whether b is valid UTF-8 (ASCII fast path).
-func validText(b []byte) bool {
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		if binary.LittleEndian.Uint64(b[i:])&msb != 0 {
-			return utf8.Valid(b[i:])
-		}
+// checkText reports whether b is valid UTF-8 and whether it is plain
+// (printable ASCII without '"' or '\\', written to JSON as it is), in one
+// pass over plain bytes.
+func checkText(b []byte) (valid, plain bool) {
+	n := jsonstr.PlainLen(b)
+	if n == len(b) {
+		return true, true
 	}
-	for ; i < len(b); i++ {
-		if b[i] >= utf8.RuneSelf {
-			return utf8.Valid(b[i:])
-		}
-	}
-	return true
+	return utf8.Valid(b[n:]), false
 }
 
-// setTextStr stores b, or null for "-" and "".
-func setTextStr(f *Field, b []byte) {
+// setTextStr stores b, or null for "-" and ""; plain says every byte of b is
+// plain (see Field).
+func setTextStr(f *Field, b []byte, plain bool) {
 	if len(b) == 0 || (len(b) == 1 && b[0] == '-') {
 		return
 	}
-	*f = Field{Kind: String, Str: b}
+	f.setStr(b, plain)
 }
 
 // setTextInt stores digits as Int, "-" as null and an int64 overflow as null;
@@ -294,7 +308,8 @@ func setTextInt(f *Field, b []byte) bool {
 		return false
 	}
 	if !overflow {
-		*f = Field{Kind: Int, Int: v}
+		*f = Field{}
+		f.Kind, f.Int = Int, v
 	}
 	return true
 }
