@@ -112,6 +112,12 @@ func (r *Rules) Entry(sc *redact.Scratch, s *Scratch, e *accesslog.Entry) {
 		default:
 			s.arena = append(s.arena, f.Str...)
 		}
+		if bytes.Equal(s.arena[start:], f.Str) {
+			// Unchanged: f keeps its view, and with it what Parse proved of
+			// it (accesslog.Field: a plain value is copied, not escaped).
+			s.arena = s.arena[:start]
+			continue
+		}
 		s.spans[id] = [2]int{start, len(s.arena)}
 	}
 	r.extras(sc, s, e)

@@ -90,3 +90,24 @@ func TestEntryWithoutRules(t *testing.T) {
 		t.Fatalf("%q, arena %q", e.Fields[accesslog.Path].Str, s.arena)
 	}
 }
+
+// A value the rules leave as it was keeps its view into the parsed line (so
+// AppendJSON can copy a value Parse proved plain); a changed one is a copy.
+func TestEntryKeepsUnchangedViews(t *testing.T) {
+	r := rules(t, getter{})
+	line := []byte(`[2025-11-11T07:40:46.216Z] "GET /x?token=abc HTTP/1.1" 200 0 11 1 1 "-" "curl/8.11.1" "c13c" "backend" "10.0.1.23:8080"`)
+	var p accesslog.Parser
+	var e accesslog.Entry
+	if !p.Parse(line, &e) {
+		t.Fatal("not an access log")
+	}
+	ua, path := &e.Fields[accesslog.UserAgent].Str[0], &e.Fields[accesslog.Path].Str[0]
+	var s Scratch
+	r.Entry(&redact.Scratch{}, &s, &e)
+	if &e.Fields[accesslog.UserAgent].Str[0] != ua {
+		t.Error("the unchanged user_agent is a copy, not its view into the line")
+	}
+	if string(e.Fields[accesslog.Path].Str) != "/x?token=[REDACTED]" || &e.Fields[accesslog.Path].Str[0] == path {
+		t.Errorf("path %q, want the redacted copy", e.Fields[accesslog.Path].Str)
+	}
+}
