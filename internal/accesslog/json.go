@@ -20,66 +20,88 @@ const (
 	keyPartial                 // a split record: never an access log
 )
 
+// keyDef is one JSON key the schema knows.
+type keyDef struct {
+	name  string
+	id    FieldID
+	class keyClass
+}
+
+var keyDefs = []keyDef{
+	{"start_time", Timestamp, keyField},
+	{"method", Method, keyField},
+	{"path", Path, keyField},
+	{"protocol", Protocol, keyField},
+	{"response_code", ResponseCode, keyField},
+	{"grpc_status", GrpcStatus, keyField},
+	{"response_flags", ResponseFlags, keyField},
+	{"bytes_received", BytesReceived, keyField},
+	{"bytes_sent", BytesSent, keyField},
+	{"duration", DurationMs, keyField},
+	{"duration_ms", DurationMs, keyField},
+	{"upstream_service_time", UpstreamServiceTimeMs, keyField},
+	{"upstream_service_time_ms", UpstreamServiceTimeMs, keyField},
+	{"forwarded_for", ForwardedFor, keyField},
+	{"user_agent", UserAgent, keyField},
+	{"request_id", RequestID, keyField},
+	{"authority", Authority, keyField},
+	{"upstream_host", UpstreamHost, keyField},
+	{"stream_id", StreamID, keyField},
+	{"downstream_remote_address", DownstreamRemoteAddress, keyField},
+	{"downstream_remote_port", DownstreamRemotePort, keyField},
+	{"connection_termination_details", ConnectionTerminationDetails, keyField},
+	{"connection_id", ConnectionID, keyField},
+	{"ecs_cluster", EcsCluster, keyField},
+	{"ecs_task_arn", EcsTaskArn, keyField},
+	{"ecs_task_definition", EcsTaskDefinition, keyField},
+	{"container_name", ContainerName, keyField},
+	{"source", Source, keyField},
+	{"container_id", 0, keyDrop},
+	{"ec2_instance_id", 0, keyDrop},
+	{"timestamp", 0, keyDrop},
+	{"kind", 0, keyDrop},
+	{"partial_message", 0, keyPartial},
+}
+
+// keyBuckets holds keyDefs by a hash of their first four bytes (every known
+// key has at least four), so a key is looked up by one multiply and a compare
+// or two instead of a search over all of them.
+var keyBuckets = func() (t [64][]keyDef) {
+	for _, d := range keyDefs {
+		h := keyHash(binary.LittleEndian.Uint32([]byte(d.name)))
+		t[h] = append(t[h], d)
+	}
+	return t
+}()
+
+func keyHash(w uint32) uint32 { return (w * 0x9e3779b1) >> 26 }
+
 func lookupKey(k []byte) (FieldID, keyClass) {
-	switch string(k) {
-	case "start_time":
-		return Timestamp, keyField
-	case "method":
-		return Method, keyField
-	case "path":
-		return Path, keyField
-	case "protocol":
-		return Protocol, keyField
-	case "response_code":
-		return ResponseCode, keyField
-	case "grpc_status":
-		return GrpcStatus, keyField
-	case "response_flags":
-		return ResponseFlags, keyField
-	case "bytes_received":
-		return BytesReceived, keyField
-	case "bytes_sent":
-		return BytesSent, keyField
-	case "duration", "duration_ms":
-		return DurationMs, keyField
-	case "upstream_service_time", "upstream_service_time_ms":
-		return UpstreamServiceTimeMs, keyField
-	case "forwarded_for":
-		return ForwardedFor, keyField
-	case "user_agent":
-		return UserAgent, keyField
-	case "request_id":
-		return RequestID, keyField
-	case "authority":
-		return Authority, keyField
-	case "upstream_host":
-		return UpstreamHost, keyField
-	case "stream_id":
-		return StreamID, keyField
-	case "downstream_remote_address":
-		return DownstreamRemoteAddress, keyField
-	case "downstream_remote_port":
-		return DownstreamRemotePort, keyField
-	case "connection_termination_details":
-		return ConnectionTerminationDetails, keyField
-	case "connection_id":
-		return ConnectionID, keyField
-	case "ecs_cluster":
-		return EcsCluster, keyField
-	case "ecs_task_arn":
-		return EcsTaskArn, keyField
-	case "ecs_task_definition":
-		return EcsTaskDefinition, keyField
-	case "container_name":
-		return ContainerName, keyField
-	case "source":
-		return Source, keyField
-	case "container_id", "ec2_instance_id", "timestamp", "kind":
-		return 0, keyDrop
-	case "partial_message":
-		return 0, keyPartial
+	if len(k) >= 4 {
+		for _, d := range keyBuckets[keyHash(binary.LittleEndian.Uint32(k))] {
+			if string(k) == d.name {
+				return d.id, d.class
+			}
+		}
 	}
 	return 0, keyExtra
+}
+
+// knownKey recognises a known key written without escapes at b[i] == '"'
+// without scanning it first: the bytes after the quote are one key's name and
+// then a quote, which ends the string since no name holds a quote or a
+// backslash. It returns the key's view and the index after its quote.
+func knownKey(b []byte, i int) (key []byte, id FieldID, class keyClass, next int, ok bool) {
+	if i+5 > len(b) {
+		return nil, 0, 0, 0, false
+	}
+	for _, d := range keyBuckets[keyHash(binary.LittleEndian.Uint32(b[i+1:]))] {
+		end := i + 1 + len(d.name)
+		if end < len(b) && b[end] == '"' && string(b[i+1:end]) == d.name {
+			return b[i+1 : end], d.id, d.class, end + 1, true
+		}
+	}
+	return nil, 0, 0, 0, false
 }
 
 // valKind is the JSON type of a scanned value.
@@ -112,9 +134,12 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 		if i >= len(b) || b[i] != '"' {
 			return false
 		}
-		key, next, _, ok := p.scanString(b, i)
+		key, id, class, next, ok := knownKey(b, i)
 		if !ok {
-			return false
+			if key, next, _, ok = p.scanString(b, i); !ok {
+				return false
+			}
+			id, class = lookupKey(key)
 		}
 		i = skipWS(b, next)
 		if i >= len(b) || b[i] != ':' {
@@ -124,7 +149,6 @@ func (p *Parser) parseJSON(b []byte, e *Entry) bool {
 		if i >= len(b) {
 			return false
 		}
-		id, class := lookupKey(key)
 		if class == keyPartial {
 			return false
 		}
