@@ -204,6 +204,8 @@ type Entry struct {
 	Fields [NumFields]Field
 	Extra  []Extra
 	Shape  Shape
+
+	meta metaCache // AppendJSON's last rendering of the FireLens metadata
 }
 
 // Reset clears e, keeping the capacity of Extra.

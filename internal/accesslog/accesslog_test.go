@@ -270,3 +270,45 @@ func TestPlainMarkFollowsStr(t *testing.T) {
 		}
 	}
 }
+
+// AppendJSON reuses its rendering of the FireLens metadata only while every
+// value is byte-equal to the one rendered: each change below, including
+// one of the same length, to null, to a value that needs escaping and to one
+// too long to keep, shows in the output, and an Entry copied with its cache
+// renders its own values.
+func TestMetadataRenderingFollowsValues(t *testing.T) {
+	var p accesslog.Parser
+	var e accesslog.Entry
+	if !p.Parse([]byte(textLine), &e) {
+		t.Fatal("not an access log")
+	}
+	long := strings.Repeat("x", 3000)
+	steps := [][accesslog.NumFields - accesslog.EcsCluster]string{
+		{"prod", "arn:aws:ecs:eu-west-1:1:task/prod/abc", "web:3", "envoy", "stdout"},
+		{"prod", "arn:aws:ecs:eu-west-1:1:task/prod/abc", "web:3", "envoy", "stdout"},
+		{"prox", "arn:aws:ecs:eu-west-1:1:task/prod/abc", "web:3", "envoy", "stdout"},
+		{"prox", "arn:aws:ecs:eu-west-1:1:task/prod/abc", "web:3", "envoy", ""},
+		{"prox", "arn:aws:ecs:eu-west-1:1:task/prod/abd", "web:3", "envoy", ""},
+		{"pr\"x", "arn:aws:ecs:eu-west-1:1:task/prod/abd", "web:3", "envoy", "stderr"},
+		{"prod", "arn:aws:ecs:eu-west-1:1:task/prod/abc", "web:3", "envoy", "stdout"},
+		{"prod", long, "web:3", "envoy", "stdout"},
+		{"prod", long, "web:3", "envoy", "stdout"},
+		{"prod", "arn:aws:ecs:eu-west-1:1:task/prod/abc", "web:3", "envoy", "stdout"},
+	}
+	for i, vals := range steps {
+		for k, v := range vals {
+			e.Set(accesslog.EcsCluster+accesslog.FieldID(k), []byte(v))
+		}
+		if got, want := e.AppendJSON(nil), referenceJSON(&e); string(got) != string(want) {
+			t.Fatalf("step %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	c := e // the cache holds the last step's values
+	c.Set(accesslog.EcsCluster, []byte("copy"))
+	e.Set(accesslog.Source, []byte("stderr"))
+	for _, x := range []*accesslog.Entry{&c, &e, &c, &e} {
+		if got, want := x.AppendJSON(nil), referenceJSON(x); string(got) != string(want) {
+			t.Fatalf("after a copy:\n got %s\nwant %s", got, want)
+		}
+	}
+}

@@ -27,7 +27,7 @@ var keyPrefix, keyNull, keyQuote = func() (p, n, q [NumFields]string) {
 // U+FFFD and U+2028/U+2029 are escaped.
 func (e *Entry) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
-	for id := range NumFields {
+	for id := range EcsCluster {
 		f := &e.Fields[id]
 		if f.Kind == Null {
 			dst = append(dst, keyNull[id]...)
@@ -42,6 +42,7 @@ func (e *Entry) AppendJSON(dst []byte) []byte {
 		dst = append(dst, keyPrefix[id]...)
 		dst = appendField(dst, f)
 	}
+	dst = e.appendMeta(dst)
 	for i := range e.Extra {
 		x := &e.Extra[i]
 		dst = append(dst, ',')
@@ -69,4 +70,87 @@ func appendField(dst []byte, f *Field) []byte {
 		return strconv.AppendInt(dst, f.Int, 10)
 	}
 	return append(dst, "null"...)
+}
+
+// The FireLens metadata fields (EcsCluster to Source) come last in the schema
+// and hold the same values in nearly every record of a task, so AppendJSON
+// keeps their last rendering: metaVals and metaOut bound what it keeps.
+const (
+	numMeta  = NumFields - EcsCluster
+	metaVals = 1024
+	metaOut  = 2048
+)
+
+// metaCache is the rendering of the metadata fields of the last record, with
+// the values it was made from. It lives in fixed arrays inside the Entry, so a
+// copied Entry never shares it, and is served only when every value is
+// byte-equal to the one it was made from: it cannot be stale.
+type metaCache struct {
+	ok    bool
+	kinds [numMeta]FieldKind
+	ends  [numMeta]uint16 // end of each String value in vals
+	nOut  uint16
+	vals  [metaVals]byte
+	out   [metaOut]byte
+}
+
+// appendMeta appends the metadata fields: the cached rendering when the values
+// are those it was made from, else a fresh one, which it keeps when it fits.
+func (e *Entry) appendMeta(dst []byte) []byte {
+	c := &e.meta
+	if c.ok && c.matches(&e.Fields) {
+		return append(dst, c.out[:c.nOut]...)
+	}
+	start := len(dst)
+	cacheable := true
+	for id := EcsCluster; id < NumFields; id++ {
+		f := &e.Fields[id]
+		if f.Kind == Null {
+			dst = append(dst, keyNull[id]...)
+			continue
+		}
+		cacheable = cacheable && f.Kind == String
+		dst = append(dst, keyPrefix[id]...)
+		dst = appendField(dst, f)
+	}
+	c.store(&e.Fields, dst[start:], cacheable)
+	return dst
+}
+
+func (c *metaCache) matches(fields *[NumFields]Field) bool {
+	off := uint16(0)
+	for k := range numMeta {
+		f := &fields[EcsCluster+FieldID(k)]
+		if f.Kind != c.kinds[k] {
+			return false
+		}
+		if f.Kind == String {
+			if string(f.Str) != string(c.vals[off:c.ends[k]]) {
+				return false
+			}
+			off = c.ends[k]
+		}
+	}
+	return true
+}
+
+func (c *metaCache) store(fields *[NumFields]Field, out []byte, cacheable bool) {
+	c.ok = false
+	if !cacheable || len(out) > metaOut {
+		return
+	}
+	n := 0
+	for k := range numMeta {
+		f := &fields[EcsCluster+FieldID(k)]
+		c.kinds[k] = f.Kind
+		if f.Kind == String {
+			if n+len(f.Str) > metaVals {
+				return
+			}
+			n += copy(c.vals[n:], f.Str)
+			c.ends[k] = uint16(n)
+		}
+	}
+	c.nOut = uint16(copy(c.out[:], out))
+	c.ok = true
 }
