@@ -3,7 +3,7 @@ package accesslog
 import (
 	"github.com/envoy-s3/envoy_s3/internal/jsonstr"
 
-	"strconv"
+	"slices"
 )
 
 // keyPrefix[id] is `"name":`, preceded by a comma for every field but the
@@ -67,9 +67,45 @@ func appendField(dst []byte, f *Field) []byte {
 		}
 		return jsonstr.Append(dst, f.Str)
 	case Int:
-		return strconv.AppendInt(dst, f.Int, 10)
+		return appendInt(dst, f.Int)
 	}
 	return append(dst, "null"...)
+}
+
+// pairs holds "00" to "99".
+const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendInt appends v in decimal as strconv.AppendInt(dst, v, 10) does, but
+// writes the digits in place, two at a time, instead of formatting into a
+// buffer and copying it.
+func appendInt(dst []byte, v int64) []byte {
+	u := uint64(v)
+	if v < 0 {
+		dst = append(dst, '-')
+		u = -u // two's complement: right for math.MinInt64 too
+	}
+	n := 1
+	for t := u; t >= 10; t /= 10 {
+		n++
+	}
+	dst = slices.Grow(dst, n)
+	i := len(dst) + n
+	dst = dst[:i]
+	for u >= 100 {
+		q := u / 100
+		r := (u - q*100) * 2
+		i -= 2
+		dst[i], dst[i+1] = pairs[r], pairs[r+1]
+		u = q
+	}
+	if u >= 10 {
+		dst[i-2], dst[i-1] = pairs[u*2], pairs[u*2+1]
+	} else {
+		dst[i-1] = byte('0' + u)
+	}
+	return dst
 }
 
 // The FireLens metadata fields (EcsCluster to Source) come last in the schema

@@ -1,6 +1,10 @@
 package accesslog
 
-import "testing"
+import (
+	"math"
+	"strconv"
+	"testing"
+)
 
 // Every known key is found by lookupKey and, written plainly, by knownKey;
 // its prefixes, extensions and escaped spellings are not taken for it.
@@ -39,6 +43,23 @@ func TestKeyTable(t *testing.T) {
 	for _, k := range []string{"", "a", "abc", "upstream_cluster", "tls", "METHOD"} {
 		if _, class := lookupKey([]byte(k)); class != keyExtra {
 			t.Errorf("lookupKey(%q) is %v, want an extra key", k, class)
+		}
+	}
+}
+
+// appendInt writes what strconv.AppendInt writes, at every number of digits,
+// both signs and the extremes.
+func TestAppendInt(t *testing.T) {
+	vals := []int64{0, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
+		vals = append(vals, p-1, p, p+1, 10*p-1, -p, -p+1, -p-1, p*7+3)
+	}
+	for _, v := range vals {
+		for _, prefix := range []string{"", "x"} {
+			got := appendInt([]byte(prefix), v)
+			if want := strconv.AppendInt([]byte(prefix), v, 10); string(got) != string(want) {
+				t.Errorf("appendInt(%q, %d) = %q, want %q", prefix, v, got, want)
+			}
 		}
 	}
 }
