@@ -104,4 +104,33 @@
 // any key. Plain names the only strings that cannot hold client data (the
 // normalised timestamp, the kind, Envoy's 19-20 digit stream ids); every other
 // string is for the redactor.
+//
+// # Speed, and why each shortcut is safe
+//
+// Parse looks at every string it keeps anyway (a JSON string for its end, a
+// TEXT field for UTF-8). jsonstr.PlainLen does that look eight bytes at a
+// time and also tells whether the value is plain: printable ASCII without '"'
+// or '\', which JSON writes as it is. The Field records this with the start
+// and length of Str, and AppendJSON copies such a value between quotes instead
+// of escaping it. The record is checked against Str at every write: a value
+// replaced after Parse (redaction) starts elsewhere, a resliced one has another
+// length, and either is escaped as usual; the bytes behind the view cannot
+// change, since Str is never written through and the line stays unchanged
+// while e is used.
+//
+// A JSON key is looked up in a table hashed on its first four bytes (every
+// known key has at least four). When the bytes after the key's opening quote
+// are a known name followed by a quote, that is the whole key: no name holds a
+// quote or a backslash, so the string cannot go on. Other keys (escaped, or
+// unknown) are scanned and unescaped first, as before.
+//
+// The FireLens metadata fields, the same in nearly every record of a task, are
+// rendered once: the Entry keeps the last rendering with the values it was
+// made from, in fixed arrays (a copied Entry shares nothing), and serves it
+// only when every value is byte-equal to the one kept, so it cannot be stale.
+//
+// Integers are written in place two digits at a time, byte for byte as
+// strconv.AppendInt. The fuzz targets compare every accepted line's output
+// with a rendering that escapes every value and formats every integer with
+// strconv.
 package accesslog

@@ -4,7 +4,9 @@
 // what a client or a person writes goes through the detectors and query rules, what
 // Envoy writes itself does not (accesslog.Plain), an integer the card detector
 // matches becomes null, and the extra keys of customised JSON formats are client
-// data, keys included.
+// data, keys included. A value the rules leave unchanged keeps its view into the
+// parsed line, and with it what Parse proved of it (accesslog copies a plain
+// value to JSON instead of escaping it); a changed one points into the Scratch.
 package fieldredact
 
 import (
