@@ -61,17 +61,30 @@ func (f *fields) scan(rec chunk.Map, logKey string) {
 			f.partial = true
 			continue
 		}
-		for i := range metaKeys {
-			if !f.metaFound[i] && string(name) == metaKeys[i].key {
-				f.metaFound[i] = true
-				if v := it.Value(); v.Kind() == chunk.KindStr || v.Kind() == chunk.KindBin {
-					f.meta[i] = v.Bytes()
-				}
-				break
+		if len(name) >= len(metaByLen) || metaByLen[len(name)] == 0 {
+			continue
+		}
+		if i := metaByLen[len(name)] - 1; !f.metaFound[i] && string(name) == metaKeys[i].key {
+			f.metaFound[i] = true
+			if v := it.Value(); v.Kind() == chunk.KindStr || v.Kind() == chunk.KindBin {
+				f.meta[i] = v.Bytes()
 			}
 		}
 	}
 }
+
+// metaByLen[n] is one more than the index in metaKeys of the key n bytes long,
+// or 0: the keys' lengths differ, so a record key is compared with one of them
+// at most.
+var metaByLen = func() (t [32]uint8) {
+	for i, m := range metaKeys {
+		if len(m.key) >= len(t) || t[len(m.key)] != 0 {
+			panic("pipeline: metaKeys need distinct lengths below 32")
+		}
+		t[len(m.key)] = uint8(i + 1)
+	}
+	return t
+}()
 
 // part collects one flush's lines for one partition.
 type part struct {
