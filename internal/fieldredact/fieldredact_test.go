@@ -13,7 +13,7 @@ type getter map[string]string
 
 func (g getter) Get(k string) string { return g[k] }
 
-func rules(t *testing.T, kv getter) *Rules {
+func rules(t testing.TB, kv getter) *Rules {
 	kv["bucket"], kv["region"] = "b-bucket", "eu-west-1"
 	cfg, err := config.Parse(kv, nil, func(string) string { return "" })
 	if err != nil {
