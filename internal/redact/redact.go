@@ -273,6 +273,7 @@ func (r *Redactor) Mode() Mode { return r.mode }
 // count records one replacement by rule: in the Redactor's counters, or in sc
 // until Commit when sc defers its counts.
 func (r *Redactor) count(sc *Scratch, rule Rule) {
+	sc.hits++
 	if sc.Defer {
 		sc.counts[rule]++
 		return
@@ -360,8 +361,18 @@ func (r *Redactor) Whole(sc *Scratch, dst, s []byte) []byte {
 const maxPasses = 8
 
 func (r *Redactor) run(sc *Scratch, dst, s []byte, path bool) []byte {
+	if out, changed := r.text(sc, dst, s, path); changed {
+		return out
+	}
+	return append(dst, s...)
+}
+
+// text is run, except that when no rule matches s it appends nothing and
+// reports false (the caller keeps s itself); otherwise it appends the result
+// and reports true.
+func (r *Redactor) text(sc *Scratch, dst, s []byte, path bool) ([]byte, bool) {
 	if !r.textActive && sc.keys == nil || !r.find(sc, s, path) {
-		return append(dst, s...)
+		return dst, false
 	}
 	// A replacement can change the context of a neighbouring candidate
 	// (e.g. a dot that followed digits now follows "]"), so redact the output
@@ -370,12 +381,12 @@ func (r *Redactor) run(sc *Scratch, dst, s []byte, path bool) []byte {
 	sc.a = r.emit(sc, sc.a[:0], s)
 	for pass := 1; pass < maxPasses; pass++ {
 		if !r.find(sc, sc.a, path) {
-			return append(dst, sc.a...)
+			return append(dst, sc.a...), true
 		}
 		sc.b = r.emit(sc, sc.b[:0], sc.a)
 		sc.a, sc.b = sc.b, sc.a
 	}
-	return r.replace(sc, dst, s)
+	return r.replace(sc, dst, s), true
 }
 
 // find collects the spans of s that rules match, as written and through

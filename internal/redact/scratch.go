@@ -32,37 +32,8 @@ type Scratch struct {
 	mac     hash.Hash
 	macFor  *Redactor // the Redactor whose key mac holds
 	sum     [sha256.Size]byte
-	memo    [8]memoEntry // values Repeated found clean
-	memoAt  int
-}
-
-// memoEntry is a value in which String, run by Redactor r, matched nothing.
-type memoEntry struct {
-	r *Redactor
-	v []byte
-}
-
-// Repeated is String for values that repeat from record to record, such as a
-// task's metadata (cluster, task ARN, container name): a value this Scratch
-// has seen clean under r before, among the last few, is appended without
-// being scanned again.
-func (r *Redactor) Repeated(sc *Scratch, dst, s []byte) []byte {
-	if sc.keys != nil || sc.cardKey {
-		return r.String(sc, dst, s)
-	}
-	for i := range sc.memo {
-		if e := &sc.memo[i]; e.r == r && string(e.v) == string(s) {
-			return append(dst, s...)
-		}
-	}
-	n := len(dst)
-	dst = r.String(sc, dst, s)
-	if len(s) <= 512 && string(dst[n:]) == string(s) {
-		e := &sc.memo[sc.memoAt]
-		sc.memoAt = (sc.memoAt + 1) % len(sc.memo)
-		e.r, e.v = r, append(e.v[:0], s...)
-	}
-	return dst
+	memo    Memo   // values Repeated found clean
+	hits    uint64 // replacements made with this Scratch, ever: what tells a clean value
 }
 
 // span is a byte range [start, end) of a value that a rule matched.
