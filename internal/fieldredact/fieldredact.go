@@ -33,9 +33,16 @@ type Rules struct {
 // Scratch is one caller's buffers for Entry, reused from record to record.
 type Scratch struct {
 	arena  []byte
-	spans  [accesslog.NumFields][2]int
+	spans  []span  // rewritten fields in arena
 	xspans []xspan // rewritten extra keys and values in arena
 	num    []byte
+	memo   [accesslog.NumFields]redact.Memo // each field's recent clean values
+}
+
+// span locates the new value of field id in the arena.
+type span struct {
+	id         accesslog.FieldID
+	start, end int
 }
 
 // requestFields carry what a client sent (or addresses), so secrets can hide there.
@@ -75,18 +82,20 @@ func New(cfg *config.Config, red *redact.Redactor, keys *redact.Names) (*Rules, 
 	return r, nil
 }
 
-// Entry rewrites every string of e by its rule. New values go to s.arena and are
-// pointed at only after the last append, since appends may move the arena; they
-// stay valid until the next call with s.
+// Entry rewrites every string of e by its rule. A value that changes goes to
+// s.arena and is pointed at only after the last append, since appends may move
+// the arena; it stays valid until the next call with s. A value that does not
+// change stays where it is. Each field's recent clean values are remembered in
+// s (redact.Memo), so a value that repeats is not scanned again.
 func (r *Rules) Entry(sc *redact.Scratch, s *Scratch, e *accesslog.Entry) {
 	if !r.any && !r.text {
 		return
 	}
-	s.arena = s.arena[:0]
+	s.arena, s.spans = s.arena[:0], s.spans[:0]
+	active := r.red.Active()
 	for id := accesslog.FieldID(0); id < accesslog.NumFields; id++ {
 		f := &e.Fields[id]
-		s.spans[id] = [2]int{-1, -1}
-		if f.Kind == accesslog.Int && (f.Int >= 1e12 || f.Int <= -1e12) && r.red.Active() {
+		if f.Kind == accesslog.Int && (f.Int >= 1e12 || f.Int <= -1e12) && active {
 			// 13 digits or more where a count belongs: a card number? Then null.
 			s.num = strconv.AppendInt(s.num[:0], f.Int, 10)
 			n := len(s.arena)
@@ -99,34 +108,26 @@ func (r *Rules) Entry(sc *redact.Scratch, s *Scratch, e *accesslog.Entry) {
 		if f.Kind != accesslog.String || !(r.detect[id] || r.whole[id] || r.ip[id] || !accesslog.Plain(id, f.Str)) {
 			continue
 		}
-		start := len(s.arena)
+		start, changed := len(s.arena), true
 		switch {
 		case r.whole[id]:
 			s.arena = r.red.Whole(sc, s.arena, f.Str)
 		case r.ip[id]:
-			s.arena = r.red.IP(sc, s.arena, f.Str)
+			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpIP, s.arena, f.Str)
 		case id == accesslog.Path:
-			s.arena = r.red.Path(sc, s.arena, f.Str)
-		case r.red.Active() && id >= accesslog.EcsCluster:
-			s.arena = r.red.Repeated(sc, s.arena, f.Str) // the task's metadata
-		case r.red.Active():
-			s.arena = r.red.String(sc, s.arena, f.Str)
+			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpPath, s.arena, f.Str)
+		case active:
+			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpString, s.arena, f.Str)
 		default:
-			s.arena = append(s.arena, f.Str...)
+			changed = false
 		}
-		if bytes.Equal(s.arena[start:], f.Str) {
-			// Unchanged: f keeps its view, and with it what Parse proved of
-			// it (accesslog.Field: a plain value is copied, not escaped).
-			s.arena = s.arena[:start]
-			continue
+		if changed {
+			s.spans = append(s.spans, span{id, start, len(s.arena)})
 		}
-		s.spans[id] = [2]int{start, len(s.arena)}
 	}
 	r.extras(sc, s, e)
-	for id := range s.spans {
-		if sp := s.spans[id]; sp[0] >= 0 {
-			e.Fields[id].Str = s.arena[sp[0]:sp[1]]
-		}
+	for _, sp := range s.spans {
+		e.Fields[sp.id].Str = s.arena[sp.start:sp.end]
 	}
 	for _, x := range s.xspans {
 		switch xs := &e.Extra[x.i]; {
