@@ -27,8 +27,9 @@ const maxNameLen = 128
 // concurrent use; Match allocates nothing.
 type Names struct {
 	exact    map[string]struct{}
-	parts    []string // normal forms of the "*part*" entries
-	first    [256]bool
+	filter   [nameFilterBits / 64]uint64 // nameBit of every exact name: most other names miss it
+	parts    [][]string                  // normal forms of the "*part*" entries, grouped by first byte
+	first    [256]uint16                 // 1 + the index in parts of the group of parts starting with a byte; 0: none
 	maxExact int
 	all      bool
 }
@@ -47,13 +48,19 @@ func NewNames(list []string) (*Names, error) {
 		case all:
 			n.all = true
 		case part:
-			n.parts = append(n.parts, norm)
-			n.first[norm[0]] = true
+			if n.first[norm[0]] == 0 {
+				n.parts = append(n.parts, nil)
+				n.first[norm[0]] = uint16(len(n.parts))
+			}
+			g := &n.parts[n.first[norm[0]]-1]
+			*g = append(*g, norm)
 		default:
 			if n.exact == nil {
 				n.exact = make(map[string]struct{}, len(list))
 			}
 			n.exact[norm] = struct{}{}
+			b := nameBit([]byte(norm))
+			n.filter[b/64] |= 1 << (b % 64)
 			n.maxExact = max(n.maxExact, len(norm))
 		}
 	}
@@ -114,8 +121,21 @@ func (n *Names) exactMatch(norm []byte) bool {
 	if len(norm) == 0 || len(norm) > n.maxExact {
 		return false
 	}
+	if b := nameBit(norm); n.filter[b/64]&(1<<(b%64)) == 0 {
+		return false
+	}
 	_, ok := n.exact[string(norm)]
 	return ok
+}
+
+// nameFilterBits is the size of Names.filter, a one-hash Bloom filter of the
+// exact names: a name whose bit is clear is in none, without a map lookup.
+const nameFilterBits = 1024
+
+// nameBit is the filter bit of the non-empty normal form norm, from its
+// length and its first and last bytes.
+func nameBit(norm []byte) uint {
+	return (uint(len(norm))*0x9e37 ^ uint(norm[0])*0x2f ^ uint(norm[len(norm)-1])*0x3b5) % nameFilterBits
 }
 
 func (n *Names) partMatch(norm []byte) bool {
@@ -123,11 +143,11 @@ func (n *Names) partMatch(norm []byte) bool {
 		return false
 	}
 	for i, c := range norm {
-		if !n.first[c] {
+		if n.first[c] == 0 {
 			continue
 		}
-		for _, p := range n.parts {
-			if p[0] == c && len(norm)-i >= len(p) && string(norm[i:i+len(p)]) == p {
+		for _, p := range n.parts[n.first[c]-1] {
+			if len(norm)-i >= len(p) && string(norm[i:i+len(p)]) == p {
 				return true
 			}
 		}
