@@ -91,6 +91,9 @@ const (
 	tN                 // 'N': BEGIN
 	tGt                // '>': an XML element's value follows
 	tQuote             // '"', '\'': a quoted member name (members.go)
+	tBack              // '\\': a JSON escape
+	tAmp               // '&': an HTML entity starts
+	tSemi              // ';': an HTML entity ends
 )
 
 var trig [256]uint32
@@ -126,6 +129,9 @@ func init() {
 	set(tN, "N")
 	set(tGt, ">")
 	set(tQuote, `"'`)
+	set(tBack, "\\")
+	set(tAmp, "&")
+	set(tSemi, ";")
 }
 
 // triggers returns the OR of the trigger bits of the bytes of s.

@@ -1,6 +1,10 @@
 package redact
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"slices"
+	"unicode/utf8"
+)
 
 // Encodings.
 //
@@ -26,15 +30,22 @@ func hasEscape(s []byte, m uint32) bool {
 	if m&tEsc == 0 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '%', '\\', '&':
-			if _, n := escapeAt(s, i); n > 0 {
-				return true
-			}
+	return m&tPct != 0 && escapeFrom(s, '%') || m&tBack != 0 && escapeFrom(s, '\\') ||
+		m&(tAmp|tSemi) == tAmp|tSemi && escapeFrom(s, '&') // an entity ends with ';'
+}
+
+// escapeFrom reports whether one of the bytes c of s starts an escape.
+func escapeFrom(s []byte, c byte) bool {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(s[i:], c)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if _, n := escapeAt(s, i); n > 0 {
+			return true
 		}
 	}
-	return false
 }
 
 // escapeAt decodes the escape at s[i] into at most 4 bytes of UTF-8 and
@@ -164,36 +175,58 @@ func entityAt(s []byte, i int) (out [4]byte, n int) {
 // decodeOnce appends to dst the decoding of one layer of escapes of src.
 // With withOff, it appends to off for each byte of the decoding the offset
 // of the src bytes it comes from (the start of its escape), then len(src).
+// A decoding is never longer than what it decodes, so both grow once, and the
+// bytes between escapes are copied a run at a time.
 func decodeOnce(dst []byte, off []int32, src []byte, withOff bool) ([]byte, []int32) {
+	dst = slices.Grow(dst, len(src))
+	if withOff {
+		off = slices.Grow(off, len(src)+1)
+	}
 	for i := 0; i < len(src); {
-		c := src[i]
-		if c == '%' || c == '\\' || c == '&' {
-			if b, n := escapeAt(src, i); n > 0 {
-				k := 1
-				if b[0] >= utf8.RuneSelf {
-					_, k = utf8.DecodeRune(b[:])
-				}
-				dst = append(dst, b[:k]...)
-				if withOff {
-					for range k {
-						off = append(off, int32(i))
-					}
-				}
-				i += n
-				continue
+		j := i
+		for j < len(src) && !escStart[src[j]] {
+			j++
+		}
+		dst = append(dst, src[i:j]...)
+		if withOff {
+			n := len(off)
+			off = off[:n+j-i]
+			for k := range off[n:] {
+				off[n+k] = int32(i + k)
 			}
 		}
-		dst = append(dst, c)
-		if withOff {
-			off = append(off, int32(i))
+		if i = j; i == len(src) {
+			break
 		}
-		i++
+		b, n := escapeAt(src, i)
+		if n == 0 {
+			dst = append(dst, src[i])
+			if withOff {
+				off = append(off, int32(i))
+			}
+			i++
+			continue
+		}
+		k := 1
+		if b[0] >= utf8.RuneSelf {
+			_, k = utf8.DecodeRune(b[:])
+		}
+		dst = append(dst, b[:k]...)
+		if withOff {
+			for range k {
+				off = append(off, int32(i))
+			}
+		}
+		i += n
 	}
 	if withOff {
 		off = append(off, int32(len(src)))
 	}
 	return dst, off
 }
+
+// escStart marks the bytes an escape starts with.
+var escStart = [256]bool{'%': true, '\\': true, '&': true}
 
 // plain returns v with every layer of escapes decoded (at most maxLevels),
 // in sc's buffers: the input of a pseudonym, so a token has one pseudonym
