@@ -129,7 +129,7 @@ func (r *Redactor) scanDetectors(sc *Scratch, s []byte, m uint32) {
 		scanAuthorization(sc, s, m)
 	}
 	if d&(1<<AWSSecretKey) != 0 && m&tK != 0 && m&(tColon|tEq|tGt) != 0 {
-		scanAWSSecret(sc, s)
+		scanAWSSecret(sc, s, m)
 	}
 }
 

@@ -70,6 +70,15 @@ func TestEscapeScans(t *testing.T) {
 	}
 }
 
+// scanAWSSecret skips labels shorter than minAWSLabel: none is shorter.
+func TestMinAWSLabel(t *testing.T) {
+	for _, l := range awsLabels {
+		if len(l.suffix) < minAWSLabel {
+			t.Errorf("label %q is shorter than minAWSLabel %d", l.suffix, minAWSLabel)
+		}
+	}
+}
+
 // Every exact name passes the filter of its list, whatever the list.
 func TestNamesFilter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))

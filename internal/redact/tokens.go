@@ -464,12 +464,22 @@ var awsLabels = [...]struct {
 	{"secretaccesskey", 40}, {"awssecretkey", 40}, {"sessiontoken", 0}, {"securitytoken", 0},
 }
 
-// scanAWSSecret: trigger ':', '=' and '>' after a label that names an AWS
-// secret.
-func scanAWSSecret(sc *Scratch, s []byte) {
-	for _, sep := range [3]byte{':', '=', '>'} {
+// minAWSLabel is the length of the shortest awsLabels suffix: a label is at
+// least as long as its normal form.
+const minAWSLabel = 12
+
+// scanAWSSecret: trigger ':', '=' and '>' (those of them the trigger mask m
+// has) after a label that names an AWS secret.
+func scanAWSSecret(sc *Scratch, s []byte, m uint32) {
+	for _, sep := range [3]struct {
+		c byte
+		t uint32
+	}{{':', tColon}, {'=', tEq}, {'>', tGt}} {
+		if m&sep.t == 0 {
+			continue
+		}
 		for i := 0; i < len(s); {
-			j := bytes.IndexByte(s[i:], sep)
+			j := bytes.IndexByte(s[i:], sep.c)
 			if j < 0 {
 				break
 			}
@@ -490,7 +500,7 @@ func scanAWSSecret(sc *Scratch, s []byte) {
 			for a > 0 && q-a < maxNameLen && (isAlnum(s[a-1]) || s[a-1] == '_' || s[a-1] == '-') {
 				a--
 			}
-			if a == q {
+			if q-a < minAWSLabel {
 				continue
 			}
 			var buf [maxNameLen]byte
