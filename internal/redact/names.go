@@ -2,6 +2,7 @@ package redact
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -27,6 +28,7 @@ const maxNameLen = 128
 // concurrent use; Match allocates nothing.
 type Names struct {
 	exact    map[string]struct{}
+	table    []string                    // the exact names by nameHash, open addressing; "" is a free slot
 	filter   [nameFilterBits / 64]uint64 // nameBit of every exact name: most other names miss it
 	parts    [][]string                  // normal forms of the "*part*" entries, grouped by first byte
 	first    [256]uint16                 // 1 + the index in parts of the group of parts starting with a byte; 0: none
@@ -64,7 +66,27 @@ func NewNames(list []string) (*Names, error) {
 			n.maxExact = max(n.maxExact, len(norm))
 		}
 	}
+	if len(n.exact) > 0 {
+		n.table = make([]string, max(8, 1<<bits.Len(uint(2*len(n.exact)))))
+		mask := uint64(len(n.table) - 1)
+		for norm := range n.exact {
+			i := nameHash([]byte(norm)) & mask
+			for n.table[i] != "" {
+				i = (i + 1) & mask
+			}
+			n.table[i] = norm
+		}
+	}
 	return n, nil
+}
+
+// nameHash is FNV-1a of a normal form, which places it in Names.table.
+func nameHash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
 }
 
 // All reports whether the list is "*" (every name).
@@ -124,8 +146,13 @@ func (n *Names) exactMatch(norm []byte) bool {
 	if b := nameBit(norm); n.filter[b/64]&(1<<(b%64)) == 0 {
 		return false
 	}
-	_, ok := n.exact[string(norm)]
-	return ok
+	mask := uint64(len(n.table) - 1)
+	for i := nameHash(norm) & mask; n.table[i] != ""; i = (i + 1) & mask {
+		if n.table[i] == string(norm) {
+			return true
+		}
+	}
+	return false
 }
 
 // nameFilterBits is the size of Names.filter, a one-hash Bloom filter of the
