@@ -468,6 +468,25 @@ var awsLabels = [...]struct {
 // least as long as its normal form.
 const minAWSLabel = 12
 
+// awsLabelEnd marks the last bytes of the awsLabels suffixes: the last letter
+// or digit of a label, in lower case, is the last byte of its normal form.
+var awsLabelEnd = func() (end [256]bool) {
+	for _, l := range awsLabels {
+		end[l.suffix[len(l.suffix)-1]] = true
+	}
+	return end
+}()
+
+// lastAlnum returns the last ASCII letter or digit of b, or 0.
+func lastAlnum(b []byte) byte {
+	for i := len(b) - 1; i >= 0; i-- {
+		if isAlnum(b[i]) {
+			return b[i]
+		}
+	}
+	return 0
+}
+
 // scanAWSSecret: trigger ':', '=' and '>' (those of them the trigger mask m
 // has) after a label that names an AWS secret.
 func scanAWSSecret(sc *Scratch, s []byte, m uint32) {
@@ -500,7 +519,7 @@ func scanAWSSecret(sc *Scratch, s []byte, m uint32) {
 			for a > 0 && q-a < maxNameLen && (isAlnum(s[a-1]) || s[a-1] == '_' || s[a-1] == '-') {
 				a--
 			}
-			if q-a < minAWSLabel {
+			if q-a < minAWSLabel || !awsLabelEnd[lower(lastAlnum(s[a:q]))] {
 				continue
 			}
 			var buf [maxNameLen]byte
