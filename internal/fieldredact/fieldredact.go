@@ -25,10 +25,24 @@ type Rules struct {
 	ip     [accesslog.NumFields]bool // ip_anonymize truncate
 	detect [accesslog.NumFields]bool // detectors and query parameters
 	any    bool
+	op     [accesslog.NumFields]fieldOp // what Entry does to a string of the field
 	red    *redact.Redactor
 	keys   *redact.Names // redact_json_keys; nil when none
 	text   bool          // a rule could change a string: red or keys
 }
+
+// fieldOp is what Entry does to a string of a field: whole, ip and detect
+// resolved, in that order.
+type fieldOp uint8
+
+const (
+	opKeep        fieldOp = iota // no rule could change it
+	opWhole                      // redact_fields
+	opIP                         // ip_anonymize
+	opPath                       // the request path: the detectors and query rules
+	opString                     // the detectors and query rules
+	opUnlessPlain                // opString, unless accesslog.Plain says Envoy wrote it
+)
 
 // Scratch is one caller's buffers for Entry, reused from record to record.
 type Scratch struct {
@@ -79,6 +93,22 @@ func New(cfg *config.Config, red *redact.Redactor, keys *redact.Names) (*Rules, 
 			r.ip[id], r.any = true, true
 		}
 	}
+	for id := range r.op {
+		switch {
+		case r.whole[id]:
+			r.op[id] = opWhole
+		case r.ip[id]:
+			r.op[id] = opIP
+		case !red.Active():
+			r.op[id] = opKeep
+		case accesslog.FieldID(id) == accesslog.Path:
+			r.op[id] = opPath
+		case r.detect[id]:
+			r.op[id] = opString
+		default:
+			r.op[id] = opUnlessPlain
+		}
+	}
 	return r, nil
 }
 
@@ -105,21 +135,20 @@ func (r *Rules) Entry(sc *redact.Scratch, s *Scratch, e *accesslog.Entry) {
 			s.arena = s.arena[:n]
 			continue
 		}
-		if f.Kind != accesslog.String || !(r.detect[id] || r.whole[id] || r.ip[id] || !accesslog.Plain(id, f.Str)) {
+		if f.Kind != accesslog.String {
 			continue
 		}
-		start, changed := len(s.arena), true
-		switch {
-		case r.whole[id]:
-			s.arena = r.red.Whole(sc, s.arena, f.Str)
-		case r.ip[id]:
+		start, changed := len(s.arena), false
+		switch op := r.op[id]; {
+		case op == opKeep, op == opUnlessPlain && accesslog.Plain(id, f.Str):
+		case op == opWhole:
+			s.arena, changed = r.red.Whole(sc, s.arena, f.Str), true
+		case op == opIP:
 			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpIP, s.arena, f.Str)
-		case id == accesslog.Path:
+		case op == opPath:
 			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpPath, s.arena, f.Str)
-		case active:
-			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpString, s.arena, f.Str)
 		default:
-			changed = false
+			s.arena, changed = r.red.Memoized(sc, &s.memo[id], redact.OpString, s.arena, f.Str)
 		}
 		if changed {
 			s.spans = append(s.spans, span{id, start, len(s.arena)})
