@@ -4,9 +4,13 @@
 // what a client or a person writes goes through the detectors and query rules, what
 // Envoy writes itself does not (accesslog.Plain), an integer the card detector
 // matches becomes null, and the extra keys of customised JSON formats are client
-// data, keys included. A value the rules leave unchanged keeps its view into the
-// parsed line, and with it what Parse proved of it (accesslog copies a plain
-// value to JSON instead of escaping it); a changed one points into the Scratch.
+// data, keys included.
+//
+// Entry keeps a redact.Memo per field in the caller's Scratch, so a value that
+// repeats from record to record and came out clean before is not scanned again
+// (internal/redact says why that is safe), and only a value that changed is
+// copied: the others keep their view into the parsed line, and with it what Parse
+// proved of them (accesslog copies a plain value to JSON instead of escaping it).
 package fieldredact
 
 import (

@@ -5,30 +5,10 @@ import (
 	"math/bits"
 )
 
-// Remembering clean values.
-//
-// Real proxies repeat most values from record to record: the user agents of a
-// few clients, the authorities and upstream hosts of a few services, the
-// protocol, the task's metadata. A Memo keeps, for one field of one goroutine,
-// the last memoLen values in which no rule of one Redactor matched anything
-// ("clean" values), and such a value seen again is passed on without being
-// scanned. This is safe because:
-//   - What the rules make of a value depends only on its bytes, on the
-//     Redactor (immutable after New: rules, mode, hash key) and on the
-//     operation (String, Path or IP). A Memo belongs to one Redactor and one
-//     operation and forgets everything when used with another; the scanning
-//     state that changes an outcome (the member names of Text, a card-naming
-//     key of JSON) makes Memoized bypass the Memo.
-//   - Only a value with no replacement at all is remembered (no rule counted
-//     one while it was redacted, and it came out as it went in), so the mode
-//     and the hash key play no part in it; a value with a secret is scanned,
-//     replaced and counted every time it comes.
-//   - A remembered value is reused only for a value equal to it byte for byte,
-//     compared in full, not by a hash that could collide: a value one byte
-//     different, longer or shorter is scanned as any other.
-//   - The memory is bounded (memoLen values of at most maxMemoLen bytes per
-//     Memo) and unshared: a Memo, like a Scratch, belongs to one goroutine, so
-//     the hot path takes no lock.
+// Remembering clean values: a Memo keeps, for one field of one goroutine, the
+// last memoLen values in which no rule of one Redactor matched anything, and
+// Memoized passes such a value on unscanned when it comes again. Why that is
+// safe is in the package documentation (redact.go).
 
 // Op is an operation whose clean values a Memo remembers.
 type Op uint8

@@ -23,11 +23,27 @@
 //   - members.go: members with secret names in text that is not valid JSON,
 //     and header lines with secret names (a header block in one string);
 //   - cut.go: what touches the cuts of a piece of a split line written
-//     without its neighbours (Piece).
+//     without its neighbours (Piece);
+//   - memo.go: the values of a field that came out clean lately, passed on
+//     without a scan when they come again (Memo, Memoized).
 //
 // A value pays one table lookup per byte (class.go's trigger bits) and then
 // only the scans its bytes call for; a value without secrets allocates
 // nothing and comes out byte for byte.
+//
+// Most values of access records repeat (user agents, authorities, protocol,
+// the task's metadata), so a caller keeps a Memo per field and per goroutine
+// and redacts through Memoized. Remembering clean values is safe because:
+// what the rules make of a value depends only on its bytes, the Redactor
+// (immutable: rules, mode, hash key) and the operation (String, Path, IP),
+// and a Memo is bound to one Redactor and one operation (and bypassed in the
+// contexts of Text's member names and JSON's card keys); only a value in
+// which no rule replaced anything is remembered, so the mode and key play no
+// part and a value with a secret is scanned, replaced and counted each time
+// it comes; a value is passed on only when equal byte for byte, in full, to
+// one remembered (a fingerprint only skips comparisons, it never decides
+// equality); and a Memo holds at most 8 values of at most 512 bytes, belongs
+// to one goroutine and takes no lock.
 //
 // A Redactor is immutable after New and safe for concurrent use; the mutable
 // per-goroutine state (HMAC, buffers) lives in a Scratch. Redaction runs to a
