@@ -158,3 +158,29 @@ func TestEntryCountsRepeatedSecret(t *testing.T) {
 		t.Fatalf("20 secrets in 10 records counted as %v", c)
 	}
 }
+
+// Once its buffers and memos have grown, Entry allocates nothing, records with
+// secrets included.
+func TestEntryAllocatesNothing(t *testing.T) {
+	recs := mixedEntries(t, 4, 400)
+	plant(recs)
+	for _, kv := range []getter{{}, {"redact_mode": "hash", "redact_hash_key": "0123456789abcdef0123456789abcdef", "ip_anonymize": "truncate"}} {
+		r := rules(t, kv)
+		var sc redact.Scratch
+		var s Scratch
+		var e accesslog.Entry
+		run := func() {
+			for i := range recs {
+				e.Fields = recs[i].Fields
+				e.Extra = append(e.Extra[:0], recs[i].Extra...)
+				r.Entry(&sc, &s, &e)
+			}
+		}
+		for range 3 {
+			run()
+		}
+		if n := testing.AllocsPerRun(5, run); n != 0 {
+			t.Errorf("%v: %.1f allocations for %d records", kv, n, len(recs))
+		}
+	}
+}

@@ -73,6 +73,11 @@ func (r *Redactor) Memoized(sc *Scratch, m *Memo, op Op, dst, s []byte) ([]byte,
 	out, changed := r.apply(sc, op, dst, s)
 	if !changed && sc.hits == hits && len(s) <= maxMemoLen {
 		v := &m.v[m.next]
+		if cap(*v) < len(s) {
+			// Capacities of 64 to maxMemoLen bytes, powers of two: a slot
+			// grows at most four times, then a field's values fit.
+			*v = make([]byte, 0, max(64, 1<<bits.Len(uint(len(s)-1))))
+		}
 		*v = append((*v)[:0], s...)
 		m.k[m.next] = key
 		m.next = (m.next + 1) % memoLen
