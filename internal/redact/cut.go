@@ -36,7 +36,9 @@ type Cut struct{ Before, After bool }
 func (r *Redactor) Piece(sc *Scratch, dst, s []byte, c Cut) []byte {
 	a, b := 0, len(s) // s[:a] and s[b:] are replaced
 	if c.Before {
-		a = headEnd(s)
+		if a = headEnd(s); isMarker(s[:a]) {
+			a = 0 // already replaced (the body of a cut PEM key, say): its pseudonym stays
+		}
 	}
 	if c.After {
 		b = max(a, tailStart(s))
