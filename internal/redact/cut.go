@@ -36,7 +36,7 @@ type Cut struct{ Before, After bool }
 func (r *Redactor) Piece(sc *Scratch, dst, s []byte, c Cut) []byte {
 	a, b := 0, len(s) // s[:a] and s[b:] are replaced
 	if c.Before {
-		if a = headEnd(s); isMarker(s[:a]) {
+		if a = headEnd(s); isMarker(bytes.TrimRightFunc(s[:a], func(r rune) bool { return r < 0x80 && isEdgeSep(byte(r)) })) {
 			a = 0 // already replaced (the body of a cut PEM key, say): its pseudonym stays
 		}
 	}
@@ -97,8 +97,9 @@ func headEnd(s []byte) int {
 			// after it.
 			end = max(end, tokEnd(s, q))
 		}
-		// A PEM block that starts here is the private_key detector's.
-		if b := bytes.Index(s[:end], []byte("-----BEGIN ")); b >= 0 {
+		// A PEM block that starts here is the private_key detector's (its
+		// BEGIN may end the token: the space after it is not part of it).
+		if b := bytes.Index(s[:min(len(s), end+1)], []byte("-----BEGIN ")); b >= 0 {
 			end = b
 		}
 	}
