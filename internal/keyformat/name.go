@@ -18,7 +18,15 @@ type Name struct {
 
 // CompileName parses a name template. Literal returns the template with its variables
 // removed, for the caller to check against the service's character rules.
-func CompileName(tmpl string) (*Name, error) {
+func CompileName(tmpl string) (*Name, error) { return compileName(tmpl, 0, nameVariables) }
+
+// nameVariables lists the variables of a Name, for errors.
+const nameVariables = "$TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY or $CONTAINER"
+
+// compileName is CompileName of a piece of a longer template that starts at byte
+// base of it and allows the variables vars lists (the caller splits at the others),
+// so that errors give the byte in the whole template and every variable allowed.
+func compileName(tmpl string, base int, vars string) (*Name, error) {
 	n := &Name{src: tmpl, lit: !strings.Contains(tmpl, "$")}
 	var lit strings.Builder
 	flush := func() {
@@ -38,7 +46,7 @@ func CompileName(tmpl string) (*Name, error) {
 			end := strings.IndexByte(rest, ']')
 			k, err := strconv.Atoi(rest[4:max(end, 4)])
 			if end < 0 || err != nil || k < 0 || k > maxTagPart {
-				return nil, fmt.Errorf("%q at byte %d is not valid: write $TAG[0] to $TAG[%d]", "$"+rest[:min(len(rest), 8)], i, maxTagPart)
+				return nil, fmt.Errorf("%q at byte %d is not valid: write $TAG[0] to $TAG[%d]", "$"+rest[:min(len(rest), 8)], base+i, maxTagPart)
 			}
 			flush()
 			n.parts = append(n.parts, part{op: opTagPart, n: k})
@@ -56,7 +64,7 @@ func CompileName(tmpl string) (*Name, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown variable at byte %d: use $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY or $CONTAINER", i)
+			return nil, fmt.Errorf("unknown variable at byte %d: use %s", base+i, vars)
 		}
 	}
 	flush()

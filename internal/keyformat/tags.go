@@ -66,12 +66,13 @@ func CompileTags(spec string) (*Tags, error) {
 		}
 		seen[k] = true
 		tg := tag{key: k}
-		lit := 0
+		lit, at := 0, 0
 		for piece := range strings.SplitSeq(v, "$STREAM") {
-			n, err := CompileName(piece)
+			n, err := compileName(piece, at, tagVariables)
 			if err != nil {
-				return nil, fmt.Errorf("tag %q: %v", short(k), strings.Replace(err.Error(), " or $CONTAINER", ", $CONTAINER or $STREAM", 1))
+				return nil, fmt.Errorf("tag %q: %v", short(k), err)
 			}
+			at += len(piece) + len("$STREAM")
 			l := n.Literal()
 			if err := tagChars(l); err != nil {
 				return nil, fmt.Errorf("tag value %q %v", short(v), err)
@@ -89,6 +90,9 @@ func CompileTags(spec string) (*Tags, error) {
 	}
 	return t, nil
 }
+
+// tagVariables lists the variables of a tag value, for errors.
+const tagVariables = "$TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER or $STREAM"
 
 var errTagChars = errors.New("has a character S3 does not allow in tags: use letters, digits, spaces and + - = . _ : / @")
 

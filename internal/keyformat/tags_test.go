@@ -58,6 +58,9 @@ func TestTagsLimits(t *testing.T) {
 		"k=v*":                          "a character S3 does not allow",
 		"k=$NOPE":                       "$STREAM",
 		"k=$TAG[x]":                     "$TAG[0]",
+		// The byte is counted in the whole value, past a $STREAM too.
+		"k=a-$STREAM-$NOPE":              "unknown variable at byte 10: use $TAG, $TAG[n], $CLUSTER, $TASK_ID, $FAMILY, $CONTAINER or $STREAM",
+		"k=$STREAM$STREAM/$TAG[x]":       `"$TAG[x]" at byte 15`,
 		"ключ=значение 1:2/3@4+5-6=7._8": "",
 		eleven:                            "11 tags: S3 allows at most 10",
 		strings.Repeat("a=b,", 9) + "z=y": `"a" appears twice`,
