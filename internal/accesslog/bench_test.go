@@ -1,6 +1,7 @@
 package accesslog_test
 
 import (
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"runtime"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func benchShape(b *testing.B, k gen.Kind, wantAccess bool) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ResetTimer()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	for i := 0; i < b.N; i++ {
 		if p.Parse(lines[i&255], &e) {
 			buf = e.AppendJSON(buf[:0])
@@ -68,7 +69,7 @@ func BenchmarkMixed(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ResetTimer()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	for i := 0; i < b.N; i++ {
 		if p.Parse(ls[i&1023].Line, &e) {
 			buf = e.AppendJSON(buf[:0])
@@ -82,7 +83,7 @@ func BenchmarkMixed(b *testing.B) {
 // (the number that matters when other processes share the machine).
 func reportRate(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	if cpu := threadCPU() - cpu0; cpu > 0 && cpu0 > 0 {
+	if cpu := cputime.Thread() - cpu0; cpu > 0 && cpu0 > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
 	}
 }

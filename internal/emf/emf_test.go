@@ -2,6 +2,7 @@ package emf
 
 import (
 	"fmt"
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"math"
 	"math/rand"
 	"runtime"
@@ -269,12 +270,12 @@ func BenchmarkObserve(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu0 := threadCPU()
+			cpu0 := cputime.Thread()
 			for i := 0; i < b.N; i++ {
 				r.Duration = int64(i & 1023)
 				a.Observe(&sc, src, &r)
 			}
-			b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cputime.Thread()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package fieldredact
 
 import (
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"runtime"
 	"testing"
 
@@ -81,14 +82,14 @@ func BenchmarkEntry(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ResetTimer()
-			cpu0 := threadCPU()
+			cpu0 := cputime.Thread()
 			for i := 0; i < b.N; i++ {
 				rec := &recs[i%len(recs)]
 				e.Fields = rec.Fields
 				e.Extra = append(e.Extra[:0], rec.Extra...)
 				r.Entry(&sc, &s, &e)
 			}
-			if cpu := threadCPU() - cpu0; cpu > 0 {
+			if cpu := cputime.Thread() - cpu0; cpu > 0 {
 				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
 		})

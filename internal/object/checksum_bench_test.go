@@ -1,24 +1,15 @@
 package object
 
 import (
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"io"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/envoy-s3/envoy_s3/internal/batch"
 	"github.com/envoy-s3/envoy_s3/internal/checksum"
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 	"github.com/envoy-s3/envoy_s3/test/gen"
 )
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkEncodeChecksum is what checksum_algorithm costs per record: an object of
 // 20,000 of test/gen's lines encoded as the upload workers do (NDJSON, gzip, 1 MiB
@@ -47,7 +38,7 @@ func BenchmarkEncodeChecksum(b *testing.B) {
 			}
 			b.SetBytes(int64(len(lines)))
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				out = 0
 				if h != nil {
@@ -60,7 +51,7 @@ func BenchmarkEncodeChecksum(b *testing.B) {
 					checksum.SumOf(alg, h)
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/record")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N*n), "cpu-ns/record")
 			b.ReportMetric(float64(out)/n, "B/record")
 		})
 	}

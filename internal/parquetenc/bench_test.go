@@ -2,24 +2,13 @@ package parquetenc
 
 import (
 	"bytes"
-	"syscall"
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"testing"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/envoy-s3/envoy_s3/internal/compress"
 )
-
-// processCPU is the CPU time of the whole process (GC included), so numbers
-// hold on a busy machine.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkEncodeAccess encodes 50,000 access records of test/gen's default mix
 // (a batch of about 40 MB of NDJSON) per codec and reports bytes per record of
@@ -35,7 +24,7 @@ func BenchmarkEncodeAccess(b *testing.B) {
 			var st Stats
 			b.SetBytes(int64(len(lines)))
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				buf.Reset()
 				var err error
@@ -44,7 +33,7 @@ func BenchmarkEncodeAccess(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(st.HeldBytes)/n, "held-B/record")
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/record")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N*n), "cpu-ns/record")
 			b.ReportMetric(float64(buf.Len())/n, "B/record")
 			b.ReportMetric(float64(len(lines))/n, "ndjson-B/record")
 			f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
@@ -77,7 +66,7 @@ func BenchmarkNDJSON(b *testing.B) {
 			}
 			var out []byte
 			b.SetBytes(int64(len(lines)))
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				out = out[:0]
 				for rest := lines; len(rest) > 0; {
@@ -86,7 +75,7 @@ func BenchmarkNDJSON(b *testing.B) {
 					rest = rest[k:]
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/record")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N*n), "cpu-ns/record")
 			b.ReportMetric(float64(len(out))/n, "B/record")
 		})
 	}

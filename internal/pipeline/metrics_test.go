@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -164,7 +165,7 @@ func BenchmarkObserve(b *testing.B) {
 			w.observeAccepted()
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				w.observe(&entries[i%len(entries)])
 				if i%1000 == 999 { // a flush of 1,000 records is accepted
@@ -172,7 +173,7 @@ func BenchmarkObserve(b *testing.B) {
 				}
 			}
 			w.observeAccepted()
-			cpu := processCPU() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/record")
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"io"
 	"strings"
 	"sync"
@@ -215,11 +216,11 @@ func benchChunk(b *testing.B, p *Pipeline, data []byte, records int) {
 	b.ReportAllocs()
 	p.Flush(data, "warm-up") // partitions (and metrics series) exist from here on
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		p.Flush(data, "ecs-service-connect-AbCd-firelens-0123456789abcdef0123456789abcdef")
 	}
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.StopTimer()
 	n := float64(b.N * records)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")

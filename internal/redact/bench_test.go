@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,9 +38,9 @@ var benchSecretRecords = [][8]string{
 func cpuMeter(b *testing.B, bytes int64) func() {
 	runtime.LockOSThread()
 	b.ResetTimer()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	return func() {
-		cpu := threadCPU() - cpu0
+		cpu := cputime.Thread() - cpu0
 		runtime.UnlockOSThread()
 		if cpu <= 0 || b.N == 0 {
 			return
@@ -73,7 +74,7 @@ func benchRecordsWith(b *testing.B, c Config, recs [][8]string) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ResetTimer()
-	cpu0 := threadCPU()
+	cpu0 := cputime.Thread()
 	for i := 0; i < b.N; i++ {
 		rec := &in[i%len(in)]
 		dst = dst[:0]
@@ -85,7 +86,7 @@ func benchRecordsWith(b *testing.B, c Config, recs [][8]string) {
 			}
 		}
 	}
-	cpu := threadCPU() - cpu0
+	cpu := cputime.Thread() - cpu0
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	if cpu > 0 {
 		// Throughput per core from this thread's CPU time: what one core

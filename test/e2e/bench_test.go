@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
+	"github.com/envoy-s3/envoy_s3/test/cputime"
 	"io"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,12 +18,6 @@ import (
 type mapGetter map[string]string
 
 func (g mapGetter) Get(k string) string { return g[k] }
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkSustainedToMinIO is the whole path in one process: flush (decode,
 // recognise, normalise, redact, encode, spool with fsync), then background read,
@@ -64,14 +58,14 @@ func BenchmarkSustainedToMinIO(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				if _, err := p.Flush(data, chunkgen.DefaultTask().Tag()); err != nil {
 					b.Fatal(err)
 				}
 			}
 			p.Close(context.Background())
-			cpu := processCPU() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.StopTimer()
 			records := float64(b.N * len(lines))
 			b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
