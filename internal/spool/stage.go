@@ -20,7 +20,6 @@ import (
 type Stage struct {
 	f    *os.File
 	size int64
-	end  int64  // the file's size, which Reset keeps: bytes past size are stale
 	gen  uint64 // counts Resets: a Piece of an earlier flush is refused
 	buf  []byte // segment header scratch
 }
@@ -73,16 +72,16 @@ func (st *Stage) Write(lines []byte, records int) (Piece, error) {
 }
 
 // Reset empties the staging file for the next flush; its Pieces are no longer valid.
-// The file keeps its blocks up to keepStageBytes: the next flush overwrites them, which
-// costs less than giving them back and allocating them again at every flush.
+// A file of at most keepStageBytes keeps its blocks (bytes past size are stale): the
+// next flush overwrites them, which costs less than giving them back and allocating
+// them again at every flush. A larger one is cut back to nothing.
 func (st *Stage) Reset() error {
 	st.gen++
-	if st.size <= keepStageBytes && st.end <= keepStageBytes {
-		st.end = max(st.end, st.size)
-		st.size = 0
+	keep := st.size <= keepStageBytes
+	st.size = 0
+	if keep {
 		return nil
 	}
-	st.size, st.end = 0, 0
 	if err := st.f.Truncate(0); err != nil {
 		return fmt.Errorf("spool: stage: %w", err)
 	}
